@@ -1,0 +1,60 @@
+# ngx_http_douyin_module: the verbs users and scripts rely on.
+#
+#   make          build build/ngx_http_douyin_module.so against the nginx
+#                 installed here (Debian's nginx + nginx-dev)
+#   make test     build, then run the Test::Nginx suite (prove -I. -r t)
+#   make run      build and start the whole job on loopback (see README)
+#   make stop     stop what make run started
+#   make bench    build and print benchmark figures
+#   make clean    remove build output and test scratch folders
+#
+# NGX_SRC is an nginx source tree with configure: Debian's nginx-dev ships
+# one in /usr/share/nginx/src with the flags Debian used in conf_flags.
+# For an upstream tree (e.g. the Docker build stage) set NGX_SRC to it and
+# NGX_CONF_FLAGS to that nginx's own configure flags.
+
+NGX_SRC        ?= /usr/share/nginx/src
+NGX_CONF_FLAGS ?= $(shell bash -c '. $(NGX_SRC)/conf_flags 2>/dev/null && \
+                    echo "$${NGX_CONF_FLAGS[@]}"')
+NGINX          ?= /usr/sbin/nginx
+BUILD          := build
+MODULE         := $(BUILD)/ngx_http_douyin_module.so
+SOURCES        := $(wildcard ngx_http_douyin_module/*.c ngx_http_douyin_module/*.h)
+
+# the fallback Test::Nginx in t/lib is used only when the real one is missing
+TEST_PERL5LIB  := $(shell perl -MTest::Nginx::Socket -e1 2>/dev/null || echo t/lib)
+TEST_ENV       := TEST_NGINX_BINARY=$(NGINX) \
+                  TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+                  PERL5LIB=$(TEST_PERL5LIB)$${PERL5LIB:+:$$PERL5LIB}
+
+.PHONY: all test run stop bench clean
+
+all: $(MODULE)
+
+$(BUILD)/nginx/objs/Makefile: config
+	./scripts/deps.sh
+	rm -rf $(BUILD)/nginx
+	mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && ./configure $(NGX_CONF_FLAGS) --with-compat \
+	    --with-threads --add-dynamic-module=$(CURDIR)
+
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES)
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_douyin_module.so $@
+
+test: $(MODULE)
+	./scripts/deps.sh
+	$(TEST_ENV) prove -I. -r t
+
+run: $(MODULE)
+	./run.sh start
+
+stop:
+	./run.sh stop
+
+bench: $(MODULE)
+	bench/run.sh
+
+clean:
+	rm -rf $(BUILD) t/servroot t/servroot_*

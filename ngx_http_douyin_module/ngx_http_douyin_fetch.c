@@ -1,0 +1,209 @@
+
+/*
+ * ngx_http_douyin_module: HTTP calls with libcurl.
+ *
+ * Thread side: ngx_http_douyin_fetch() runs in a thread pool task with one
+ * easy handle per call (libcurl-thread(3)); it never logs and never
+ * touches nginx pools.  ngx_http_douyin_fetch_global_init() runs once per
+ * worker on the event loop before any task is posted.
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+#include <curl/curl.h>
+
+
+static size_t ngx_http_douyin_fetch_write(char *ptr, size_t size,
+    size_t nmemb, void *userdata);
+
+
+typedef struct {
+    ngx_http_douyin_fetch_t    *fetch;
+    size_t                      cap;
+    size_t                      max_size;
+    ngx_uint_t                  too_big;
+} ngx_http_douyin_fetch_ctx_t;
+
+
+/*
+ * ngx_http_douyin_fetch_global_init: curl_global_init(CURL_GLOBAL_ALL).
+ * Returns NGX_OK or NGX_ERROR (logged).
+ */
+
+ngx_int_t
+ngx_http_douyin_fetch_global_init(ngx_log_t *log)
+{
+    CURLcode  code;
+
+    code = curl_global_init(CURL_GLOBAL_ALL);
+    if (code != CURLE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "douyin: curl_global_init() failed: %s",
+                      curl_easy_strerror(code));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_fetch: one HTTP request.
+ *   method   "GET", "POST" or "DELETE";
+ *   url      NUL-terminated absolute URL;
+ *   headers  NULL-terminated array of "Name: value" lines, or NULL;
+ *   body     NUL-terminated request body (POST), or NULL;
+ *   timeout  connect + transfer limit, ms;
+ *   max_size largest response body accepted, bytes.
+ * Fills f: status (0 when no HTTP answer came), body (malloc()ed and
+ * NUL-terminated, also on non-2xx answers; free with
+ * ngx_http_douyin_fetch_free()) and, on a transport failure, error.
+ * Returns NGX_OK when an HTTP answer came, NGX_ERROR otherwise.
+ */
+
+ngx_int_t
+ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
+    const char *url, const char *const *headers, const char *body,
+    ngx_msec_t timeout, size_t max_size)
+{
+    CURL                         *curl;
+    CURLcode                      code;
+    struct curl_slist            *list, *tmp;
+    ngx_http_douyin_fetch_ctx_t   ctx;
+
+    ngx_memzero(f, sizeof(ngx_http_douyin_fetch_t));
+
+    curl = curl_easy_init();
+    if (curl == NULL) {
+        ngx_cpystrn((u_char *) f->error, (u_char *) "curl_easy_init() failed",
+                    sizeof(f->error));
+        return NGX_ERROR;
+    }
+
+    list = NULL;
+
+    for ( /* void */ ; headers != NULL && *headers != NULL; headers++) {
+        tmp = curl_slist_append(list, *headers);
+        if (tmp == NULL) {
+            curl_slist_free_all(list);
+            curl_easy_cleanup(curl);
+            ngx_cpystrn((u_char *) f->error,
+                        (u_char *) "curl_slist_append() failed",
+                        sizeof(f->error));
+            return NGX_ERROR;
+        }
+
+        list = tmp;
+    }
+
+    ctx.fetch = f;
+    ctx.cap = 0;
+    ctx.max_size = max_size;
+    ctx.too_big = 0;
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) timeout);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ngx_http_douyin_fetch_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT,
+                     "ngx_http_douyin_module/" NGX_HTTP_DOUYIN_VERSION);
+
+    if (list != NULL) {
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    }
+
+    if (ngx_strcmp(method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+
+    } else if (ngx_strcmp(method, "GET") != 0) {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    }
+
+    code = curl_easy_perform(curl);
+
+    if (code == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f->status);
+
+    } else if (ctx.too_big) {
+        ngx_snprintf((u_char *) f->error, sizeof(f->error) - 1,
+                     "response larger than %uz bytes%Z", max_size);
+
+    } else {
+        ngx_cpystrn((u_char *) f->error,
+                    (u_char *) curl_easy_strerror(code), sizeof(f->error));
+    }
+
+    curl_slist_free_all(list);
+    curl_easy_cleanup(curl);
+
+    if (code != CURLE_OK) {
+        ngx_http_douyin_fetch_free(f);
+        return NGX_ERROR;
+    }
+
+    if (f->body == NULL) {
+        f->body = malloc(1);
+        if (f->body == NULL) {
+            return NGX_ERROR;
+        }
+
+        f->body[0] = '\0';
+    }
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_douyin_fetch_free: frees f->body; f may be reused after */
+
+void
+ngx_http_douyin_fetch_free(ngx_http_douyin_fetch_t *f)
+{
+    free(f->body);
+    f->body = NULL;
+    f->len = 0;
+}
+
+
+static size_t
+ngx_http_douyin_fetch_write(char *ptr, size_t size, size_t nmemb,
+    void *userdata)
+{
+    ngx_http_douyin_fetch_ctx_t *ctx = userdata;
+
+    char                     *p;
+    size_t                    n, cap;
+    ngx_http_douyin_fetch_t  *f;
+
+    f = ctx->fetch;
+    n = size * nmemb;
+
+    if (f->len + n > ctx->max_size) {
+        ctx->too_big = 1;
+        return 0;
+    }
+
+    if (f->len + n + 1 > ctx->cap) {
+        cap = ngx_max(ctx->cap * 2, f->len + n + 1);
+        cap = ngx_max(cap, 4096);
+
+        p = realloc(f->body, cap);
+        if (p == NULL) {
+            return 0;
+        }
+
+        f->body = p;
+        ctx->cap = cap;
+    }
+
+    ngx_memcpy(f->body + f->len, ptr, n);
+    f->len += n;
+    f->body[f->len] = '\0';
+
+    return n;
+}

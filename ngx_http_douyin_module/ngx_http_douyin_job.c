@@ -1,0 +1,920 @@
+
+/*
+ * ngx_http_douyin_module: the per-worker runner (event loop side).
+ *
+ * A job is one /api/process (or /api/process/async) call: an OP_LIST
+ * thread task lists file-system-go and claims the videos to transcribe
+ * in the store; the claimed videos wait in the job until the runner has
+ * room (douyin_max_inflight) and then go, douyin_asr_batch at a time, into
+ * batches.  A batch is one provider task: OP_SUBMIT, then OP_POLL at
+ * growing intervals until the task ends, each provider call waiting for
+ * its slot in the shared rate zone.  Between steps a batch is only an
+ * nginx timer: no thread waits for the provider.  When a batch ends, its
+ * videos count as ended in their jobs; the waiting request of a job is
+ * answered when all of its videos have ended.
+ *
+ * Every few seconds the runner also posts OP_RECOVER, which takes over
+ * "processing" videos whose worker is gone and resumes them from their
+ * stored task_id (or submits them when none was stored yet).
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+
+#define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
+#define NGX_HTTP_DOUYIN_BACKOFF_MAX       30000
+
+
+static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
+static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
+    ngx_uint_t status, cJSON *json);
+static void ngx_http_douyin_job_check(ngx_http_douyin_job_t *job);
+static void ngx_http_douyin_job_free(ngx_http_douyin_job_t *job);
+static void ngx_http_douyin_job_request_cleanup(void *data);
+static void ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner);
+static ngx_http_douyin_batch_t *ngx_http_douyin_batch_create(
+    ngx_http_douyin_runner_t *runner, ngx_uint_t n);
+static void ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
+    ngx_msec_t delay);
+static void ngx_http_douyin_batch_timer(ngx_event_t *ev);
+static void ngx_http_douyin_batch_done(ngx_event_t *ev);
+static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
+    const char *code, const char *message);
+static void ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch);
+static ngx_msec_t ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner,
+    ngx_uint_t attempt);
+static void ngx_http_douyin_recover_timer(ngx_event_t *ev);
+static void ngx_http_douyin_recover_done(ngx_event_t *ev);
+
+
+/*
+ * ngx_http_douyin_runner_init: init_process part: opens this worker's
+ * store, and when a process handler is configured, initialises libcurl,
+ * reads the key from the environment, registers the worker in the
+ * shared zone and arms the recovery timer.  Errors are logged; the
+ * handlers then answer 503.  Returns NGX_OK, or NGX_ERROR when out of
+ * memory.
+ */
+
+ngx_int_t
+ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf)
+{
+    char                      *key, *path;
+    size_t                     len;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = ngx_pcalloc(cycle->pool, sizeof(ngx_http_douyin_runner_t));
+    if (runner == NULL) {
+        return NGX_ERROR;
+    }
+
+    dmcf->runner = runner;
+
+    runner->conf = dmcf;
+    runner->log = cycle->log;
+    ngx_queue_init(&runner->jobs);
+
+    runner->owner.pid = ngx_pid;
+    runner->owner.run = (double) (((uint64_t) ngx_time() << 20)
+                                  ^ ((uint64_t) ngx_pid << 4)
+                                  ^ (uint64_t) ngx_random())
+                        / 4096;
+
+    path = ngx_pnalloc(cycle->pool, dmcf->store->name.len + 1);
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn((u_char *) path, dmcf->store->name.data,
+                dmcf->store->name.len + 1);
+
+    if (ngx_http_douyin_store_open(&runner->store, path, dmcf->map_size,
+                                   cycle->log)
+        == NGX_OK)
+    {
+        runner->store_ok = 1;
+    }
+
+    if (!dmcf->processing) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_douyin_fetch_global_init(cycle->log) != NGX_OK) {
+        runner->store_ok = 0;
+        return NGX_OK;
+    }
+
+    key = getenv((char *) dmcf->asr_key_env.data);
+
+    if (key == NULL || key[0] == '\0') {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "douyin: environment variable \"%V\" is not set in "
+                      "the worker (add \"env %V;\" to nginx.conf); "
+                      "processing answers 503",
+                      &dmcf->asr_key_env, &dmcf->asr_key_env);
+
+    } else {
+        len = sizeof("Authorization: Bearer ") + ngx_strlen(key);
+
+        runner->auth_header = ngx_pnalloc(cycle->pool, len);
+        if (runner->auth_header == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_snprintf((u_char *) runner->auth_header, len,
+                     "Authorization: Bearer %s%Z", key);
+    }
+
+    if (ngx_http_douyin_worker_register(dmcf, &runner->owner) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "douyin: worker registry is full");
+    }
+
+    runner->recover_task = ngx_thread_task_alloc(cycle->pool,
+                                                 sizeof(ngx_http_douyin_op_t));
+    if (runner->recover_task == NULL) {
+        return NGX_ERROR;
+    }
+
+    runner->recover_task->handler = ngx_http_douyin_op_handler;
+    runner->recover_task->event.handler = ngx_http_douyin_recover_done;
+    runner->recover_task->event.data = runner;
+    runner->recover_task->event.log = cycle->log;
+
+    runner->recover_timer.handler = ngx_http_douyin_recover_timer;
+    runner->recover_timer.data = runner;
+    runner->recover_timer.log = cycle->log;
+    runner->recover_timer.cancelable = 1;
+
+    if (runner->store_ok) {
+        ngx_add_timer(&runner->recover_timer, 1);
+    }
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_douyin_runner_exit: exit_process: closes the store */
+
+void
+ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf)
+{
+    if (dmcf->runner != NULL && dmcf->runner->store_ok) {
+        ngx_http_douyin_store_close(&dmcf->runner->store);
+        dmcf->runner->store_ok = 0;
+    }
+}
+
+
+/*
+ * ngx_http_douyin_job_start: starts a job for the POST request r (async:
+ * answer once listed, else when every claimed video has ended).  Returns
+ * NGX_DONE (r is answered later), or an error already sent (503 when the
+ * store, the key or the thread pool is unavailable).
+ */
+
+ngx_int_t
+ngx_http_douyin_job_start(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async)
+{
+    ngx_pool_t                *pool;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_douyin_op_t      *op;
+    ngx_http_douyin_job_t     *job;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = dmcf->runner;
+
+    if (runner == NULL || !runner->store_ok) {
+        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "STORE_UNAVAILABLE",
+                                          "The transcript store could not "
+                                          "be opened; see the error log.");
+    }
+
+    if (runner->auth_header == NULL) {
+        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "ASR_KEY_MISSING",
+                                          "The ASR key is not set in the "
+                                          "environment of nginx.");
+    }
+
+    pool = ngx_create_pool(4096, runner->log);
+    if (pool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    job = ngx_pcalloc(pool, sizeof(ngx_http_douyin_job_t));
+    if (job == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    job->pool = pool;
+    job->runner = runner;
+    job->async = async;
+
+    job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
+    if (job->task == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    op = job->task->ctx;
+    op->op = NGX_HTTP_DOUYIN_OP_LIST;
+    op->conf = dmcf;
+    op->store = &runner->store;
+    op->owner = runner->owner;
+
+    job->task->handler = ngx_http_douyin_op_handler;
+    job->task->event.handler = ngx_http_douyin_job_list_done;
+    job->task->event.data = job;
+    job->task->event.log = runner->log;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_thread_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "THREAD_POOL_UNAVAILABLE",
+                                          "The thread pool queue is full; "
+                                          "try again later.");
+    }
+
+    cln->handler = ngx_http_douyin_job_request_cleanup;
+    cln->data = job;
+
+    job->request = r;
+    job->request_cleanup = cln;
+
+    /* a new call tries the key again */
+    runner->key_rejected = 0;
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* the listing and the claims are done: answer or queue the videos */
+
+static void
+ngx_http_douyin_job_list_done(ngx_event_t *ev)
+{
+    ngx_http_douyin_job_t *job = ev->data;
+
+    cJSON                     *json, *data;
+    ngx_uint_t                 status;
+    ngx_http_douyin_op_t      *op;
+    ngx_http_douyin_runner_t  *runner;
+
+    op = job->task->ctx;
+    runner = job->runner;
+
+    if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s: %s", op->code, op->detail);
+
+        status = (ngx_strncmp(op->code, "FILESYSTEM", 10) == 0)
+                 ? NGX_HTTP_BAD_GATEWAY : NGX_HTTP_SERVICE_UNAVAILABLE;
+
+        json = cJSON_CreateObject();
+        cJSON_AddFalseToObject(json, "success");
+        cJSON_AddStringToObject(json, "error", op->code);
+        cJSON_AddStringToObject(json, "detail",
+                                status == NGX_HTTP_BAD_GATEWAY
+                                ? "file-system-go answered badly or not at "
+                                  "all; nothing was changed."
+                                : "The transcript store failed; nothing was "
+                                  "changed.");
+
+        ngx_http_douyin_job_respond(job, status, json);
+        ngx_http_douyin_job_free(job);
+        return;
+    }
+
+    job->total = op->listed;
+    job->claimed = 0;
+
+    for (job->next = 0; job->next < op->nitems; job->next++) {
+        if (op->items[job->next].claimed) {
+            job->claimed++;
+        }
+    }
+
+    job->next = 0;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin: listed %ui, ignored %ui, claimed %ui, async %i",
+                   op->listed, op->ignored, job->claimed, job->async);
+
+    if (job->async || job->claimed == 0) {
+        json = cJSON_CreateObject();
+        cJSON_AddTrueToObject(json, "success");
+
+        if (job->async) {
+            cJSON_AddStringToObject(json, "message",
+                                    job->claimed ? "Processing started."
+                                                 : "Nothing to process.");
+            data = cJSON_AddObjectToObject(json, "data");
+            cJSON_AddNumberToObject(data, "total", job->total);
+            cJSON_AddNumberToObject(data, "pending", job->claimed);
+            cJSON_AddNumberToObject(data, "skip", job->total - job->claimed);
+
+        } else {
+            cJSON_AddStringToObject(json, "message", "Nothing to process.");
+            data = cJSON_AddObjectToObject(json, "data");
+            cJSON_AddNumberToObject(data, "total", job->total);
+            cJSON_AddNumberToObject(data, "processed", 0);
+            cJSON_AddNumberToObject(data, "success", 0);
+            cJSON_AddNumberToObject(data, "failed", 0);
+        }
+
+        cJSON_AddNumberToObject(data, "ignored", op->ignored);
+
+        ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+    }
+
+    if (job->claimed == 0) {
+        ngx_http_douyin_job_free(job);
+        return;
+    }
+
+    ngx_queue_insert_tail(&runner->jobs, &job->queue);
+
+    ngx_http_douyin_dispatch(runner);
+}
+
+
+/* sends json (deleted here) to the job's waiting request, if any */
+
+static void
+ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
+    cJSON *json)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = job->request;
+
+    if (r == NULL) {
+        cJSON_Delete(json);
+        return;
+    }
+
+    job->request = NULL;
+    job->request_cleanup->handler = NULL;
+
+    ngx_http_set_log_request(r->connection->log, r);
+
+    rc = ngx_http_douyin_send_cjson(r, status, json);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(r->connection);
+}
+
+
+/* answers and frees the job when every claimed video has ended */
+
+static void
+ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
+{
+    cJSON      *json, *data;
+    u_char      msg[128];
+
+    if (job->ended < job->claimed) {
+        return;
+    }
+
+    ngx_snprintf(msg, sizeof(msg),
+                 "Processed %ui of %ui videos: %ui completed, %ui failed.%Z",
+                 job->ended, job->total, job->success, job->failed);
+
+    json = cJSON_CreateObject();
+    cJSON_AddTrueToObject(json, "success");
+    cJSON_AddStringToObject(json, "message", (char *) msg);
+    data = cJSON_AddObjectToObject(json, "data");
+    cJSON_AddNumberToObject(data, "total", job->total);
+    cJSON_AddNumberToObject(data, "processed", job->ended);
+    cJSON_AddNumberToObject(data, "success", job->success);
+    cJSON_AddNumberToObject(data, "failed", job->failed);
+    cJSON_AddNumberToObject(data, "ignored",
+                            ((ngx_http_douyin_op_t *) job->task->ctx)->ignored);
+
+    ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+    ngx_http_douyin_job_free(job);
+}
+
+
+static void
+ngx_http_douyin_job_free(ngx_http_douyin_job_t *job)
+{
+    if (job->request != NULL) {
+        /* never answered: cannot happen, but never leave r hanging */
+        ngx_http_douyin_job_respond(job, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    NULL);
+    }
+
+    ngx_http_douyin_op_free(job->task->ctx);
+    ngx_destroy_pool(job->pool);
+}
+
+
+/* the request went away (terminated): nobody waits for the job now */
+
+static void
+ngx_http_douyin_job_request_cleanup(void *data)
+{
+    ngx_http_douyin_job_t *job = data;
+
+    job->request = NULL;
+}
+
+
+/* moves waiting videos into batches while the runner has room */
+
+static void
+ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
+{
+    ngx_uint_t                  n, room;
+    ngx_queue_t                *q;
+    ngx_http_douyin_op_t       *op, *bop;
+    ngx_http_douyin_job_t      *job;
+    ngx_http_douyin_batch_t    *batch;
+    ngx_http_douyin_item_t     *it;
+
+    while (!ngx_queue_empty(&runner->jobs)
+           && runner->inflight < runner->conf->max_inflight)
+    {
+        q = ngx_queue_head(&runner->jobs);
+        job = ngx_queue_data(q, ngx_http_douyin_job_t, queue);
+        op = job->task->ctx;
+
+        room = runner->conf->max_inflight - runner->inflight;
+        n = ngx_min(runner->conf->asr_batch, room);
+
+        batch = ngx_http_douyin_batch_create(runner, n);
+        if (batch == NULL) {
+            return;             /* out of memory, logged; a later end retries */
+        }
+
+        bop = batch->task->ctx;
+        bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
+
+        while (bop->nitems < n && job->next < op->nitems) {
+            it = &op->items[job->next++];
+
+            if (!it->claimed) {
+                continue;
+            }
+
+            batch->jobs[bop->nitems] = job;
+            bop->items[bop->nitems++] = *it;
+
+            /* the batch owns the strings now */
+            it->file_url = NULL;
+            it->filename = NULL;
+        }
+
+        if (job->next >= op->nitems) {
+            ngx_queue_remove(&job->queue);
+        }
+
+        if (bop->nitems == 0) {
+            ngx_http_douyin_batch_end(batch);
+            continue;
+        }
+
+        runner->inflight += bop->nitems;
+
+        if (runner->key_rejected) {
+            ngx_http_douyin_batch_fail(batch, "InvalidApiKey",
+                                       "The ASR provider rejected the key.");
+            continue;
+        }
+
+        ngx_http_douyin_batch_schedule(batch, 0);
+    }
+}
+
+
+/* a batch with room for n items, its thread task and timer (heap) */
+
+static ngx_http_douyin_batch_t *
+ngx_http_douyin_batch_create(ngx_http_douyin_runner_t *runner, ngx_uint_t n)
+{
+    ngx_http_douyin_op_t     *op;
+    ngx_http_douyin_batch_t  *batch;
+
+    batch = ngx_calloc(sizeof(ngx_http_douyin_batch_t)
+                       + sizeof(ngx_thread_task_t)
+                       + sizeof(ngx_http_douyin_op_t), runner->log);
+    if (batch == NULL) {
+        return NULL;
+    }
+
+    batch->task = (ngx_thread_task_t *) (batch + 1);
+    op = (ngx_http_douyin_op_t *) (batch->task + 1);
+
+    op->items = ngx_calloc(ngx_max(n, 1) * sizeof(ngx_http_douyin_item_t),
+                           runner->log);
+    if (op->items == NULL) {
+        ngx_free(batch);
+        return NULL;
+    }
+
+    op->conf = runner->conf;
+    op->store = &runner->store;
+    op->auth_header = runner->auth_header;
+    op->owner = runner->owner;
+
+    batch->runner = runner;
+    batch->started = ngx_current_msec;
+
+    batch->task->ctx = op;
+    batch->task->handler = ngx_http_douyin_op_handler;
+    batch->task->event.handler = ngx_http_douyin_batch_done;
+    batch->task->event.data = batch;
+    batch->task->event.log = runner->log;
+
+    batch->timer.handler = ngx_http_douyin_batch_timer;
+    batch->timer.data = batch;
+    batch->timer.log = runner->log;
+
+    return batch;
+}
+
+
+/* runs the batch's op after delay ms (and after its rate slot) */
+
+static void
+ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
+    ngx_msec_t delay)
+{
+    batch->reserved = 0;
+
+    if (delay == 0) {
+        ngx_http_douyin_batch_timer(&batch->timer);
+        return;
+    }
+
+    ngx_add_timer(&batch->timer, delay);
+}
+
+
+static void
+ngx_http_douyin_batch_timer(ngx_event_t *ev)
+{
+    ngx_http_douyin_batch_t *batch = ev->data;
+
+    ngx_msec_t             delay;
+    ngx_http_douyin_op_t  *op;
+
+    op = batch->task->ctx;
+
+    if (!batch->reserved
+        && (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
+            || op->op == NGX_HTTP_DOUYIN_OP_POLL))
+    {
+        batch->reserved = 1;
+
+        delay = ngx_http_douyin_rate_reserve(batch->runner->conf,
+                                        op->op == NGX_HTTP_DOUYIN_OP_POLL);
+        if (delay > 0) {
+            ngx_add_timer(&batch->timer, delay);
+            return;
+        }
+    }
+
+    batch->reserved = 0;
+
+    if (ngx_thread_task_post(batch->runner->conf->thread_pool, batch->task)
+        != NGX_OK)
+    {
+        /* the queue is full (logged by nginx): try again in a while */
+        ngx_add_timer(&batch->timer, 1000);
+    }
+}
+
+
+/* a step of the batch is done (event loop) */
+
+static void
+ngx_http_douyin_batch_done(ngx_event_t *ev)
+{
+    ngx_http_douyin_batch_t *batch = ev->data;
+
+    ngx_uint_t                 shift;
+    ngx_msec_t                 delay;
+    ngx_http_douyin_op_t      *op;
+    ngx_http_douyin_runner_t  *runner;
+    ngx_http_douyin_main_conf_t *dmcf;
+
+    op = batch->task->ctx;
+    runner = batch->runner;
+    dmcf = runner->conf;
+
+    switch (op->rc) {
+
+    case NGX_HTTP_DOUYIN_RC_NEXT:
+
+        if (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT) {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                           "douyin: submitted %ui file(s) as task %s "
+                           "(first %s)", op->nitems, op->task_id,
+                           op->items[0].aweme_id);
+
+            if (op->detail[0] != '\0') {
+                ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                              "douyin: task %s: %s", op->task_id, op->detail);
+            }
+
+            op->op = NGX_HTTP_DOUYIN_OP_POLL;
+            op->attempt = 0;
+            batch->polls = 0;
+            ngx_http_douyin_batch_schedule(batch, dmcf->poll_interval);
+            return;
+        }
+
+        /* OP_POLL: still PENDING or RUNNING */
+
+        op->attempt = 0;
+        batch->polls++;
+
+        if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
+            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                          "douyin: task %s did not end within "
+                          "douyin_asr_timeout", op->task_id);
+            ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
+                                       "The ASR provider did not finish "
+                                       "in time.");
+            return;
+        }
+
+        /* as the official SDK: doubling every 3 polls, up to the max */
+
+        shift = ngx_min(batch->polls / 3, 16);
+        delay = ngx_min(dmcf->poll_interval << shift, dmcf->poll_max);
+
+        ngx_http_douyin_batch_schedule(batch, delay);
+        return;
+
+    case NGX_HTTP_DOUYIN_RC_RETRY:
+    case NGX_HTTP_DOUYIN_RC_ERROR:
+
+        ngx_log_error(NGX_LOG_WARN, runner->log, 0,
+                      "douyin: %s (attempt %ui), retrying",
+                      op->detail[0] ? op->detail : op->code,
+                      op->attempt + 1);
+
+        if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
+            op->attempt++;
+        }
+
+        ngx_http_douyin_batch_schedule(batch,
+                                  ngx_http_douyin_backoff(runner,
+                                                          op->attempt));
+        return;
+
+    case NGX_HTTP_DOUYIN_RC_DONE:
+
+        if (op->key_rejected) {
+            if (!runner->key_rejected) {
+                ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                              "douyin: the ASR provider rejected the key "
+                              "from \"%V\": HTTP %l %s; failing queued "
+                              "videos", &dmcf->asr_key_env,
+                              op->http_status, op->code);
+            }
+
+            runner->key_rejected = 1;
+
+        } else if (op->op != NGX_HTTP_DOUYIN_OP_FAIL
+                   && op->code[0] != '\0')
+        {
+            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                          "douyin: %s", op->detail[0] ? op->detail
+                                                      : op->code);
+        }
+
+        ngx_http_douyin_batch_end(batch);
+        return;
+    }
+}
+
+
+/* every item of the batch fails with code (stored in a thread task) */
+
+static void
+ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
+    const char *message)
+{
+    ngx_http_douyin_op_t  *op;
+
+    op = batch->task->ctx;
+
+    op->op = NGX_HTTP_DOUYIN_OP_FAIL;
+    op->attempt = 0;
+    ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
+                sizeof(op->fail_code));
+    ngx_cpystrn((u_char *) op->detail, (u_char *) message,
+                sizeof(op->detail));
+
+    ngx_http_douyin_batch_schedule(batch, 0);
+}
+
+
+/* the batch's videos have ended: count them in their jobs, free it */
+
+static void
+ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
+{
+    ngx_uint_t                 i;
+    ngx_http_douyin_op_t      *op;
+    ngx_http_douyin_job_t     *job;
+    ngx_http_douyin_runner_t  *runner;
+
+    op = batch->task->ctx;
+    runner = batch->runner;
+
+    if (batch->timer.timer_set) {
+        ngx_del_timer(&batch->timer);
+    }
+
+    runner->inflight -= op->nitems;
+
+    for (i = 0; i < op->nitems; i++) {
+        job = batch->jobs[i];
+
+        if (job == NULL) {
+            continue;
+        }
+
+        job->ended++;
+
+        if (op->items[i].outcome == NGX_HTTP_DOUYIN_COMPLETED) {
+            job->success++;
+
+        } else {
+            job->failed++;
+        }
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        job = batch->jobs[i];
+
+        if (job != NULL && (i + 1 == op->nitems || batch->jobs[i + 1] != job))
+        {
+            ngx_http_douyin_job_check(job);
+        }
+    }
+
+    ngx_http_douyin_op_free(op);
+    ngx_free(batch);
+
+    ngx_http_douyin_dispatch(runner);
+}
+
+
+/* exponential backoff with jitter: interval * 2^attempt * [0.5, 1.5) */
+
+static ngx_msec_t
+ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner, ngx_uint_t attempt)
+{
+    ngx_msec_t  delay;
+
+    delay = runner->conf->poll_interval << ngx_min(attempt, 16);
+    delay = ngx_min(delay, NGX_HTTP_DOUYIN_BACKOFF_MAX);
+
+    return delay / 2 + (ngx_msec_t) (ngx_random() % (delay + 1));
+}
+
+
+/* every few seconds: take over claims of workers that are gone */
+
+static void
+ngx_http_douyin_recover_timer(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    ngx_http_douyin_op_t  *op;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (runner->recover_task->event.active) {
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
+        return;
+    }
+
+    op = runner->recover_task->ctx;
+    ngx_memzero(op, sizeof(ngx_http_douyin_op_t));
+
+    op->op = NGX_HTTP_DOUYIN_OP_RECOVER;
+    op->conf = runner->conf;
+    op->store = &runner->store;
+    op->owner = runner->owner;
+
+    if (ngx_thread_task_post(runner->conf->thread_pool, runner->recover_task)
+        != NGX_OK)
+    {
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
+    }
+}
+
+
+/* resume what was taken over: poll stored task ids, submit the rest */
+
+static void
+ngx_http_douyin_recover_done(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    ngx_uint_t                 i, j, n;
+    ngx_msec_t                 age;
+    ngx_http_douyin_op_t      *op, *bop;
+    ngx_http_douyin_batch_t   *batch;
+
+    op = runner->recover_task->ctx;
+
+    if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0, "douyin: %s", op->detail);
+        goto next;
+    }
+
+    if (op->nitems > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: resuming %ui video(s) left processing by a "
+                      "worker that is gone", op->nitems);
+    }
+
+    for (i = 0; i < op->nitems; i = j) {
+
+        /* one batch: the same task id, or up to asr_batch without one */
+
+        for (j = i + 1; j < op->nitems && j - i < NGX_HTTP_DOUYIN_BATCH_MAX;
+             j++)
+        {
+            if (op->task_ids[i] == NULL) {
+                if (op->task_ids[j] != NULL
+                    || j - i >= runner->conf->asr_batch)
+                {
+                    break;
+                }
+
+            } else if (op->task_ids[j] == NULL
+                       || ngx_strcmp(op->task_ids[i], op->task_ids[j]) != 0)
+            {
+                break;
+            }
+        }
+
+        n = j - i;
+
+        batch = ngx_http_douyin_batch_create(runner, n);
+        if (batch == NULL) {
+            break;      /* the records stay ours; a restart resumes them */
+        }
+
+        bop = batch->task->ctx;
+
+        for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
+            bop->items[bop->nitems] = op->items[i + bop->nitems];
+            op->items[i + bop->nitems].file_url = NULL;
+            op->items[i + bop->nitems].filename = NULL;
+        }
+
+        age = (ngx_msec_t) (ngx_time() - op->items[i].claimed_at) * 1000;
+        batch->started = ngx_current_msec - ngx_min(age, 86400000);
+
+        runner->inflight += n;
+
+        if (op->task_ids[i] != NULL) {
+            bop->op = NGX_HTTP_DOUYIN_OP_POLL;
+            ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[i],
+                        sizeof(bop->task_id));
+
+        } else {
+            bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
+        }
+
+        ngx_http_douyin_batch_schedule(batch, 0);
+    }
+
+next:
+
+    ngx_http_douyin_op_free(op);
+
+    if (!(ngx_exiting || ngx_terminate || ngx_quit)) {
+        ngx_add_timer(&runner->recover_timer,
+                      NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
+    }
+}

@@ -1,0 +1,780 @@
+
+/*
+ * ngx_http_douyin_module: module definition, directives and configuration.
+ *
+ * Every directive is documented in README.md (Syntax / Default /
+ * Context).  Service settings live in the http block (one transcription
+ * service per nginx, shared by every location that mounts a handler);
+ * the handlers are enabled per location.
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+
+static void *ngx_http_douyin_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_douyin_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_douyin_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_set_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_asr_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_poll_interval(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
+    ngx_http_douyin_cstr_t *dst, ngx_str_t *src);
+static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_douyin_init_process(ngx_cycle_t *cycle);
+static void ngx_http_douyin_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_DOUYIN_BATCH_MAX
+};
+
+static ngx_conf_num_bounds_t  ngx_http_douyin_inflight_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+static ngx_command_t  ngx_http_douyin_commands[] = {
+
+    { ngx_string("douyin_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_douyin_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_filesystem_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_set_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, filesystem_url),
+      NULL },
+
+    { ngx_string("douyin_audio_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_set_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, audio_base_url),
+      NULL },
+
+    { ngx_string("douyin_asr_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_set_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, asr_url),
+      NULL },
+
+    { ngx_string("douyin_asr_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_set_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, asr_model),
+      NULL },
+
+    { ngx_string("douyin_asr_key_env"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, asr_key_env),
+      NULL },
+
+    { ngx_string("douyin_asr_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, asr_batch),
+      &ngx_http_douyin_batch_bounds },
+
+    { ngx_string("douyin_asr_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_douyin_asr_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_max_inflight"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, max_inflight),
+      &ngx_http_douyin_inflight_bounds },
+
+    { ngx_string("douyin_poll_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_douyin_poll_interval,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, asr_timeout),
+      NULL },
+
+    { ngx_string("douyin_http_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, http_timeout),
+      NULL },
+
+    { ngx_string("douyin_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_thread_pool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_health_handler },
+
+    { ngx_string("douyin_process"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_process_handler },
+
+    { ngx_string("douyin_process_async"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_process_handler },
+
+    { ngx_string("douyin_result"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_result_handler },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_douyin_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_douyin_create_main_conf,      /* create main configuration */
+    ngx_http_douyin_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_douyin_create_loc_conf,       /* create location configuration */
+    ngx_http_douyin_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_douyin_module = {
+    NGX_MODULE_V1,
+    &ngx_http_douyin_module_ctx,           /* module context */
+    ngx_http_douyin_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_douyin_init_module,           /* init module */
+    ngx_http_douyin_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_douyin_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_douyin_main_conf_t));
+    if (dmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     dmcf->store = NULL;
+     *     dmcf->filesystem_url = { 0, NULL };
+     *     dmcf->audio_base_url = { 0, NULL };
+     *     dmcf->asr_url = { 0, NULL };
+     *     dmcf->asr_model = { 0, NULL };
+     *     dmcf->asr_key_env = { 0, NULL };
+     *     dmcf->thread_pool = NULL;
+     *     dmcf->rate_zone = NULL;
+     *     dmcf->processing = 0;
+     *     dmcf->runner = NULL;
+     */
+
+    dmcf->map_size = NGX_CONF_UNSET_SIZE;
+    dmcf->asr_batch = NGX_CONF_UNSET_UINT;
+    dmcf->submit_rate = NGX_CONF_UNSET_UINT;
+    dmcf->query_rate = NGX_CONF_UNSET_UINT;
+    dmcf->max_inflight = NGX_CONF_UNSET_UINT;
+    dmcf->poll_interval = NGX_CONF_UNSET_MSEC;
+    dmcf->poll_max = NGX_CONF_UNSET_MSEC;
+    dmcf->asr_timeout = NGX_CONF_UNSET_MSEC;
+    dmcf->http_timeout = NGX_CONF_UNSET_MSEC;
+
+    return dmcf;
+}
+
+
+static char *
+ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t  name, s;
+
+    ngx_conf_init_size_value(dmcf->map_size, 1024 * 1024 * 1024);
+    ngx_conf_init_uint_value(dmcf->asr_batch, 1);
+    ngx_conf_init_uint_value(dmcf->submit_rate, 10 * 1000);
+    ngx_conf_init_uint_value(dmcf->query_rate, 20 * 1000);
+    ngx_conf_init_uint_value(dmcf->max_inflight, 1000);
+    ngx_conf_init_msec_value(dmcf->poll_interval, 1000);
+    ngx_conf_init_msec_value(dmcf->poll_max, 5000);
+    ngx_conf_init_msec_value(dmcf->asr_timeout, 3 * 60 * 60 * 1000);
+    ngx_conf_init_msec_value(dmcf->http_timeout, 30000);
+
+    if (dmcf->poll_max < dmcf->poll_interval) {
+        dmcf->poll_max = dmcf->poll_interval;
+    }
+
+    if (dmcf->asr_url.data == NULL) {
+        ngx_str_set(&s, "https://dashscope.aliyuncs.com");
+        if (ngx_http_douyin_cstr(cf, &dmcf->asr_url, &s) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (dmcf->asr_model.data == NULL) {
+        ngx_str_set(&s, "fun-asr");
+        if (ngx_http_douyin_cstr(cf, &dmcf->asr_model, &s) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (dmcf->asr_key_env.data == NULL) {
+        ngx_str_set(&dmcf->asr_key_env, "ALIYUN_ACCESS_KEY");
+
+    } else {
+        /* a NUL-terminated copy for getenv() */
+        s = dmcf->asr_key_env;
+        dmcf->asr_key_env.data = ngx_pnalloc(cf->pool, s.len + 1);
+        if (dmcf->asr_key_env.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        ngx_cpystrn(dmcf->asr_key_env.data, s.data, s.len + 1);
+    }
+
+    if (dmcf->audio_base_url.data == NULL) {
+        dmcf->audio_base_url = dmcf->filesystem_url;
+    }
+
+    if (!dmcf->processing && dmcf->store == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (dmcf->store == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "douyin handlers need \"douyin_store\" in the "
+                           "http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (dmcf->processing) {
+
+        if (dmcf->filesystem_url.data == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"douyin_process\" needs "
+                               "\"douyin_filesystem_url\" in the http block");
+            return NGX_CONF_ERROR;
+        }
+
+        /*
+         * "nginx -t" fails without the key; a start without it logs an
+         * error in each worker and process calls answer 503.  Signals
+         * ("nginx -s reload") parse the configuration too and must not
+         * need the key in the caller's environment.
+         */
+
+        if (ngx_test_config
+            && getenv((char *) dmcf->asr_key_env.data) == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "environment variable \"%V\" (the ASR key, "
+                               "see \"douyin_asr_key_env\") is not set",
+                               &dmcf->asr_key_env);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (dmcf->thread_pool == NULL) {
+        dmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (dmcf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_str_set(&name, "douyin_asr_rate");
+
+    dmcf->rate_zone = ngx_shared_memory_add(cf, &name, 64 * 1024,
+                                            &ngx_http_douyin_module);
+    if (dmcf->rate_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->rate_zone->init = ngx_http_douyin_rate_init_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_douyin_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_douyin_loc_conf_t  *dlcf;
+
+    dlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_douyin_loc_conf_t));
+    if (dlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     dlcf->handler = NULL;
+     *     dlcf->id = NULL;
+     *     dlcf->async = 0;
+     */
+
+    return dlcf;
+}
+
+
+static char *
+ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    /* handlers are not inherited: each location names its own */
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_store PATH [map_size=SIZE]; */
+
+static char *
+ngx_http_douyin_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value, s;
+
+    if (dmcf->store != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dmcf->store = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (dmcf->store == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->store->name = value[1];
+
+    if (dmcf->store->name.data[dmcf->store->name.len - 1] == '/') {
+        dmcf->store->name.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &dmcf->store->name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->store->conf_file = cf->conf_file->file.name.data;
+    dmcf->store->line = cf->conf_file->line;
+
+    /* the master creates the folder and gives it to the worker user */
+
+    if (ngx_add_path(cf, &dmcf->store) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "map_size=", 9) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 9;
+        s.len = value[2].len - 9;
+
+        size = ngx_parse_offset(&s);
+        if (size == NGX_ERROR || size < 1024 * 1024) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid map_size \"%V\" (at least 1m)", &s);
+            return NGX_CONF_ERROR;
+        }
+
+        dmcf->map_size = (size_t) size;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a URL or name, kept NUL-terminated and without a trailing slash */
+
+static char *
+ngx_http_douyin_set_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t               *value, s;
+    ngx_http_douyin_cstr_t  *field;
+
+    field = (ngx_http_douyin_cstr_t *) (p + cmd->offset);
+
+    if (field->data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    s = value[1];
+
+    if (cmd->offset != offsetof(ngx_http_douyin_main_conf_t, asr_model)) {
+
+        while (s.len > 0 && s.data[s.len - 1] == '/') {
+            s.len--;
+        }
+
+        if (!(s.len > 7 && ngx_strncasecmp(s.data, (u_char *) "http://", 7)
+                           == 0)
+            && !(s.len > 8 && ngx_strncasecmp(s.data, (u_char *) "https://",
+                                              8) == 0))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid URL \"%V\": an http:// or https:// "
+                               "URL is expected", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_douyin_cstr(cf, field, &s) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * douyin_asr_rate submit=R query=R;  R is requests per second ("10",
+ * "10r/s") or "off"; both default to fun-asr's limits (10 and 20).
+ */
+
+static char *
+ngx_http_douyin_asr_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    u_char      *p;
+    ngx_int_t    rate;
+    ngx_str_t   *value, v;
+    ngx_uint_t   i, *field;
+
+    if (dmcf->submit_rate != NGX_CONF_UNSET_UINT
+        || dmcf->query_rate != NGX_CONF_UNSET_UINT)
+    {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "submit=", 7) == 0) {
+            field = &dmcf->submit_rate;
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+        } else if (ngx_strncmp(value[i].data, "query=", 6) == 0) {
+            field = &dmcf->query_rate;
+            v.data = value[i].data + 6;
+            v.len = value[i].len - 6;
+
+        } else {
+            goto invalid;
+        }
+
+        if (v.len == 3 && ngx_strncmp(v.data, "off", 3) == 0) {
+            *field = 0;
+            continue;
+        }
+
+        p = v.data + v.len;
+
+        if (v.len > 3 && ngx_strncmp(p - 3, "r/s", 3) == 0) {
+            v.len -= 3;
+        }
+
+        rate = ngx_atoi(v.data, v.len);
+        if (rate <= 0 || rate > 100000) {
+            goto invalid;
+        }
+
+        *field = (ngx_uint_t) rate * 1000;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\": submit=R and query=R "
+                       "with R a positive number of requests per second "
+                       "or \"off\" are expected", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* douyin_poll_interval TIME [max=TIME]; */
+
+static char *
+ngx_http_douyin_poll_interval(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t  *value, s;
+
+    if (dmcf->poll_interval != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dmcf->poll_interval = ngx_parse_time(&value[1], 0);
+    if (dmcf->poll_interval == (ngx_msec_t) NGX_ERROR
+        || dmcf->poll_interval == 0)
+    {
+        return "has an invalid time";
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "max=", 4) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 4;
+        s.len = value[2].len - 4;
+
+        dmcf->poll_max = ngx_parse_time(&s, 0);
+        if (dmcf->poll_max == (ngx_msec_t) NGX_ERROR
+            || dmcf->poll_max < dmcf->poll_interval)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid max=%V (a time not below the first "
+                               "interval is expected)", &s);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_thread_pool NAME; the pool must be declared by thread_pool */
+
+static char *
+ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (dmcf->thread_pool != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dmcf->thread_pool_name = value[1];
+    dmcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+
+    if (dmcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
+ * The command's post field is the handler.
+ */
+
+static char *
+ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_loc_conf_t  *dlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_http_douyin_main_conf_t       *dmcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (dlcf->handler != NULL) {
+        return "is duplicate";
+    }
+
+    dlcf->handler = (ngx_http_handler_pt) cmd->post;
+
+    dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_douyin_module);
+
+    if (dlcf->handler == ngx_http_douyin_process_handler) {
+        dmcf->processing = 1;
+        dlcf->async = (cmd->name.len == sizeof("douyin_process_async") - 1);
+    }
+
+    if (cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        dlcf->id = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (dlcf->id == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[1];
+        ccv.complex_value = dlcf->id;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = dlcf->handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_douyin_cstr(ngx_conf_t *cf, ngx_http_douyin_cstr_t *dst,
+    ngx_str_t *src)
+{
+    dst->data = ngx_pnalloc(cf->pool, src->len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn((u_char *) dst->data, src->data, src->len + 1);
+    dst->len = src->len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * After the whole configuration is read: warn when the ASR key's
+ * variable is not passed to workers by an "env" directive.
+ */
+
+static ngx_int_t
+ngx_http_douyin_init_module(ngx_cycle_t *cycle)
+{
+    ngx_str_t                    *var;
+    ngx_uint_t                    i;
+    ngx_core_conf_t              *ccf;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
+
+    if (dmcf == NULL || !dmcf->processing) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+    var = ccf->env.elts;
+
+    for (i = 0; i < ccf->env.nelts; i++) {
+        if (var[i].len >= dmcf->asr_key_env.len
+            && ngx_strncmp(var[i].data, dmcf->asr_key_env.data,
+                           dmcf->asr_key_env.len) == 0
+            && (var[i].len == dmcf->asr_key_env.len
+                || var[i].data[dmcf->asr_key_env.len] == '='))
+        {
+            return NGX_OK;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                  "douyin: add \"env %V;\" to the main context, or worker "
+                  "processes will not see the ASR key",
+                  &dmcf->asr_key_env);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_douyin_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
+
+    if (dmcf == NULL || dmcf->store == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_douyin_runner_init(cycle, dmcf);
+}
+
+
+static void
+ngx_http_douyin_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
+
+    if (dmcf != NULL) {
+        ngx_http_douyin_runner_exit(cycle, dmcf);
+    }
+}

@@ -1,0 +1,810 @@
+
+/*
+ * ngx_http_douyin_module: the LMDB store.
+ *
+ * One environment per worker process (opened in init_process, after
+ * fork, with MDB_NOTLS so read transactions may run on the event loop
+ * and write transactions on any thread of the pool).  Write transactions
+ * run only in thread tasks and never around network I/O.
+ *
+ * Layout, format version 1 (key -> value):
+ *
+ *   "meta"        "format_version" -> "1"
+ *   "videos"      aweme_id -> the video record, a JSON object (UTF-8):
+ *                   status        "processing" | "completed" | "failed"
+ *                   owner         pid of the worker that claimed it
+ *                   claimed_at    Unix s of the claim
+ *                   task_id       the provider's task id, once known
+ *                   file_url      the URL the provider fetches
+ *                   filename      "<aweme_id>.wav" as listed
+ *                   processed_at  Unix s when it ended
+ *                   error, message            failed only
+ *                   text, segments[{start_time,end_time,text,confidence}],
+ *                   confidence, audio_duration            completed only
+ *                   title, author, description, upload_time (metadata)
+ *                   is_read, read_at
+ *   "processing"  aweme_id -> "" for every record whose status is
+ *                 "processing" (kept in the same write transaction), so
+ *                 recovery never scans every record.
+ *
+ * A later release that changes the layout bumps format_version and
+ * migrates in ngx_http_douyin_store_open().
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+
+#define NGX_HTTP_DOUYIN_STORE_FORMAT  "1"
+
+
+static int ngx_http_douyin_store_read(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON **rec);
+static int ngx_http_douyin_store_write(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *rec);
+static ngx_int_t ngx_http_douyin_store_owner_alive(cJSON *rec,
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_alive_pt alive,
+    void *data);
+
+
+/*
+ * ngx_http_douyin_store_open: opens (creating) the environment in the
+ * folder "path" with a map of map_size bytes, its databases and the
+ * format version.  Event loop, init_process.  Returns NGX_OK, or
+ * NGX_ERROR after logging the LMDB error.
+ */
+
+ngx_int_t
+ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
+    size_t map_size, ngx_log_t *log)
+{
+    int         rc, dead;
+    MDB_val     key, val;
+    MDB_txn    *txn;
+    const char *call;
+
+    ngx_memzero(store, sizeof(ngx_http_douyin_store_t));
+
+    txn = NULL;
+
+    call = "mdb_env_create()";
+    rc = mdb_env_create(&store->env);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_env_set_mapsize()";
+    rc = mdb_env_set_mapsize(store->env, map_size);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_env_set_maxdbs()";
+    rc = mdb_env_set_maxdbs(store->env, 8);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* old and new workers overlap on reload: workers x (threads + 1) x 2 */
+
+    call = "mdb_env_set_maxreaders()";
+    rc = mdb_env_set_maxreaders(store->env, 1024);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_env_open()";
+    rc = mdb_env_open(store->env, path, MDB_NOTLS, 0600);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    (void) mdb_reader_check(store->env, &dead);
+
+    call = "mdb_txn_begin()";
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_dbi_open(\"videos\")";
+    rc = mdb_dbi_open(txn, "videos", MDB_CREATE, &store->videos);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_dbi_open(\"processing\")";
+    rc = mdb_dbi_open(txn, "processing", MDB_CREATE, &store->processing);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_dbi_open(\"meta\")";
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &store->meta);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    key.mv_data = "format_version";
+    key.mv_size = sizeof("format_version") - 1;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
+        val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+
+        call = "mdb_put(\"format_version\")";
+        rc = mdb_put(txn, store->meta, &key, &val, 0);
+        if (rc != 0) {
+            goto failed;
+        }
+
+    } else if (rc != 0) {
+        call = "mdb_get(\"format_version\")";
+        goto failed;
+
+    } else if (val.mv_size != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
+               || ngx_memcmp(val.mv_data, NGX_HTTP_DOUYIN_STORE_FORMAT,
+                             val.mv_size) != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "douyin: store \"%s\" has format version \"%*s\", "
+                      "this module reads version "
+                      NGX_HTTP_DOUYIN_STORE_FORMAT,
+                      path, val.mv_size, val.mv_data);
+        mdb_txn_abort(txn);
+        mdb_env_close(store->env);
+        store->env = NULL;
+        return NGX_ERROR;
+    }
+
+    call = "mdb_txn_commit()";
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0) {
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_EMERG, log, 0,
+                  "douyin: store \"%s\": %s failed: %s",
+                  path, call, mdb_strerror(rc));
+
+    if (txn != NULL) {
+        mdb_txn_abort(txn);
+    }
+
+    if (store->env != NULL) {
+        mdb_env_close(store->env);
+        store->env = NULL;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* ngx_http_douyin_store_close: closes the environment (exit_process) */
+
+void
+ngx_http_douyin_store_close(ngx_http_douyin_store_t *store)
+{
+    if (store->env != NULL) {
+        mdb_env_close(store->env);
+        store->env = NULL;
+    }
+}
+
+
+/* ngx_http_douyin_store_strerror: the text of an LMDB or errno code */
+
+const char *
+ngx_http_douyin_store_strerror(int err)
+{
+    return mdb_strerror(err);
+}
+
+
+/*
+ * ngx_http_douyin_store_get: the record of aweme_id as a new cJSON object
+ * (the caller deletes it), or NULL with *err = MDB_NOTFOUND when there is
+ * none, or another LMDB/errno code.  A read transaction: event loop or
+ * thread.
+ */
+
+cJSON *
+ngx_http_douyin_store_get(ngx_http_douyin_store_t *store,
+    const char *aweme_id, int *err)
+{
+    int       rc;
+    cJSON    *rec;
+    MDB_txn  *txn;
+
+    rec = NULL;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+        mdb_txn_abort(txn);
+    }
+
+    *err = rc;
+
+    return rec;
+}
+
+
+/*
+ * ngx_http_douyin_store_claim: in one write transaction, claims every
+ * item whose video has no record or a failed one: its record becomes
+ * "processing", owned by "owner", with file_url, filename and claimed_at
+ * (other fields such as is_read and metadata are kept), and the item's
+ * "claimed" flag is set.  Other items get outcome COMPLETED, or
+ * PROCESSING when another claim holds them.
+ * *claimed counts the claims.  Thread side.  Returns 0 or an LMDB/errno
+ * code, in which case nothing changed.
+ */
+
+int
+ngx_http_douyin_store_claim(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, ngx_uint_t *claimed,
+    ngx_http_douyin_owner_t *owner)
+{
+    int          rc;
+    cJSON       *rec, *status;
+    MDB_txn     *txn;
+    ngx_uint_t   i, count;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    count = 0;
+
+    for (i = 0; i < n; i++) {
+        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
+
+        if (rc == MDB_NOTFOUND) {
+            rec = cJSON_CreateObject();
+            if (rec == NULL) {
+                rc = ENOMEM;
+                goto failed;
+            }
+
+        } else if (rc != 0) {
+            goto failed;
+
+        } else {
+            status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+            if (cJSON_IsString(status)
+                && ngx_strcmp(status->valuestring, "completed") == 0)
+            {
+                items[i].outcome = NGX_HTTP_DOUYIN_COMPLETED;
+                cJSON_Delete(rec);
+                continue;
+            }
+
+            if (cJSON_IsString(status)
+                && ngx_strcmp(status->valuestring, "processing") == 0)
+            {
+                items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
+                cJSON_Delete(rec);
+                continue;
+            }
+
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, "error");
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, "message");
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+        }
+
+        items[i].claimed_at = time(NULL);
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "status");
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "owner");
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "run");
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "claimed_at");
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "file_url");
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "filename");
+
+        if (cJSON_AddStringToObject(rec, "status", "processing") == NULL
+            || cJSON_AddNumberToObject(rec, "owner", owner->pid) == NULL
+            || cJSON_AddNumberToObject(rec, "run", owner->run) == NULL
+            || cJSON_AddNumberToObject(rec, "claimed_at",
+                                       (double) items[i].claimed_at) == NULL
+            || cJSON_AddStringToObject(rec, "file_url", items[i].file_url)
+               == NULL
+            || cJSON_AddStringToObject(rec, "filename", items[i].filename)
+               == NULL)
+        {
+            cJSON_Delete(rec);
+            rc = ENOMEM;
+            goto failed;
+        }
+
+        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
+        cJSON_Delete(rec);
+
+        if (rc != 0) {
+            goto failed;
+        }
+
+        items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
+        items[i].claimed = 1;
+        count++;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        for (i = 0; i < n; i++) {
+            items[i].claimed = 0;
+        }
+
+        return rc;
+    }
+
+    *claimed = count;
+
+    return 0;
+
+failed:
+
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_set_task: stores task_id in the "processing"
+ * records of the items, in one write transaction.  Thread side.  Returns
+ * 0 or an LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_set_task(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id)
+{
+    int          rc;
+    cJSON       *rec;
+    MDB_txn     *txn;
+    ngx_uint_t   i;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
+        if (rc == MDB_NOTFOUND) {
+            continue;               /* deleted meanwhile */
+        }
+
+        if (rc != 0) {
+            goto failed;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+
+        if (cJSON_AddStringToObject(rec, "task_id", task_id) == NULL) {
+            cJSON_Delete(rec);
+            rc = ENOMEM;
+            goto failed;
+        }
+
+        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
+        cJSON_Delete(rec);
+
+        if (rc != 0) {
+            goto failed;
+        }
+    }
+
+    return mdb_txn_commit(txn);
+
+failed:
+
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_finish: in one write transaction, for each item
+ * with records[i] != NULL, merges records[i] (status, processed_at and
+ * the transcript or the error; metadata) into the stored record, drops
+ * the claim fields, and keeps is_read/read_at.  Thread side.  Returns 0
+ * or an LMDB/errno code, in which case nothing changed.
+ */
+
+int
+ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n)
+{
+    int           rc;
+    cJSON        *rec, *field, *copy;
+    MDB_txn      *txn;
+    ngx_uint_t    i;
+    const char  **d;
+
+    static const char  *drop[] = {
+        "status", "owner", "claimed_at", "task_id", "error", "message",
+        "text", "segments", "confidence", "audio_duration", NULL
+    };
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (records[i] == NULL) {
+            continue;
+        }
+
+        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
+
+        if (rc == MDB_NOTFOUND) {
+            continue;               /* deleted while processing */
+        }
+
+        if (rc != 0) {
+            goto failed;
+        }
+
+        for (d = drop; *d != NULL; d++) {
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, *d);
+        }
+
+        cJSON_ArrayForEach(field, records[i]) {
+            copy = cJSON_Duplicate(field, 1);
+            if (copy == NULL) {
+                cJSON_Delete(rec);
+                rc = ENOMEM;
+                goto failed;
+            }
+
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
+            cJSON_AddItemToObject(rec, field->string, copy);
+        }
+
+        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
+        cJSON_Delete(rec);
+
+        if (rc != 0) {
+            goto failed;
+        }
+    }
+
+    return mdb_txn_commit(txn);
+
+failed:
+
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_recover: in one write transaction, takes over
+ * every "processing" record whose owner is gone (a worker that was
+ * killed, or an nginx that was restarted), as told by alive(data, pid,
+ * run): its owner becomes "owner".
+ * Returns them as *items (malloc()ed array of *n, with malloc()ed
+ * file_url and filename) and *task_ids (malloc()ed array of malloc()ed
+ * strings, NULL where no task id was stored), sorted by task id.
+ * Thread side.  Returns 0 or an LMDB/errno code (nothing changed, no
+ * allocation left).
+ */
+
+int
+ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_alive_pt alive,
+    void *data, ngx_http_douyin_item_t **items, char ***task_ids,
+    ngx_uint_t *n)
+{
+    int                      rc;
+    char                   **ids, *tid;
+    cJSON                   *rec, *field;
+    MDB_val                  key, val;
+    MDB_txn                 *txn;
+    MDB_cursor              *cur;
+    ngx_uint_t               i, j, count, cap;
+    ngx_http_douyin_item_t  *it, tmp_item;
+
+    *items = NULL;
+    *task_ids = NULL;
+    *n = 0;
+
+    it = NULL;
+    ids = NULL;
+    count = 0;
+    cap = 0;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, store->processing, &cur);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+    while (rc == 0) {
+        char  id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+
+        if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            continue;
+        }
+
+        ngx_memcpy(id, key.mv_data, key.mv_size);
+        id[key.mv_size] = '\0';
+
+        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+        if (rc == MDB_NOTFOUND) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            continue;
+        }
+
+        if (rc != 0) {
+            mdb_cursor_close(cur);
+            goto failed;
+        }
+
+        if (ngx_http_douyin_store_owner_alive(rec, owner, alive, data)) {
+            cJSON_Delete(rec);
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            continue;
+        }
+
+        if (count == cap) {
+            void  *p;
+
+            cap = cap ? cap * 2 : 16;
+
+            p = realloc(it, cap * sizeof(ngx_http_douyin_item_t));
+            if (p == NULL) {
+                cJSON_Delete(rec);
+                mdb_cursor_close(cur);
+                rc = ENOMEM;
+                goto failed;
+            }
+            it = p;
+
+            p = realloc(ids, cap * sizeof(char *));
+            if (p == NULL) {
+                cJSON_Delete(rec);
+                mdb_cursor_close(cur);
+                rc = ENOMEM;
+                goto failed;
+            }
+            ids = p;
+        }
+
+        ngx_memzero(&it[count], sizeof(ngx_http_douyin_item_t));
+        ngx_cpystrn((u_char *) it[count].aweme_id, (u_char *) id,
+                    sizeof(it[count].aweme_id));
+        ids[count] = NULL;
+
+        field = cJSON_GetObjectItemCaseSensitive(rec, "file_url");
+        it[count].file_url = strdup(cJSON_IsString(field)
+                                    ? field->valuestring : "");
+
+        field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
+        it[count].filename = strdup(cJSON_IsString(field)
+                                    ? field->valuestring : "");
+
+        field = cJSON_GetObjectItemCaseSensitive(rec, "claimed_at");
+        it[count].claimed_at = cJSON_IsNumber(field)
+                               ? (time_t) field->valuedouble : time(NULL);
+
+        field = cJSON_GetObjectItemCaseSensitive(rec, "task_id");
+        if (cJSON_IsString(field) && field->valuestring[0] != '\0') {
+            ids[count] = strdup(field->valuestring);
+        }
+
+        count++;
+
+        if (it[count - 1].file_url == NULL || it[count - 1].filename == NULL
+            || (cJSON_IsString(field) && field->valuestring[0] != '\0'
+                && ids[count - 1] == NULL))
+        {
+            cJSON_Delete(rec);
+            mdb_cursor_close(cur);
+            rc = ENOMEM;
+            goto failed;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "owner");
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "run");
+
+        if (cJSON_AddNumberToObject(rec, "owner", owner->pid) == NULL
+            || cJSON_AddNumberToObject(rec, "run", owner->run) == NULL)
+        {
+            cJSON_Delete(rec);
+            mdb_cursor_close(cur);
+            rc = ENOMEM;
+            goto failed;
+        }
+
+        rc = ngx_http_douyin_store_write(txn, store, id, rec);
+        cJSON_Delete(rec);
+
+        if (rc != 0) {
+            mdb_cursor_close(cur);
+            goto failed;
+        }
+
+        /* the write may move the cursor's page: find the key again */
+
+        key.mv_data = id;
+        key.mv_size = ngx_strlen(id);
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc == 0) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        txn = NULL;
+        goto failed;
+    }
+
+    /* insertion sort by task id, so one provider task forms one batch */
+
+    for (i = 1; i < count; i++) {
+        tmp_item = it[i];
+        tid = ids[i];
+
+        for (j = i; j > 0; j--) {
+            if (tid == NULL
+                || (ids[j - 1] != NULL && ngx_strcmp(ids[j - 1], tid) <= 0))
+            {
+                break;
+            }
+
+            it[j] = it[j - 1];
+            ids[j] = ids[j - 1];
+        }
+
+        it[j] = tmp_item;
+        ids[j] = tid;
+    }
+
+    *items = it;
+    *task_ids = ids;
+    *n = count;
+
+    return 0;
+
+failed:
+
+    if (txn != NULL) {
+        mdb_txn_abort(txn);
+    }
+
+    for (i = 0; i < count; i++) {
+        free(it[i].file_url);
+        free(it[i].filename);
+        free(ids[i]);
+    }
+
+    free(it);
+    free(ids);
+
+    return rc;
+}
+
+
+static int
+ngx_http_douyin_store_read(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON **rec)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    *rec = NULL;
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+
+    rc = mdb_get(txn, store->videos, &key, &val);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *rec = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+
+    if (*rec == NULL || !cJSON_IsObject(*rec)) {
+        cJSON_Delete(*rec);
+        *rec = NULL;
+        return MDB_CORRUPTED;
+    }
+
+    return 0;
+}
+
+
+/* writes rec and keeps the "processing" index in step with its status */
+
+static int
+ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *rec)
+{
+    int      rc;
+    char    *text;
+    cJSON   *status;
+    MDB_val  key, val;
+
+    text = cJSON_PrintUnformatted(rec);
+    if (text == NULL) {
+        return ENOMEM;
+    }
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+    val.mv_data = text;
+    val.mv_size = ngx_strlen(text);
+
+    rc = mdb_put(txn, store->videos, &key, &val, 0);
+    cJSON_free(text);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+    if (cJSON_IsString(status)
+        && ngx_strcmp(status->valuestring, "processing") == 0)
+    {
+        val.mv_data = "";
+        val.mv_size = 0;
+        return mdb_put(txn, store->processing, &key, &val, 0);
+    }
+
+    rc = mdb_del(txn, store->processing, &key, NULL);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
+}
+
+
+/* is the record's claim held by us or by a live worker? */
+
+static ngx_int_t
+ngx_http_douyin_store_owner_alive(cJSON *rec, ngx_http_douyin_owner_t *owner,
+    ngx_http_douyin_alive_pt alive, void *data)
+{
+    cJSON  *pid, *run;
+
+    pid = cJSON_GetObjectItemCaseSensitive(rec, "owner");
+    run = cJSON_GetObjectItemCaseSensitive(rec, "run");
+
+    if (!cJSON_IsNumber(pid) || !cJSON_IsNumber(run)) {
+        return 0;
+    }
+
+    if ((ngx_pid_t) pid->valuedouble == owner->pid
+        && run->valuedouble == owner->run)
+    {
+        return 1;                   /* ours already */
+    }
+
+    return alive(data, (ngx_pid_t) pid->valuedouble, run->valuedouble);
+}

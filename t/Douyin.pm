@@ -1,0 +1,177 @@
+package t::Douyin;
+
+# Shared set-up for the module's Test::Nginx files: starts the emulators
+# (t::Emu), puts the ASR key in the environment, and gives every block
+# that has a --- config the module's usual main_config and http_config
+# unless the block brings its own.  Also small helpers for blocks that act
+# between requests (--- init): waiting for a video's status, killing the
+# worker that holds a claim, reloading nginx.
+#
+#   use t::Douyin;                      # then use Test::Nginx::Socket as usual
+#
+# A block that needs more http directives writes its own http_config
+# starting with $TEST_NGINX_DOUYIN_HTTP (the default one); a config may
+# use $TEST_NGINX_DOUYIN_LOCATIONS (the API routes at /api/..., and
+# /emu/dashscope/ and /emu/fsgo/ proxied to the emulators' control API).
+
+use strict;
+use warnings;
+
+use t::Emu;
+use Test::Nginx::Socket ();
+use HTTP::Tiny;
+use JSON::PP ();
+use Time::HiRes ();
+
+use Exporter ();
+our @ISA    = ('Exporter');
+our @EXPORT = qw(douyin_wait douyin_get douyin_worker_of douyin_kill_owner
+                 douyin_reload douyin_master_pid douyin_task_of emu_reset emu_wav emu_wavs
+                 emu_fault emu_stats emu_config emu_max_rate emu_remove
+                 emu_file emu_generate);
+
+$ENV{ALIYUN_ACCESS_KEY} = 'test-key';
+
+our $MainConfig = <<'_EOC_';
+    env ALIYUN_ACCESS_KEY;
+    thread_pool douyin threads=2;
+_EOC_
+
+our $HttpConfig = <<'_EOC_';
+    douyin_store html/store map_size=64m;
+    douyin_filesystem_url http://127.0.0.1:$TEST_NGINX_FSGO_PORT;
+    douyin_asr_url http://127.0.0.1:$TEST_NGINX_DASHSCOPE_PORT;
+    douyin_thread_pool douyin;
+    douyin_poll_interval 100ms max=300ms;
+    douyin_http_timeout 5s;
+_EOC_
+
+our $Locations = <<'_EOC_';
+    location = /api/process        { douyin_process; }
+    location = /api/process/async  { douyin_process_async; }
+    location ~ ^/api/videos/(?<aweme_id>[^/]+)/result$ {
+        douyin_result $aweme_id;
+    }
+    location /emu/dashscope/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_DASHSCOPE_PORT/__emu/;
+    }
+    location /emu/fsgo/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_FSGO_PORT/__emu/;
+    }
+_EOC_
+
+for my $text ($HttpConfig, $Locations) {
+    $text =~ s/\$(TEST_NGINX_\w+)/$ENV{$1}/g;
+}
+
+$ENV{TEST_NGINX_DOUYIN_HTTP} = $HttpConfig;
+$ENV{TEST_NGINX_DOUYIN_LOCATIONS} = $Locations;
+
+Test::Nginx::Socket::add_block_preprocessor(sub {
+    my $block = shift;
+
+    return unless defined $block->config;
+
+    if (!defined $block->main_config) {
+        $block->set_value('main_config', $MainConfig);
+    }
+
+    if (!defined $block->http_config) {
+        $block->set_value('http_config', $HttpConfig);
+    }
+
+    # a fresh nginx starts from fresh emulators
+    emu_reset();
+});
+
+my $JSON = JSON::PP->new->utf8->canonical;
+my $HTTP = HTTP::Tiny->new(timeout => 10, proxy => undef,
+                           http_proxy => undef);
+
+# GET a path of the nginx under test: (status, decoded JSON or undef)
+sub douyin_get {
+    my ($path) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $res = $HTTP->get("http://127.0.0.1:$port$path");
+    my $json = eval { $JSON->decode($res->{content}) };
+    return ($res->{status}, $json);
+}
+
+# waits until every given aweme_id has one of the statuses (default
+# completed or failed); dies after $timeout seconds (default 20)
+sub douyin_wait {
+    my ($ids, %o) = @_;
+    my $want = $o{status} || qr/^(?:completed|failed)$/;
+    my $deadline = Time::HiRes::time() + ($o{timeout} || 20);
+    for my $id (@$ids) {
+        while (1) {
+            my ($st, $json) = douyin_get("/api/videos/$id/result");
+            my $s = $json && $json->{data} ? $json->{data}{status} : '';
+            last if $s =~ $want;
+            die "douyin_wait: $id is still '$s'\n"
+                if Time::HiRes::time() > $deadline;
+            Time::HiRes::sleep(0.05);
+        }
+    }
+    return 1;
+}
+
+sub douyin_master_pid {
+    my $root = $ENV{TEST_NGINX_SERVER_ROOT};
+    open my $fh, '<', "$root/logs/nginx.pid" or die "no nginx.pid: $!\n";
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
+
+# the pid of the worker holding the claim on aweme_id, from the store
+sub douyin_worker_of {
+    my ($id) = @_;
+    my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
+    my $dump = `mdb_dump -p -s videos '$store' 2>/dev/null`;
+    while ($dump =~ /^ \Q$id\E\n (.*)$/mg) {
+        my $rec = $1;
+        $rec =~ s/\\\\/\\/g;
+        return $1 if $rec =~ /"owner":(\d+)/;
+    }
+    return undef;
+}
+
+# the provider task id stored for aweme_id, or undef
+sub douyin_task_of {
+    my ($id) = @_;
+    my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
+    my $dump = `mdb_dump -p -s videos '$store' 2>/dev/null`;
+    while ($dump =~ /^ \Q$id\E\n (.*)$/mg) {
+        my $rec = $1;
+        return $1 if $rec =~ /"task_id":"([^"\\]+)"/;
+    }
+    return undef;
+}
+
+# kill -9 the worker that holds the claim on aweme_id; returns its pid
+sub douyin_kill_owner {
+    my ($id) = @_;
+    my $deadline = Time::HiRes::time() + 5;
+    my $pid;
+
+    # once the provider's task id is stored: the case that must not
+    # lead to a second submit
+    until (($pid = douyin_worker_of($id)) && douyin_task_of($id)) {
+        die "douyin_kill_owner: $id has no owner\n"
+            if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.02);
+    }
+    kill 'KILL', $pid or die "kill -9 $pid: $!\n";
+    return $pid;
+}
+
+# nginx -s reload, by signal to the master; waits for new workers
+sub douyin_reload {
+    my $master = douyin_master_pid();
+    kill 'HUP', $master or die "kill -HUP $master: $!\n";
+    Time::HiRes::sleep(0.5);
+    return 1;
+}
+
+1;
