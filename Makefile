@@ -10,12 +10,12 @@
 #
 # NGX_SRC is an nginx source tree with configure: Debian's nginx-dev ships
 # one in /usr/share/nginx/src with the flags Debian used in conf_flags.
-# For an upstream tree (e.g. the Docker build stage) set NGX_SRC to it and
-# NGX_CONF_FLAGS to that nginx's own configure flags.
+# (read when configuring, after the packages are installed).  For an
+# upstream tree set NGX_SRC to it and NGX_CONF_FLAGS to that nginx's own
+# configure flags.
 
 NGX_SRC        ?= /usr/share/nginx/src
-NGX_CONF_FLAGS ?= $(shell bash -c '. $(NGX_SRC)/conf_flags 2>/dev/null && \
-                    echo "$${NGX_CONF_FLAGS[@]}"')
+NGX_CONF_FLAGS ?=
 NGINX          ?= /usr/sbin/nginx
 BUILD          := build
 MODULE         := $(BUILD)/ngx_http_douyin_module.so
@@ -36,8 +36,12 @@ $(BUILD)/nginx/objs/Makefile: config
 	rm -rf $(BUILD)/nginx
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(BUILD)/nginx
-	cd $(BUILD)/nginx && ./configure $(NGX_CONF_FLAGS) --with-compat \
-	    --with-threads --add-dynamic-module=$(CURDIR)
+	cd $(BUILD)/nginx && flags='$(NGX_CONF_FLAGS)' && \
+	    if [ -z "$$flags" ] && [ -f conf_flags ]; then \
+	        flags=$$(bash -c '. ./conf_flags && echo "$${NGX_CONF_FLAGS[@]}"'); \
+	    fi && \
+	    ./configure $$flags --with-compat --with-threads \
+	        --add-dynamic-module=$(CURDIR)
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
@@ -47,7 +51,7 @@ test: $(MODULE)
 	./scripts/deps.sh
 	$(TEST_ENV) prove -I. -r t
 
-run: $(MODULE)
+run:
 	./run.sh start
 
 stop:

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# run.sh: from nothing to transcripts of real speech, on loopback (README,
+# "Five minutes"); `make run` is `./run.sh start`, `make stop` `./run.sh stop`.
+#
+#   ./run.sh start [--no-wait]
+#       installs missing Debian packages (scripts/deps.sh), builds the module,
+#       makes a speech corpus from scripts/corpus.tsv (espeak-ng + sox), starts
+#       file-system-go (the emulator t/emu/fsgo.py), the ASR (the real
+#       DashScope, or the emulator t/emu/dashscope.py) and the gateway nginx
+#       with the module (conf/nginx-gateway.conf), calls
+#       POST /api/douyin/process, prints the summary and every transcript,
+#       then waits for Ctrl-C and stops what it started.  It does not wait
+#       with --no-wait, without a terminal, or when CI=true.
+#   ./run.sh stop
+#       stops what start started (the pids in $RUN_DIR/*.pid), nothing else.
+#
+# Environment:
+#   RUN_DIR                scratch folder (default: run/ in the repository)
+#   RUN_PORT               gateway port (default 8010; a free one if busy)
+#   RUN_FSGO_PORT, RUN_ASR_PORT   emulator ports (default: free ones)
+#   DOUYIN_FILESYSTEM_URL  a real file-system-go (then no emulator, no corpus)
+#   ALIYUN_ACCESS_KEY and DOUYIN_AUDIO_BASE_URL   both set: the real DashScope,
+#                          which downloads the WAVs from DOUYIN_AUDIO_BASE_URL
+#   DOUYIN_ASR_URL         DashScope base URL (https://dashscope.aliyuncs.com)
+#
+# The store ($RUN_DIR/store) persists: a second start transcribes nothing
+# again.  Needs bash, curl and python3 (standard library) only.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")" && pwd)
+RUN=$(realpath -m "${RUN_DIR:-$REPO/run}")
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=$REPO/build/ngx_http_douyin_module.so
+EMU_KEY=test-key                  # the DashScope emulator's default key
+
+say() { printf 'run: %s\n' "$*" || true; }
+die() { printf 'run: %s\n' "$*" >&2; exit 1; }
+
+# what the command line of each process we start contains: a pid from a
+# pid file is signalled only when it still is that process
+pattern() {
+    case $1 in
+        nginx)     echo "-c $RUN/conf/nginx.conf" ;;
+        fsgo)      echo "fsgo.py --root $RUN/wav" ;;
+        dashscope) echo "dashscope.py --transcripts $RUN/transcripts" ;;
+    esac
+}
+
+running() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+ours() {   # ours NAME: prints the pid if $RUN/NAME.pid is our live process
+    local pid
+    pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$(pattern "$1")" || return 1
+    echo "$pid"
+}
+
+stop_all() {   # stop_all [PID...]: what the pid files name (only these PIDs if given)
+    local name pid i
+    trap '' PIPE                  # a closed stdout must not stop the stopping
+    for name in nginx dashscope fsgo; do
+        if ! pid=$(ours "$name"); then
+            [ $# -gt 0 ] || rm -f "$RUN/$name.pid" "$RUN/$name.port"
+            continue
+        fi
+        [ $# -eq 0 ] || [[ " $* " == *" $pid "* ]] || continue
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 50); do
+            running "$pid" || break
+            sleep 0.1
+        done
+        ! running "$pid" || kill -KILL "$pid" 2>/dev/null || true
+        rm -f "$RUN/$name.pid" "$RUN/$name.port"
+        say "stopped $name (pid $pid)"
+    done
+}
+
+free_port() {   # free_port PORT: PORT if it can be bound on 127.0.0.1, else a free one
+    python3 -c 'import socket, sys
+s = socket.socket()
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError: s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' "$1"
+}
+
+make_corpus() {   # the WAVs, their .meta.json sidecars and the sentences
+    local id lang title author sentence made=0 n=0 tmp=$RUN/tmp
+    mkdir -p "$RUN/wav" "$RUN/transcripts" "$tmp"
+    while IFS=$'\t' read -r id lang title author sentence; do
+        [[ $id =~ ^[0-9]{19}$ ]] || continue
+        n=$((n + 1))
+        printf '%s\n' "$sentence" >"$RUN/transcripts/$id.txt"
+        [ -s "$RUN/wav/$id.wav" ] && continue
+        espeak-ng -v "$lang" -w "$tmp/speech.wav" "$sentence"
+        sox "$tmp/speech.wav" -r 16000 -c 1 -b 16 -e signed-integer "$tmp/$id.wav"
+        python3 -c 'import json, sys; print(json.dumps(dict(zip(
+            ("title", "author", "description", "upload_time"), sys.argv[1:])),
+            ensure_ascii=False))' "$title" "$author" \
+            "Read aloud by espeak-ng (voice $lang), from scripts/corpus.tsv." \
+            "$(date +%Y-%m-%dT%H:%M:%S%:z)" >"$RUN/wav/$id.wav.meta.json"
+        mv "$tmp/$id.wav" "$RUN/wav/$id.wav"
+        made=$((made + 1))
+    done <"$REPO/scripts/corpus.tsv"
+    say "corpus: $n WAVs of real speech in $RUN/wav ($made made now with espeak-ng + sox, 16 kHz mono 16-bit)"
+}
+
+spawn() {   # spawn NAME PORT COMMAND...: an emulator, in its own session
+    local name=$1 port=$2 i
+    shift 2
+    rm -f "$RUN/$name.port"
+    env -u ALIYUN_ACCESS_KEY setsid "$@" --host 127.0.0.1 --port "$port" \
+        --port-file "$RUN/$name.port" </dev/null >"$RUN/logs/$name.log" 2>&1 &
+    echo $! >"$RUN/$name.pid"
+    for i in $(seq 100); do
+        [ -s "$RUN/$name.port" ] && { cat "$RUN/$name.port"; return; }
+        running "$(cat "$RUN/$name.pid")" || break
+        sleep 0.1
+    done
+    tail -n 20 "$RUN/logs/$name.log" >&2
+    die "$name did not start (log: $RUN/logs/$name.log)"
+}
+
+show_result() {   # pretty-prints one GET .../result answer from stdin
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin).get("data") or {}
+st = d.get("status")
+dur = " %.1f s" % d["audio_duration"] if d.get("audio_duration") else ""
+print("%s  %s%s" % (d.get("aweme_id"), st, dur))
+for k in ("title", "author", "text") if st == "completed" else ("error", "message"):
+    if d.get(k) is not None:
+        print("    %-7s %s" % (k + ":", d[k] if d[k] != "" else "(no speech)"))
+print()'
+}
+
+start() {
+    local no_wait=$1 fs_url audio_url asr_url key port fs_port asr_port base ids id nginx_pid
+    if ours nginx >/dev/null || ours fsgo >/dev/null || ours dashscope >/dev/null; then
+        say "a previous run in $RUN is still up: stopping it first"
+        stop_all
+    fi
+    "$REPO/scripts/deps.sh"
+    say "building the module (make)"
+    make -C "$REPO" --no-print-directory -s all
+    mkdir -p "$RUN/conf" "$RUN/logs" "$RUN/modules"
+    ln -sfn "$MODULE" "$RUN/modules/ngx_http_douyin_module.so"
+
+    keep=0 mine=0                 # on the way out, stop what this run started
+    trap '[ "$keep" = 1 ] || stop_all $mine' EXIT
+    trap 'echo; exit 130' INT TERM
+
+    if [ -n "${DOUYIN_FILESYSTEM_URL:-}" ]; then
+        fs_url=${DOUYIN_FILESYSTEM_URL%/}
+        say "file-system-go: the real one at $fs_url (DOUYIN_FILESYSTEM_URL)"
+    else
+        make_corpus
+        fs_port=$(spawn fsgo "${RUN_FSGO_PORT:-0}" python3 "$REPO/t/emu/fsgo.py" --root "$RUN/wav")
+        mine+=" $(cat "$RUN/fsgo.pid")"
+        fs_url=http://127.0.0.1:$fs_port
+        say "file-system-go: the EMULATOR t/emu/fsgo.py at $fs_url, serving $RUN/wav"
+        say "  (the real Go server is not available here; set DOUYIN_FILESYSTEM_URL to use one)"
+    fi
+
+    if [ -n "${ALIYUN_ACCESS_KEY:-}" ] && [ -n "${DOUYIN_AUDIO_BASE_URL:-}" ]; then
+        asr_url=${DOUYIN_ASR_URL:-https://dashscope.aliyuncs.com}
+        audio_url=${DOUYIN_AUDIO_BASE_URL%/}
+        key=$ALIYUN_ACCESS_KEY
+        say "ASR: the REAL DashScope at $asr_url (key from ALIYUN_ACCESS_KEY);"
+        say "  it downloads the WAVs from $audio_url (DOUYIN_AUDIO_BASE_URL)"
+    else
+        [ -z "${ALIYUN_ACCESS_KEY:-}" ] ||
+            say "ALIYUN_ACCESS_KEY is set but DOUYIN_AUDIO_BASE_URL is not: DashScope cannot download WAVs from 127.0.0.1"
+        asr_port=$(spawn dashscope "${RUN_ASR_PORT:-0}" python3 "$REPO/t/emu/dashscope.py" \
+            --transcripts "$RUN/transcripts" --key "$EMU_KEY")
+        mine+=" $(cat "$RUN/dashscope.pid")"
+        asr_url=http://127.0.0.1:$asr_port
+        audio_url=$fs_url
+        key=$EMU_KEY
+        say "ASR: the DashScope EMULATOR t/emu/dashscope.py at $asr_url; it answers with the"
+        say "  sentence each WAV was read from (set ALIYUN_ACCESS_KEY and DOUYIN_AUDIO_BASE_URL for the real one)"
+    fi
+
+    port=$(free_port "${RUN_PORT:-8010}")
+    [ "$port" = "${RUN_PORT:-8010}" ] || say "port ${RUN_PORT:-8010} is busy: the gateway listens on $port instead"
+    # conf/ as it is, but for the paths and addresses of this scratch run
+    sed -e "s|^load_module .*|load_module $RUN/modules/ngx_http_douyin_module.so;|" \
+        -e "s|^error_log [^ ;]*|error_log $RUN/logs/error.log|" \
+        -e "s|^pid .*|pid $RUN/nginx.pid;|" \
+        -e "s|^\( *douyin_store \)[^ ;]*|\1$RUN/store|" \
+        -e "s|^\( *douyin_filesystem_url \).*|\1$fs_url;|" \
+        -e "s|^\( *douyin_audio_base_url \).*|\1$audio_url;|" \
+        -e "s|^\( *douyin_asr_url \).*|\1$asr_url;|" \
+        -e "s|^\( *listen \)8010;|\1127.0.0.1:$port;|" \
+        "$REPO/conf/nginx-gateway.conf" >"$RUN/conf/nginx.conf"
+    cp "$REPO/conf/douyin-gateway.conf" "$RUN/conf/"
+    for want in "load_module $RUN/" "error_log $RUN/" "pid $RUN/" "douyin_store $RUN/" \
+                "douyin_filesystem_url $fs_url;" "douyin_audio_base_url $audio_url;" \
+                "douyin_asr_url $asr_url;" "listen 127.0.0.1:$port;"; do
+        grep -qF -- "$want" "$RUN/conf/nginx.conf" ||
+            die "conf/nginx-gateway.conf has changed: could not set '$want'"
+    done
+
+    # the key reaches nginx only, through its environment
+    ALIYUN_ACCESS_KEY=$key "$NGINX" -p "$RUN/" -c "$RUN/conf/nginx.conf" ||
+        die "nginx did not start (see above and $RUN/logs/error.log)"
+    base=http://127.0.0.1:$port
+    for i in $(seq 100); do
+        curl -sf -o /dev/null "$base/api/douyin/health" && break
+        sleep 0.1
+    done
+    nginx_pid=$(ours nginx || :)
+    mine+=" $nginx_pid"
+    curl -sf -o /dev/null "$base/api/douyin/health" ||
+        die "nginx does not answer on $base (log: $RUN/logs/error.log)"
+    say "nginx (pid $nginx_pid) with the module: the gateway at $base, routes /api/douyin/..."
+
+    echo
+    say "POST $base/api/douyin/process  (answers when every video has been transcribed)"
+    curl -sS --max-time 1800 -X POST "$base/api/douyin/process" | python3 -m json.tool --no-ensure-ascii
+    echo
+    say "the transcripts (GET $base/api/douyin/videos/{id}/result):"
+    echo
+    ids=$(curl -sS -X POST -H 'Content-Type: application/json' -d '{"filters":{"suffix":".wav"}}' \
+        "$fs_url/api/videos/query" | python3 -c 'import json, re, sys
+for v in json.load(sys.stdin).get("videos") or []:
+    if re.fullmatch(r"\d{1,32}", v["id"]): print(v["id"])')
+    for id in $(head -n 20 <<<"$ids"); do
+        curl -sS "$base/api/douyin/videos/$id/result" | show_result
+    done
+    [ "$(wc -l <<<"$ids")" -le 20 ] || say "(and $(($(wc -l <<<"$ids") - 20)) more videos)"
+
+    say "try next:"
+    echo "  curl -s $base/api/douyin/health"
+    echo "  curl -s $base/api/douyin/videos/${id:-ID}/result | python3 -m json.tool --no-ensure-ascii"
+    echo "  curl -s -X POST $base/api/douyin/process"
+    echo "  curl -s -X POST $base/api/douyin/process/async"
+    echo "  (logs in $RUN/logs; the nginx config is $RUN/conf/nginx.conf)"
+    echo
+
+    if [ "$no_wait" = 1 ] || [ ! -t 0 ] || [ ! -t 1 ] || [ "${CI:-}" = true ]; then
+        keep=1
+        say "left running; stop with: ${RUN_DIR:+RUN_DIR=$RUN }./run.sh stop  (or make stop)"
+        return
+    fi
+    trap 'echo; exit 0' INT TERM   # the way to end it: not an error
+    say "running; Ctrl-C stops everything (or ./run.sh stop / make stop in another terminal)"
+    while [ "$(ours nginx || :)" = "$nginx_pid" ]; do
+        sleep 1 &
+        wait $! || true
+    done
+    say "nginx has stopped"       # by ./run.sh stop, or a new start took over
+}
+
+case "${1:-} ${2:-}" in
+    "start ")          start 0 ;;
+    "start --no-wait") start 1 ;;
+    "stop ")           stop_all; say "stopped" ;;
+    *)                 die "usage: $0 start [--no-wait] | stop" ;;
+esac
