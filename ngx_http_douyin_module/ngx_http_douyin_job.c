@@ -75,6 +75,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->conf = dmcf;
     runner->log = cycle->log;
     ngx_queue_init(&runner->jobs);
+    ngx_queue_init(&runner->listing.waiters);
 
     runner->owner.pid = ngx_pid;
     runner->owner.run = (double) (((uint64_t) ngx_time() << 20)
@@ -97,12 +98,16 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         runner->store_ok = 1;
     }
 
-    if (!dmcf->processing) {
+    if (!dmcf->filesystem) {
         return NGX_OK;
     }
 
     if (ngx_http_douyin_fetch_global_init(cycle->log) != NGX_OK) {
         runner->store_ok = 0;
+        return NGX_OK;
+    }
+
+    if (!dmcf->processing) {
         return NGX_OK;
     }
 
@@ -162,7 +167,13 @@ void
 ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
-    if (dmcf->runner != NULL && dmcf->runner->store_ok) {
+    if (dmcf->runner == NULL) {
+        return;
+    }
+
+    ngx_http_douyin_listing_free(&dmcf->runner->listing);
+
+    if (dmcf->runner->store_ok) {
         ngx_http_douyin_store_close(&dmcf->runner->store);
         dmcf->runner->store_ok = 0;
     }
@@ -302,6 +313,9 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     job->total = op->listed;
     job->claimed = 0;
+
+    /* every listed video has a record now: none is pending */
+    ngx_http_douyin_listing_update(runner, 1, op->listed);
 
     for (job->next = 0; job->next < op->nitems; job->next++) {
         if (op->items[job->next].claimed) {

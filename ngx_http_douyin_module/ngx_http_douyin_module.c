@@ -166,6 +166,62 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       (void *) ngx_http_douyin_result_handler },
 
+    { ngx_string("douyin_videos"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_videos_handler },
+
+    { ngx_string("douyin_video"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_video_handler },
+
+    { ngx_string("douyin_video_read"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_video_read_handler },
+
+    { ngx_string("douyin_stats"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_stats_handler },
+
+    { ngx_string("douyin_info"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_info_handler },
+
+    { ngx_string("douyin_docs"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_docs_handler },
+
+    { ngx_string("douyin_openapi"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_openapi_handler },
+
+    { ngx_string("douyin_listing_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, listing_cache),
+      NULL },
+
       ngx_null_command
 };
 
@@ -235,6 +291,7 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
     dmcf->poll_max = NGX_CONF_UNSET_MSEC;
     dmcf->asr_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->http_timeout = NGX_CONF_UNSET_MSEC;
+    dmcf->listing_cache = NGX_CONF_UNSET_MSEC;
 
     return dmcf;
 }
@@ -256,6 +313,7 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dmcf->poll_max, 5000);
     ngx_conf_init_msec_value(dmcf->asr_timeout, 3 * 60 * 60 * 1000);
     ngx_conf_init_msec_value(dmcf->http_timeout, 30000);
+    ngx_conf_init_msec_value(dmcf->listing_cache, 30000);
 
     if (dmcf->poll_max < dmcf->poll_interval) {
         dmcf->poll_max = dmcf->poll_interval;
@@ -292,7 +350,7 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         dmcf->audio_base_url = dmcf->filesystem_url;
     }
 
-    if (!dmcf->processing && dmcf->store == NULL) {
+    if (!dmcf->filesystem && !dmcf->stored && dmcf->store == NULL) {
         return NGX_CONF_OK;
     }
 
@@ -303,14 +361,14 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (dmcf->processing) {
+    if (dmcf->filesystem && dmcf->filesystem_url.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "douyin handlers need \"douyin_filesystem_url\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
 
-        if (dmcf->filesystem_url.data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"douyin_process\" needs "
-                               "\"douyin_filesystem_url\" in the http block");
-            return NGX_CONF_ERROR;
-        }
+    if (dmcf->processing) {
 
         /*
          * "nginx -t" fails without the key; a start without it logs an
@@ -636,7 +694,9 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
- * The command's post field is the handler.
+ * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
+ * douyin_info; douyin_docs; douyin_openapi;
+ * The command's post field is the handler; ID may contain variables.
  */
 
 static char *
@@ -660,6 +720,25 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (dlcf->handler == ngx_http_douyin_process_handler) {
         dmcf->processing = 1;
         dlcf->async = (cmd->name.len == sizeof("douyin_process_async") - 1);
+    }
+
+    /* handlers that read the store, and those that call file-system-go */
+
+    if (dlcf->handler != ngx_http_douyin_health_handler
+        && dlcf->handler != ngx_http_douyin_info_handler
+        && dlcf->handler != ngx_http_douyin_docs_handler
+        && dlcf->handler != ngx_http_douyin_openapi_handler)
+    {
+        dmcf->stored = 1;
+    }
+
+    if (dlcf->handler == ngx_http_douyin_process_handler
+        || dlcf->handler == ngx_http_douyin_videos_handler
+        || dlcf->handler == ngx_http_douyin_video_handler
+        || dlcf->handler == ngx_http_douyin_video_read_handler
+        || dlcf->handler == ngx_http_douyin_stats_handler)
+    {
+        dmcf->filesystem = 1;
     }
 
     if (cf->args->nelts == 2) {

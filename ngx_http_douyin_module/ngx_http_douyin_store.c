@@ -24,8 +24,18 @@
  *                   title, author, description, upload_time (metadata)
  *                   is_read, read_at
  *   "processing"  aweme_id -> "" for every record whose status is
- *                 "processing" (kept in the same write transaction), so
- *                 recovery never scans every record.
+ *                 "processing", so recovery never scans every record;
+ *   "by_time"     sort key -> aweme_id, newest upload_time first (see
+ *                 ngx_http_douyin_store_index()), for the video list;
+ *   "by_status"   status letter + read flag + sort key -> aweme_id, for
+ *                 the filtered list;
+ *   "meta"        "count:<s><r>" -> int64 (host order), the number of
+ *                 records per status letter (p, c, f) and read flag
+ *                 (0, 1), for the stats.
+ *
+ * Every write goes through ngx_http_douyin_store_write(), which updates
+ * the record, the indexes and the counts in one transaction, so the list,
+ * the stats and the records can never disagree.
  *
  * A later release that changes the layout bumps format_version and
  * migrates in ngx_http_douyin_store_open().
@@ -115,6 +125,18 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
 
     call = "mdb_dbi_open(\"processing\")";
     rc = mdb_dbi_open(txn, "processing", MDB_CREATE, &store->processing);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_dbi_open(\"by_time\")";
+    rc = mdb_dbi_open(txn, "by_time", MDB_CREATE, &store->by_time);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_dbi_open(\"by_status\")";
+    rc = mdb_dbi_open(txn, "by_status", MDB_CREATE, &store->by_status);
     if (rc != 0) {
         goto failed;
     }
@@ -741,24 +763,205 @@ ngx_http_douyin_store_read(MDB_txn *txn, ngx_http_douyin_store_t *store,
 }
 
 
-/* writes rec and keeps the "processing" index in step with its status */
+/*
+ * The index entries of a record: its status letter ('p', 'c', 'f'), its
+ * read flag ('0', '1') and its sort key, newest upload_time first:
+ *   "0" + 16 hex digits of (2^64 - 1 - Unix s of upload_time) + id key
+ *   "1" + id key                               (no or unreadable time)
+ * where the id key is the aweme_id left-padded with zeros to 32 digits
+ * and each digit d written as 9 - d, so that ascending keys are
+ * descending ids.
+ */
+
+typedef struct {
+    u_char      status;
+    u_char      read;
+    size_t      len;
+    u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX];
+} ngx_http_douyin_index_t;
+
+
+static void
+ngx_http_douyin_store_index(cJSON *rec, const char *aweme_id,
+    ngx_http_douyin_index_t *ix)
+{
+    u_char   *p;
+    cJSON    *status, *is_read, *upload;
+    size_t    len, i;
+    time_t    t;
+
+    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    is_read = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
+    upload = cJSON_GetObjectItemCaseSensitive(rec, "upload_time");
+
+    ix->status = 'f';
+
+    if (cJSON_IsString(status)) {
+        if (ngx_strcmp(status->valuestring, "completed") == 0) {
+            ix->status = 'c';
+
+        } else if (ngx_strcmp(status->valuestring, "processing") == 0) {
+            ix->status = 'p';
+        }
+    }
+
+    ix->read = cJSON_IsTrue(is_read) ? '1' : '0';
+
+    p = ix->key;
+
+    t = cJSON_IsString(upload)
+        ? ngx_http_douyin_parse_iso8601(upload->valuestring) : (time_t) -1;
+
+    if (t != (time_t) -1) {
+        *p++ = '0';
+        p = ngx_sprintf(p, "%016xL", (uint64_t) -1 - (uint64_t) t);
+
+    } else {
+        *p++ = '1';
+    }
+
+    len = ngx_strlen(aweme_id);
+
+    for (i = len; i < NGX_HTTP_DOUYIN_ID_MAX; i++) {
+        *p++ = '9';
+    }
+
+    for (i = 0; i < len; i++) {
+        *p++ = (u_char) ('9' - (aweme_id[i] - '0'));
+    }
+
+    ix->len = p - ix->key;
+}
+
+
+/* adds (delta 1) or removes (delta -1) the index entries and the count */
+
+static int
+ngx_http_douyin_store_index_update(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id,
+    ngx_http_douyin_index_t *ix, int delta)
+{
+    int       rc;
+    u_char    skey[2 + sizeof(ix->key)], ckey[sizeof("count:xx")];
+    int64_t   count;
+    MDB_val   key, val;
+
+    skey[0] = ix->status;
+    skey[1] = ix->read;
+    ngx_memcpy(skey + 2, ix->key, ix->len);
+
+    key.mv_data = ix->key;
+    key.mv_size = ix->len;
+    val.mv_data = (void *) aweme_id;
+    val.mv_size = ngx_strlen(aweme_id);
+
+    if (delta > 0) {
+        rc = mdb_put(txn, store->by_time, &key, &val, 0);
+        if (rc != 0) {
+            return rc;
+        }
+
+        key.mv_data = skey;
+        key.mv_size = ix->len + 2;
+
+        rc = mdb_put(txn, store->by_status, &key, &val, 0);
+
+    } else {
+        rc = mdb_del(txn, store->by_time, &key, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
+        key.mv_data = skey;
+        key.mv_size = ix->len + 2;
+
+        rc = mdb_del(txn, store->by_status, &key, NULL);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+        }
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    ngx_sprintf(ckey, "count:%c%c", ix->status, ix->read);
+
+    key.mv_data = ckey;
+    key.mv_size = sizeof("count:xx") - 1;
+
+    count = 0;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof(int64_t)) {
+        ngx_memcpy(&count, val.mv_data, sizeof(int64_t));
+
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    count += delta;
+    if (count < 0) {
+        count = 0;
+    }
+
+    val.mv_data = &count;
+    val.mv_size = sizeof(int64_t);
+
+    return mdb_put(txn, store->meta, &key, &val, 0);
+}
+
+
+/*
+ * writes rec (NULL: deletes the record) and keeps in step, in the same
+ * transaction, the "processing" index, the "by_time" and "by_status"
+ * indexes and the per-status counts
+ */
 
 static int
 ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     const char *aweme_id, cJSON *rec)
 {
-    int      rc;
-    char    *text;
-    cJSON   *status;
-    MDB_val  key, val;
+    int                       rc;
+    char                     *text;
+    cJSON                    *old;
+    MDB_val                   key, val;
+    ngx_http_douyin_index_t   ix;
+
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &old);
+
+    if (rc == 0) {
+        ngx_http_douyin_store_index(old, aweme_id, &ix);
+        cJSON_Delete(old);
+
+        rc = ngx_http_douyin_store_index_update(txn, store, aweme_id, &ix, -1);
+        if (rc != 0) {
+            return rc;
+        }
+
+    } else if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+
+    if (rec == NULL) {
+        rc = mdb_del(txn, store->videos, &key, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
+        rc = mdb_del(txn, store->processing, &key, NULL);
+
+        return (rc == MDB_NOTFOUND) ? 0 : rc;
+    }
 
     text = cJSON_PrintUnformatted(rec);
     if (text == NULL) {
         return ENOMEM;
     }
 
-    key.mv_data = (void *) aweme_id;
-    key.mv_size = ngx_strlen(aweme_id);
     val.mv_data = text;
     val.mv_size = ngx_strlen(text);
 
@@ -769,11 +972,14 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
         return rc;
     }
 
-    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    ngx_http_douyin_store_index(rec, aweme_id, &ix);
 
-    if (cJSON_IsString(status)
-        && ngx_strcmp(status->valuestring, "processing") == 0)
-    {
+    rc = ngx_http_douyin_store_index_update(txn, store, aweme_id, &ix, 1);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (ix.status == 'p') {
         val.mv_data = "";
         val.mv_size = 0;
         return mdb_put(txn, store->processing, &key, &val, 0);
@@ -807,4 +1013,455 @@ ngx_http_douyin_store_owner_alive(cJSON *rec, ngx_http_douyin_owner_t *owner,
     }
 
     return alive(data, (ngx_pid_t) pid->valuedouble, run->valuedouble);
+}
+
+
+/*
+ * ngx_http_douyin_parse_iso8601: "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|
+ * -HH:MM|+HHMM]" (a space may replace the T; no zone means UTC) -> Unix
+ * seconds, or (time_t) -1 when the text is not such a time.
+ */
+
+time_t
+ngx_http_douyin_parse_iso8601(const char *s)
+{
+    int         n[6], i, sign, zh, zm;
+    int64_t     y, m, d, era, yoe, doy, days;
+    const char *p;
+
+    static const int  width[6] = { 4, 2, 2, 2, 2, 2 };
+    static const char sep[6] = { '-', '-', 'T', ':', ':', '\0' };
+
+    p = s;
+
+    for (i = 0; i < 6; i++) {
+        int  j;
+
+        n[i] = 0;
+
+        for (j = 0; j < width[i]; j++, p++) {
+            if (*p < '0' || *p > '9') {
+                return (time_t) -1;
+            }
+            n[i] = n[i] * 10 + (*p - '0');
+        }
+
+        if (i < 5) {
+            if (*p != sep[i] && !(i == 2 && *p == ' ')) {
+                return (time_t) -1;
+            }
+            p++;
+        }
+    }
+
+    if (n[1] < 1 || n[1] > 12 || n[2] < 1 || n[2] > 31 || n[3] > 23
+        || n[4] > 59 || n[5] > 60)
+    {
+        return (time_t) -1;
+    }
+
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) { /* void */ }
+    }
+
+    zh = 0;
+    zm = 0;
+    sign = 1;
+
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+
+    } else if (*p == '+' || *p == '-') {
+        sign = (*p == '-') ? -1 : 1;
+        p++;
+
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+            return (time_t) -1;
+        }
+
+        zh = (p[0] - '0') * 10 + (p[1] - '0');
+        p += 2;
+
+        if (*p == ':') {
+            p++;
+        }
+
+        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+            return (time_t) -1;
+        }
+
+        zm = (p[0] - '0') * 10 + (p[1] - '0');
+        p += 2;
+    }
+
+    if (*p != '\0') {
+        return (time_t) -1;
+    }
+
+    /* days from 1970-01-01 of the civil date (H. Hinnant's algorithm) */
+
+    y = n[0];
+    m = n[1];
+    d = n[2];
+
+    y -= (m <= 2);
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+
+    return (time_t) (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]
+                     - sign * (zh * 3600 + zm * 60));
+}
+
+
+/*
+ * ngx_http_douyin_store_counts: the number of records per status (0:
+ * processing, 1: completed, 2: failed) and read flag (0, 1).  A read
+ * transaction.  Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
+    int64_t counts[3][2])
+{
+    int        rc, s, r;
+    u_char     ckey[sizeof("count:xx")];
+    MDB_val    key, val;
+    MDB_txn   *txn;
+
+    static const u_char  letters[3] = { 'p', 'c', 'f' };
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (s = 0; s < 3; s++) {
+        for (r = 0; r < 2; r++) {
+            ngx_sprintf(ckey, "count:%c%c", letters[s], '0' + r);
+
+            key.mv_data = ckey;
+            key.mv_size = sizeof("count:xx") - 1;
+
+            counts[s][r] = 0;
+
+            rc = mdb_get(txn, store->meta, &key, &val);
+            if (rc == 0 && val.mv_size == sizeof(int64_t)) {
+                ngx_memcpy(&counts[s][r], val.mv_data, sizeof(int64_t));
+
+            } else if (rc != 0 && rc != MDB_NOTFOUND) {
+                mdb_txn_abort(txn);
+                return rc;
+            }
+        }
+    }
+
+    mdb_txn_abort(txn);
+
+    return 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_list: the records of one page of the list, newest
+ * upload_time first (ids descending without a time), restricted to the
+ * statuses in status_mask (bit 0: processing, 1: completed, 2: failed)
+ * and the read flags in read_mask (bit 0: unread, 1: read).  Skips
+ * "offset" entries and returns at most "limit" records in *page, a new
+ * cJSON array of record objects each with "aweme_id" added.  Skipping
+ * walks the index (no record is read for skipped entries).  A read
+ * transaction.  Returns 0 or an LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
+    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
+    ngx_uint_t limit, cJSON **page)
+{
+    int          rc, live[6];
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON       *list, *rec;
+    MDB_val      key[6], val[6];
+    MDB_txn     *txn;
+    MDB_cursor  *cur[6];
+    ngx_uint_t   n, i, best, s, r, seen;
+    u_char       prefix[6][2];
+
+    static const u_char  letters[3] = { 'p', 'c', 'f' };
+
+    *page = NULL;
+
+    list = cJSON_CreateArray();
+    if (list == NULL) {
+        return ENOMEM;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        cJSON_Delete(list);
+        return rc;
+    }
+
+    n = 0;
+
+    if (status_mask == 7 && read_mask == 3) {
+
+        /* everything: the one "by_time" index */
+
+        rc = mdb_cursor_open(txn, store->by_time, &cur[0]);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        rc = mdb_cursor_get(cur[0], &key[0], &val[0], MDB_FIRST);
+        live[0] = (rc == 0);
+        prefix[0][0] = '\0';
+        n = 1;
+
+    } else {
+
+        /* one cursor per (status, read) prefix of "by_status", merged */
+
+        for (s = 0; s < 3; s++) {
+            for (r = 0; r < 2; r++) {
+                if (!(status_mask & (1 << s)) || !(read_mask & (1 << r))) {
+                    continue;
+                }
+
+                prefix[n][0] = letters[s];
+                prefix[n][1] = (u_char) ('0' + r);
+
+                rc = mdb_cursor_open(txn, store->by_status, &cur[n]);
+                if (rc != 0) {
+                    goto failed;
+                }
+
+                key[n].mv_data = prefix[n];
+                key[n].mv_size = 2;
+
+                rc = mdb_cursor_get(cur[n], &key[n], &val[n], MDB_SET_RANGE);
+                live[n] = (rc == 0 && key[n].mv_size >= 2
+                           && ngx_memcmp(key[n].mv_data, prefix[n], 2) == 0);
+                n++;
+            }
+        }
+    }
+
+    seen = 0;
+
+    for ( ;; ) {
+        best = n;
+
+        for (i = 0; i < n; i++) {
+            if (!live[i]) {
+                continue;
+            }
+
+            if (best == n) {
+                best = i;
+                continue;
+            }
+
+            /* compare the sort keys, without the 2-byte prefix */
+
+            {
+                size_t   sk = prefix[0][0] ? 2 : 0;
+                size_t   la = key[i].mv_size - sk, lb = key[best].mv_size - sk;
+                int      c;
+
+                c = ngx_memcmp((u_char *) key[i].mv_data + sk,
+                               (u_char *) key[best].mv_data + sk,
+                               ngx_min(la, lb));
+
+                if (c < 0 || (c == 0 && la < lb)) {
+                    best = i;
+                }
+            }
+        }
+
+        if (best == n || (ngx_uint_t) cJSON_GetArraySize(list) >= limit) {
+            break;
+        }
+
+        if (seen++ >= offset) {
+            if (val[best].mv_size == 0
+                || val[best].mv_size > NGX_HTTP_DOUYIN_ID_MAX)
+            {
+                rc = MDB_CORRUPTED;
+                goto failed;
+            }
+
+            ngx_memcpy(id, val[best].mv_data, val[best].mv_size);
+            id[val[best].mv_size] = '\0';
+
+            rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+            if (rc != 0) {
+                goto failed;
+            }
+
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, "aweme_id");
+
+            if (cJSON_AddStringToObject(rec, "aweme_id", id) == NULL) {
+                cJSON_Delete(rec);
+                rc = ENOMEM;
+                goto failed;
+            }
+
+            cJSON_AddItemToArray(list, rec);
+        }
+
+        rc = mdb_cursor_get(cur[best], &key[best], &val[best], MDB_NEXT);
+        live[best] = (rc == 0
+                      && (prefix[best][0] == '\0'
+                          || (key[best].mv_size >= 2
+                              && ngx_memcmp(key[best].mv_data,
+                                            prefix[best], 2) == 0)));
+    }
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(cur[i]);
+    }
+
+    mdb_txn_abort(txn);
+
+    *page = list;
+
+    return 0;
+
+failed:
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(cur[i]);
+    }
+
+    mdb_txn_abort(txn);
+    cJSON_Delete(list);
+
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_set_read: sets is_read and read_at (Unix s, or
+ * null when unread) of an existing record, in a write transaction.
+ * Thread side.  Returns 0, MDB_NOTFOUND when there is no record, or
+ * another LMDB/errno code (nothing changed).
+ */
+
+int
+ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
+    const char *aweme_id, ngx_uint_t is_read, time_t now)
+{
+    int       rc;
+    cJSON    *rec;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "is_read");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "read_at");
+
+    if (cJSON_AddBoolToObject(rec, "is_read", is_read ? 1 : 0) == NULL
+        || (is_read ? cJSON_AddNumberToObject(rec, "read_at", (double) now)
+                    : cJSON_AddNullToObject(rec, "read_at")) == NULL)
+    {
+        cJSON_Delete(rec);
+        mdb_txn_abort(txn);
+        return ENOMEM;
+    }
+
+    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
+    cJSON_Delete(rec);
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * ngx_http_douyin_store_delete: drops the record of aweme_id with its
+ * index entries, in a write transaction.  Thread side.  Returns 0,
+ * MDB_NOTFOUND when there was none, or another LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
+    const char *aweme_id)
+{
+    int       rc;
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+
+    rc = mdb_get(txn, store->videos, &key, &val);
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_write(txn, store, aweme_id, NULL);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * ngx_http_douyin_store_has: sets found[i] to whether a record exists for
+ * ids[i], for n ids, in one read transaction.  Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
+    ngx_uint_t n, u_char *found)
+{
+    int        rc;
+    MDB_val    key, val;
+    MDB_txn   *txn;
+    ngx_uint_t i;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        key.mv_data = ids[i];
+        key.mv_size = ngx_strlen(ids[i]);
+
+        rc = mdb_get(txn, store->videos, &key, &val);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        found[i] = (rc == 0);
+    }
+
+    mdb_txn_abort(txn);
+
+    return 0;
 }

@@ -30,6 +30,14 @@ static void ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op,
     const char *code, const char *message);
 static void ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op);
+static ngx_int_t ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op);
+static int ngx_libc_cdecl ngx_http_douyin_item_cmp(const void *one,
+    const void *two);
+static void ngx_http_douyin_filesystem_error(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what);
 static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
     ngx_http_douyin_fetch_t *f, const char *what);
 static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
@@ -81,6 +89,18 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
     case NGX_HTTP_DOUYIN_OP_RECOVER:
         ngx_http_douyin_op_recover(op);
         break;
+
+    case NGX_HTTP_DOUYIN_OP_LISTING:
+        ngx_http_douyin_op_listing(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_READ:
+        ngx_http_douyin_op_read(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_DELETE:
+        ngx_http_douyin_op_delete(op);
+        break;
     }
 }
 
@@ -114,21 +134,22 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
 
 
 /*
- * OP_LIST: POST {filesystem}/api/videos/query {"filters":{"suffix":".wav"}}
- * and claim every listed video that is not completed.  file-system-go
+ * POST {filesystem}/api/videos/query {"filters":{"suffix":".wav"}} into
+ * op->items (OP_LIST then claims every listed video that is not
+ * completed; OP_LISTING finds the pending ones).  file-system-go
  * answers {"success":true,"videos":[{"id","filename","size","url"}]} and
  * leaves "videos" out when nothing matches.  Only files named
  * "<aweme_id>.wav" (any case) are taken; others are counted in ignored.
+ * Returns NGX_OK, or NGX_ERROR with op->code and op->detail set.
  */
 
-static void
-ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
+static ngx_int_t
+ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
 {
-    int                       err;
     char                     *url, *p;
     size_t                    len, base_len;
     cJSON                    *json, *videos, *v, *name, *rel, *success;
-    ngx_uint_t                n, i, claimed;
+    ngx_uint_t                n, i;
     ngx_http_douyin_item_t   *items, *it;
     ngx_http_douyin_fetch_t   f;
 
@@ -140,7 +161,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
     url = malloc(len);
     if (url == NULL) {
         ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
-        return;
+        return NGX_ERROR;
     }
 
     ngx_snprintf((u_char *) url, len, "%s/api/videos/query%Z",
@@ -157,7 +178,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
                             "FILESYSTEM_UNAVAILABLE");
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "file-system-go listing failed: %s%Z", f.error);
-        return;
+        return NGX_ERROR;
     }
 
     free(url);
@@ -180,7 +201,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "file-system-go listing answered HTTP %l "
                      "without a valid video list%Z", op->http_status);
-        return;
+        return NGX_ERROR;
     }
 
     n = (videos != NULL) ? (ngx_uint_t) cJSON_GetArraySize(videos) : 0;
@@ -189,7 +210,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
     if (items == NULL) {
         cJSON_Delete(json);
         ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
-        return;
+        return NGX_ERROR;
     }
 
     op->items = items;
@@ -224,21 +245,6 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
         }
 
         if (i != len - 4) {
-            op->ignored++;
-            continue;
-        }
-
-        /* a file listed twice is taken once */
-
-        for (i = 0; i < op->nitems; i++) {
-            if (ngx_strncmp(items[i].aweme_id, name->valuestring, len - 4)
-                == 0 && items[i].aweme_id[len - 4] == '\0')
-            {
-                break;
-            }
-        }
-
-        if (i != op->nitems) {
             op->ignored++;
             continue;
         }
@@ -279,13 +285,67 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
         if (it->filename == NULL || it->file_url == NULL) {
             cJSON_Delete(json);
             ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
-            return;
+            return NGX_ERROR;
         }
     }
 
     cJSON_Delete(json);
 
+    /* by id, and a video listed twice (a.wav, a.WAV) is taken once */
+
+    if (op->nitems > 1) {
+        ngx_qsort(items, op->nitems, sizeof(ngx_http_douyin_item_t),
+                  ngx_http_douyin_item_cmp);
+
+        for (i = 1, n = 1; i < op->nitems; i++) {
+            if (ngx_strcmp(items[i].aweme_id, items[n - 1].aweme_id) == 0) {
+                free(items[i].file_url);
+                free(items[i].filename);
+                op->ignored++;
+                continue;
+            }
+
+            items[n++] = items[i];
+        }
+
+        op->nitems = n;
+    }
+
     op->listed = op->nitems;
+
+    return NGX_OK;
+}
+
+
+/* ids in descending numeric order: longer first, then by digits */
+
+static int ngx_libc_cdecl
+ngx_http_douyin_item_cmp(const void *one, const void *two)
+{
+    const ngx_http_douyin_item_t  *a = one, *b = two;
+
+    size_t  la, lb;
+
+    la = ngx_strlen(a->aweme_id);
+    lb = ngx_strlen(b->aweme_id);
+
+    if (la != lb) {
+        return (la < lb) ? 1 : -1;
+    }
+
+    return -ngx_strcmp(a->aweme_id, b->aweme_id);
+}
+
+
+static void
+ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
+{
+    int         err;
+    ngx_uint_t  claimed;
+
+    if (ngx_http_douyin_fetch_list(op) != NGX_OK) {
+        return;
+    }
 
     if (op->nitems == 0) {
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
@@ -669,6 +729,232 @@ done:
 
     free(records);
     cJSON_Delete(json);
+}
+
+
+/*
+ * OP_LISTING: the listing, and for each listed video whether the store
+ * has a record (items[i].outcome = NGX_HTTP_DOUYIN_PENDING when not).
+ */
+
+static void
+ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
+{
+    int          err;
+    char       **ids;
+    u_char      *found;
+    ngx_uint_t   i;
+
+    if (ngx_http_douyin_fetch_list(op) != NGX_OK) {
+        return;
+    }
+
+    ids = malloc((op->nitems + 1) * sizeof(char *));
+    found = malloc(op->nitems + 1);
+
+    if (ids == NULL || found == NULL) {
+        free(ids);
+        free(found);
+        ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
+        return;
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        ids[i] = op->items[i].aweme_id;
+    }
+
+    err = ngx_http_douyin_store_has(op->store, ids, op->nitems, found);
+
+    if (err == 0) {
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].outcome = found[i] ? 0 : NGX_HTTP_DOUYIN_PENDING;
+        }
+
+        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+
+    } else {
+        ngx_http_douyin_set(op->code, sizeof(op->code), "STORE_ERROR");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "reading the store failed: %s%Z",
+                     ngx_http_douyin_store_strerror(err));
+    }
+
+    free(ids);
+    free(found);
+}
+
+
+/*
+ * OP_READ: when marking read, POST {filesystem}/api/read/mark
+ * {"filename":"<file>"} first; only when file-system-go answers 200
+ * {"success":true} is the record changed.  Marking unread only changes
+ * the record.
+ */
+
+static void
+ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
+{
+    int                       err;
+    char                     *url, *body;
+    size_t                    len;
+    cJSON                    *req, *json;
+    ngx_int_t                 rc;
+    ngx_http_douyin_fetch_t   f;
+
+    static const char  *headers[] = {
+        "Content-Type: application/json", NULL
+    };
+
+    if (op->is_read) {
+        req = cJSON_CreateObject();
+        if (cJSON_AddStringToObject(req, "filename", op->items[0].filename)
+            == NULL)
+        {
+            cJSON_Delete(req);
+            ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
+            return;
+        }
+
+        body = cJSON_PrintUnformatted(req);
+        cJSON_Delete(req);
+
+        len = op->conf->filesystem_url.len + sizeof("/api/read/mark");
+        url = malloc(len);
+
+        if (body == NULL || url == NULL) {
+            free(url);
+            cJSON_free(body);
+            ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
+            return;
+        }
+
+        ngx_snprintf((u_char *) url, len, "%s/api/read/mark%Z",
+                     op->conf->filesystem_url.data);
+
+        rc = ngx_http_douyin_fetch(&f, "POST", url, headers, body,
+                                   op->conf->http_timeout,
+                                   NGX_HTTP_DOUYIN_ANSWER_MAX);
+        free(url);
+        cJSON_free(body);
+
+        json = (rc == NGX_OK && f.status == 200)
+               ? cJSON_ParseWithLength(f.body, f.len) : NULL;
+
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success")))
+        {
+            cJSON_Delete(json);
+            ngx_http_douyin_filesystem_error(op, &f, rc, "mark read");
+            ngx_http_douyin_fetch_free(&f);
+            return;
+        }
+
+        cJSON_Delete(json);
+        ngx_http_douyin_fetch_free(&f);
+    }
+
+    err = ngx_http_douyin_store_set_read(op->store, op->items[0].aweme_id,
+                                         op->is_read, time(NULL));
+    if (err == MDB_NOTFOUND) {
+        op->not_found = 1;
+        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+        return;
+    }
+
+    if (err != 0) {
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            err == MDB_MAP_FULL ? "STORE_FULL"
+                                                : "STORE_ERROR");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "storing the read flag failed: %s%Z",
+                     ngx_http_douyin_store_strerror(err));
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * OP_DELETE: unless keep_file, DELETE {filesystem}/api/videos/<file>
+ * first (a 404 means the file is gone already); only then is the record
+ * dropped.  not_found is set when neither the file nor a record existed.
+ */
+
+static void
+ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
+{
+    int                       err;
+    char                     *url;
+    size_t                    len;
+    ngx_int_t                 rc, file_gone;
+    ngx_http_douyin_fetch_t   f;
+
+    file_gone = 0;
+
+    if (!op->keep_file) {
+        len = op->conf->filesystem_url.len + sizeof("/api/videos/")
+              + ngx_strlen(op->items[0].filename);
+        url = malloc(len);
+        if (url == NULL) {
+            ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
+            return;
+        }
+
+        ngx_snprintf((u_char *) url, len, "%s/api/videos/%s%Z",
+                     op->conf->filesystem_url.data, op->items[0].filename);
+
+        rc = ngx_http_douyin_fetch(&f, "DELETE", url, NULL, NULL,
+                                   op->conf->http_timeout,
+                                   NGX_HTTP_DOUYIN_ANSWER_MAX);
+        free(url);
+
+        if (rc != NGX_OK || (f.status != 200 && f.status != 404)) {
+            ngx_http_douyin_filesystem_error(op, &f, rc, "delete");
+            ngx_http_douyin_fetch_free(&f);
+            return;
+        }
+
+        file_gone = (f.status == 404);
+        ngx_http_douyin_fetch_free(&f);
+    }
+
+    err = ngx_http_douyin_store_delete(op->store, op->items[0].aweme_id);
+
+    if (err == MDB_NOTFOUND) {
+        op->not_found = op->keep_file || file_gone;
+        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+        return;
+    }
+
+    if (err != 0) {
+        ngx_http_douyin_set(op->code, sizeof(op->code), "STORE_ERROR");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "dropping the record failed: %s%Z",
+                     ngx_http_douyin_store_strerror(err));
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* a failed or bad file-system-go answer: op->code, op->detail */
+
+static void
+ngx_http_douyin_filesystem_error(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what)
+{
+    if (rc != NGX_OK) {
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            "FILESYSTEM_UNAVAILABLE");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "file-system-go %s failed: %s%Z", what, f->error);
+        return;
+    }
+
+    ngx_http_douyin_set(op->code, sizeof(op->code), "FILESYSTEM_BAD_RESPONSE");
+    ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                 "file-system-go %s answered HTTP %l%Z", what, f->status);
 }
 
 

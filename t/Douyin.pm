@@ -25,7 +25,7 @@ use Time::HiRes ();
 
 use Exporter ();
 our @ISA    = ('Exporter');
-our @EXPORT = qw(douyin_wait douyin_get douyin_worker_of douyin_kill_owner
+our @EXPORT = qw(douyin_wait douyin_get douyin_post douyin_worker_of douyin_kill_owner
                  douyin_reload douyin_master_pid douyin_task_of emu_reset emu_wav emu_wavs
                  emu_fault emu_stats emu_config emu_max_rate emu_remove
                  emu_file emu_generate);
@@ -52,6 +52,17 @@ our $Locations = <<'_EOC_';
     location ~ ^/api/videos/(?<aweme_id>[^/]+)/result$ {
         douyin_result $aweme_id;
     }
+    location = /api/videos         { douyin_videos; }
+    location = /api/stats          { douyin_stats; }
+    location ~ ^/api/videos/(?<aweme_id>[^/]+)/read$ {
+        douyin_video_read $aweme_id;
+    }
+    location ~ ^/api/videos/(?<aweme_id>[^/]+)$ {
+        douyin_video $aweme_id;
+    }
+    location = /                   { douyin_info; }
+    location = /docs               { douyin_docs; }
+    location = /openapi.json       { douyin_openapi; }
     location /emu/dashscope/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_DASHSCOPE_PORT/__emu/;
     }
@@ -93,6 +104,16 @@ sub douyin_get {
     my ($path) = @_;
     my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
     my $res = $HTTP->get("http://127.0.0.1:$port$path");
+    my $json = eval { $JSON->decode($res->{content}) };
+    return ($res->{status}, $json);
+}
+
+# POST a path of the nginx under test: (status, decoded JSON or undef)
+sub douyin_post {
+    my ($path, $body) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $res = $HTTP->post("http://127.0.0.1:$port$path",
+                          { content => defined $body ? $body : '' });
     my $json = eval { $JSON->decode($res->{content}) };
     return ($res->{status}, $json);
 }
