@@ -434,7 +434,27 @@ ngx_http_douyin_create_loc_conf(ngx_conf_t *cf)
 static char *
 ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
-    /* handlers are not inherited: each location names its own */
+    ngx_http_douyin_loc_conf_t  *prev = parent;
+    ngx_http_douyin_loc_conf_t  *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    /*
+     * handlers are not inherited by nested locations, each names its own;
+     * but the methods that a limit_except block lets through are served
+     * by the location's handler (as proxy_pass does)
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->lmt_excpt && clcf->handler == NULL && conf->handler == NULL
+        && prev->handler != NULL)
+    {
+        conf->handler = prev->handler;
+        conf->id = prev->id;
+        conf->async = prev->async;
+        clcf->handler = conf->handler;
+    }
 
     return NGX_CONF_OK;
 }

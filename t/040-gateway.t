@@ -1,0 +1,62 @@
+# conf/douyin-gateway.conf, included as a gateway host would: the routes
+# under /api/douyin/..., mutating ones only from trusted networks.
+use t::Douyin;
+use Cwd qw(abs_path);
+use Test::Nginx::Socket 'no_plan';
+
+$ENV{TEST_NGINX_GATEWAY_CONF} = abs_path('conf/douyin-gateway.conf');
+
+repeat_each(1);
+no_shuffle();
+no_root_location();
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the gateway routes serve the same handlers under /api/douyin/
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+--- config
+    include $TEST_NGINX_GATEWAY_CONF;
+--- init
+emu_wav('7609169800750206794', meta => { title => 't' });
+--- request eval
+[ "GET /api/douyin/health", "POST /api/douyin/process",
+  "GET /api/douyin/videos/7609169800750206794/result",
+  "GET /api/douyin/videos?status=completed", "GET /api/douyin/stats",
+  "GET /api/douyin/videos/7609169800750206794",
+  "POST /api/douyin/videos/7609169800750206794/read\n{\"is_read\":true}",
+  "DELETE /api/douyin/videos/7609169800750206794?keep_file=true",
+  "GET /api/douyin/", "GET /api/douyin/openapi.json" ]
+--- response_body_like eval
+[ qr/"status":"healthy"/, qr/"processed":1,"success":1/,
+  qr/"status":"completed"/, qr/^\{"total_count":1,/,
+  qr/^\{"total":1,"completed":1,/, qr/"title":"t"/,
+  qr/marked read/, qr/deleted; its file was kept/,
+  qr/"service":"douyin-processor"/, qr/openapi/ ]
+--- timeout: 10
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: from an untrusted address: reads are open, changes are 403
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Forwarded-For;
+--- config
+    include $TEST_NGINX_GATEWAY_CONF;
+--- more_headers
+X-Forwarded-For: 203.0.113.7
+--- request eval
+[ "GET /api/douyin/health", "GET /api/douyin/videos/1/result",
+  "GET /api/douyin/videos", "POST /api/douyin/process",
+  "POST /api/douyin/process/async",
+  "POST /api/douyin/videos/1/read\n{\"is_read\":true}",
+  "DELETE /api/douyin/videos/1" ]
+--- error_code eval
+[ 200, 200, 200, 403, 403, 403, 403 ]
