@@ -1,0 +1,109 @@
+# Configuration errors are clear "nginx -t" errors, naming the directive
+# and the file:line, never a crash later.  Runs the real nginx -t with the
+# module on small configurations (plain Test::More: a failing start is the
+# point here, which a Test::Nginx block cannot express).
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+
+my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+my ($so)   = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+plan skip_all => 'TEST_NGINX_LOAD_MODULES names no module' unless $so && -f $so;
+
+my $dir = tempdir(CLEANUP => 1);
+mkdir "$dir/logs";
+
+sub nginx_t {
+    my ($http, $server, %o) = @_;
+    my $conf = "$dir/nginx.conf";
+    open my $fh, '>', $conf or die $!;
+    print $fh <<"_EOC_";
+load_module $so;
+error_log $dir/logs/error.log;
+pid $dir/logs/nginx.pid;
+env ALIYUN_ACCESS_KEY;
+events {}
+http {
+    access_log off;
+$http
+    server {
+        listen 127.0.0.1:1;
+$server
+    }
+}
+_EOC_
+    close $fh;
+    local $ENV{ALIYUN_ACCESS_KEY} = $ENV{ALIYUN_ACCESS_KEY};
+    if ($o{no_key}) { delete $ENV{ALIYUN_ACCESS_KEY} }
+    else            { $ENV{ALIYUN_ACCESS_KEY} = 'k' }
+    my $out = `$nginx -t -p $dir/ -c $conf -e $dir/logs/error.log 2>&1`;
+    return ($? == 0, $out);
+}
+
+my $base = <<"_EOC_";
+    douyin_store $dir/store;
+    douyin_filesystem_url http://127.0.0.1:8000;
+_EOC_
+
+my ($ok, $out) = nginx_t($base, 'location /p { douyin_process; }');
+ok($ok, 'a complete configuration passes') or diag $out;
+
+my @bad = (
+    [ 'douyin_process without douyin_store',
+      '    douyin_filesystem_url http://127.0.0.1:8000;',
+      'location /p { douyin_process; }',
+      qr/douyin handlers need "douyin_store" in the http block/ ],
+    [ 'douyin_process without douyin_filesystem_url',
+      "    douyin_store $dir/store;",
+      'location /p { douyin_process; }',
+      qr/douyin handlers need "douyin_filesystem_url"/ ],
+    [ 'douyin_result without douyin_store', '',
+      'location /r { douyin_result 1; }',
+      qr/douyin handlers need "douyin_store"/ ],
+    [ 'douyin_asr_batch 0', "$base    douyin_asr_batch 0;", '',
+      qr/value must be between 1 and 100/ ],
+    [ 'douyin_asr_batch 101', "$base    douyin_asr_batch 101;", '',
+      qr/must be between 1 and 100/ ],
+    [ 'douyin_asr_rate with a bad value', "$base    douyin_asr_rate submit=fast;", '',
+      qr/invalid parameter "submit=fast"/ ],
+    [ 'douyin_asr_rate twice',
+      "$base    douyin_asr_rate submit=1;\n    douyin_asr_rate query=1;", '',
+      qr/"douyin_asr_rate" directive is duplicate/ ],
+    [ 'a URL that is not http(s)', "$base    douyin_asr_url ftp://x;", '',
+      qr/invalid URL "ftp:\/\/x"/ ],
+    [ 'douyin_poll_interval max below the first', "$base    douyin_poll_interval 5s max=1s;", '',
+      qr/invalid max=1s/ ],
+    [ 'map_size below 1m', "    douyin_store $dir/s2 map_size=1k;", '',
+      qr/invalid map_size "1k"/ ],
+    [ 'douyin_store unknown parameter', "    douyin_store $dir/s2 size=1g;", '',
+      qr/invalid parameter "size=1g"/ ],
+    [ 'douyin_thread_pool naming an undeclared pool',
+      "$base    douyin_thread_pool nope;", 'location /p { douyin_process; }',
+      qr/unknown thread pool "nope"/ ],
+    [ 'a handler twice in one location', $base,
+      'location /p { douyin_process; douyin_stats; }',
+      qr/"douyin_stats" directive is duplicate/ ],
+    [ 'a handler directive in the http block', "$base    douyin_health;", '',
+      qr/"douyin_health" directive is not allowed here/ ],
+    [ 'douyin_result without its ID', $base, 'location /r { douyin_result; }',
+      qr/invalid number of arguments in "douyin_result"/ ],
+);
+
+for my $b (@bad) {
+    my ($name, $http, $server, $re) = @$b;
+    my ($ok, $out) = nginx_t($http, $server);
+    ok(!$ok, "nginx -t fails: $name");
+    like($out, $re, "... with a clear message: $name");
+    like($out, qr/nginx\.conf:\d+/, "... naming the file and line: $name");
+}
+
+($ok, $out) = nginx_t($base, 'location /p { douyin_process; }', no_key => 1);
+ok(!$ok, 'nginx -t fails when the ASR key is not in the environment');
+like($out, qr/environment variable "ALIYUN_ACCESS_KEY" \(the ASR key, see "douyin_asr_key_env"\) is not set/,
+     '... saying which variable');
+
+($ok, $out) = nginx_t($base, 'location /h { douyin_health; } location /s { douyin_stats; }', no_key => 1);
+ok($ok, 'routes that never call the provider need no key') or diag $out;
+
+done_testing();
