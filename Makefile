@@ -43,7 +43,13 @@ $(BUILD)/nginx/objs/Makefile: config
 	    ./configure $$flags --with-compat --with-threads \
 	        --add-dynamic-module=$(CURDIR)
 
-$(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES)
+# the /docs page and /openapi.json are built into the module
+ngx_http_douyin_module/ngx_http_douyin_docs.c: docs/index.html \
+        docs/openapi.json scripts/embed-docs.py
+	python3 scripts/embed-docs.py
+
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES) \
+        ngx_http_douyin_module/ngx_http_douyin_docs.c
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_douyin_module.so $@
 

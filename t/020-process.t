@@ -396,3 +396,48 @@ emu_wav('903', seconds => 0);
 [ qr/"processed":1,"success":1,"failed":0/,
   qr/^\{"success":true,"data":\{"aweme_id":"903","status":"completed","text":"","segments":\[\],"confidence":null,"audio_duration":0\}\}$/ ]
 --- timeout: 10
+
+
+
+=== TEST 25: a store that cannot be opened: a clear log line at start, then 503
+--- http_config
+    douyin_store html/not-a-folder;
+    douyin_filesystem_url http://127.0.0.1:$TEST_NGINX_FSGO_PORT;
+--- config
+    location = /api/process { douyin_process; }
+--- user_files
+>>> not-a-folder
+this is a file
+--- request
+POST /api/process
+--- error_code: 503
+--- response_body_like: ^\{"success":false,"error":"STORE_UNAVAILABLE","detail":"[^"]+"\}$
+--- error_log eval
+qr/\[emerg\] .*douyin: store ".*not-a-folder": mdb_env_open\(\) failed: Not a directory/
+
+
+
+=== TEST 26: a full store (MDB_MAP_FULL): 503 STORE_FULL, nothing stored
+--- http_config
+    douyin_store html/store map_size=1m;
+    douyin_filesystem_url http://127.0.0.1:$TEST_NGINX_FSGO_PORT;
+    douyin_asr_url http://127.0.0.1:$TEST_NGINX_DASHSCOPE_PORT;
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+emu_generate(8000, seconds => 0.01);
+--- request
+POST /api/process
+--- error_code: 503
+--- response_body_like: ^\{"success":false,"error":"STORE_FULL","detail":"[^"]+"\}$
+--- timeout: 20
+--- error_log
+claiming videos failed: MDB_MAP_FULL
+
+
+
+=== TEST 27: ... nothing was claimed or submitted (same nginx)
+--- request eval
+[ "GET /api/videos/7000000000000000001/result", "GET /emu/dashscope/stats" ]
+--- response_body_like eval
+[ qr/"status":"pending"/, qr/^\{"submits":0,/ ]
