@@ -598,7 +598,7 @@ ngx_http_douyin_request_task(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
     task->event.data = r;
     task->event.log = r->connection->log;
 
-    if (ngx_thread_task_post(dmcf->thread_pool, task) != NGX_OK) {
+    if (ngx_http_douyin_task_post(dmcf->thread_pool, task) != NGX_OK) {
         ngx_http_douyin_op_free(op);
         return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "THREAD_POOL_UNAVAILABLE",
@@ -627,6 +627,10 @@ ngx_http_douyin_request_task_done(ngx_event_t *ev)
     ngx_thread_task_t     *task;
     ngx_http_douyin_op_t  *op;
     cJSON                 *json;
+
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
 
     c = r->connection;
 
@@ -659,8 +663,9 @@ ngx_http_douyin_request_task_done(ngx_event_t *ev)
                                         status == NGX_HTTP_BAD_GATEWAY
                                         ? "file-system-go answered badly or "
                                           "not at all; nothing was changed."
-                                        : "The transcript store failed; "
-                                          "nothing was changed.");
+                                        : "The transcript store failed; the "
+                                          "record was not changed, try "
+                                          "again.");
 
     } else if (op->not_found) {
         rc = ngx_http_douyin_send_error(r, NGX_HTTP_NOT_FOUND,
@@ -834,7 +839,10 @@ ngx_http_douyin_listing_wait(ngx_http_request_t *r,
         listing->task = ngx_thread_task_alloc(ngx_cycle->pool,
                                               sizeof(ngx_http_douyin_op_t));
         if (listing->task == NULL) {
-            return NGX_DONE;      /* the waiter stays; logged by nginx */
+            ngx_queue_remove(&w->queue);
+            cln->handler = NULL;
+            handler(r, listing->fetched_at != 0);
+            return NGX_DONE;
         }
 
         listing->task->handler = ngx_http_douyin_op_handler;
@@ -854,7 +862,7 @@ ngx_http_douyin_listing_wait(ngx_http_request_t *r,
     op->conf = runner->conf;
     op->store = &runner->store;
 
-    if (ngx_thread_task_post(runner->conf->thread_pool, listing->task)
+    if (ngx_http_douyin_task_post(runner->conf->thread_pool, listing->task)
         != NGX_OK)
     {
         ngx_queue_remove(&w->queue);
@@ -874,10 +882,15 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
     ngx_int_t                   ok;
     ngx_uint_t                  i, n;
     ngx_queue_t                *q;
+    ngx_connection_t           *c;
     ngx_http_request_t         *r;
     ngx_http_douyin_op_t       *op;
     ngx_http_douyin_waiter_t   *w;
     ngx_http_douyin_listing_t  *listing;
+
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
 
     listing = &runner->listing;
     op = listing->task->ctx;
@@ -929,10 +942,11 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
         ngx_queue_init(q);
 
         r = w->request;
+        c = r->connection;
 
-        ngx_http_set_log_request(r->connection->log, r);
+        ngx_http_set_log_request(c->log, r);
         w->handler(r, ok);
-        ngx_http_run_posted_requests(r->connection);
+        ngx_http_run_posted_requests(c);
     }
 }
 

@@ -58,7 +58,9 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log)
  *   max_size largest response body accepted, bytes.
  * Fills f: status (0 when no HTTP answer came), body (malloc()ed and
  * NUL-terminated, also on non-2xx answers; free with
- * ngx_http_douyin_fetch_free()) and, on a transport failure, error.
+ * ngx_http_douyin_fetch_free()) and, on a transport failure, error and
+ * not_sent (the name did not resolve or the connection was refused, so
+ * the request never left).
  * Returns NGX_OK when an HTTP answer came, NGX_ERROR otherwise.
  */
 
@@ -137,6 +139,10 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
         ngx_cpystrn((u_char *) f->error,
                     (u_char *) curl_easy_strerror(code), sizeof(f->error));
     }
+
+    f->not_sent = (code == CURLE_COULDNT_RESOLVE_HOST
+                   || code == CURLE_COULDNT_RESOLVE_PROXY
+                   || code == CURLE_COULDNT_CONNECT);
 
     curl_slist_free_all(list);
     curl_easy_cleanup(curl);

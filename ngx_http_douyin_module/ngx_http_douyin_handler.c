@@ -139,7 +139,7 @@ ngx_http_douyin_method_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
     u_char           *p;
     ngx_table_elt_t  *h;
 
-    static u_char     buf[sizeof("GET, HEAD, POST, DELETE")];
+    static u_char     buf[sizeof("GET, HEAD, POST, DELETE, ")];
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;

@@ -24,6 +24,7 @@
 
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
 #define NGX_HTTP_DOUYIN_BACKOFF_MAX       30000
+#define NGX_HTTP_DOUYIN_WATCHDOG          60000
 
 
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
@@ -61,6 +62,7 @@ ngx_int_t
 ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
+    int                        rc;
     char                      *key, *path;
     size_t                     len;
     ngx_http_douyin_runner_t  *runner;
@@ -78,10 +80,13 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     ngx_queue_init(&runner->listing.waiters);
 
     runner->owner.pid = ngx_pid;
-    runner->owner.run = (double) (((uint64_t) ngx_time() << 20)
-                                  ^ ((uint64_t) ngx_pid << 4)
-                                  ^ (uint64_t) ngx_random())
-                        / 4096;
+    /*
+     * the run id tells this worker from an earlier process with the same
+     * pid; an integer below 2^31, so that it survives the JSON of the
+     * records exactly (cJSON prints such numbers with %d)
+     */
+
+    runner->owner.run = (double) (ngx_random() % 2000000000 + 1);
 
     path = ngx_pnalloc(cycle->pool, dmcf->store->name.len + 1);
     if (path == NULL) {
@@ -132,9 +137,14 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
                      "Authorization: Bearer %s%Z", key);
     }
 
-    if (ngx_http_douyin_worker_register(dmcf, &runner->owner) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "douyin: worker registry is full");
+    if (runner->store_ok) {
+        rc = ngx_http_douyin_store_register(&runner->store, &runner->owner,
+                                            1);
+        if (rc != 0) {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "douyin: registering the worker in the store "
+                          "failed: %s", ngx_http_douyin_store_strerror(rc));
+        }
     }
 
     runner->recover_task = ngx_thread_task_alloc(cycle->pool,
@@ -153,7 +163,9 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->recover_timer.log = cycle->log;
     runner->recover_timer.cancelable = 1;
 
-    if (runner->store_ok) {
+    /* without a key, resumed videos could only fail: leave them */
+
+    if (runner->store_ok && runner->auth_header != NULL) {
         ngx_add_timer(&runner->recover_timer, 1);
     }
 
@@ -174,6 +186,11 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_listing_free(&dmcf->runner->listing);
 
     if (dmcf->runner->store_ok) {
+        if (dmcf->processing) {
+            (void) ngx_http_douyin_store_register(&dmcf->runner->store,
+                                                  &dmcf->runner->owner, 0);
+        }
+
         ngx_http_douyin_store_close(&dmcf->runner->store);
         dmcf->runner->store_ok = 0;
     }
@@ -251,7 +268,7 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_thread_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
+    if (ngx_http_douyin_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
         ngx_destroy_pool(pool);
         return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "THREAD_POOL_UNAVAILABLE",
@@ -285,6 +302,10 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     ngx_uint_t                 status;
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_runner_t  *runner;
+
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
 
     op = job->task->ctx;
     runner = job->runner;
@@ -362,6 +383,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     }
 
     ngx_queue_insert_tail(&runner->jobs, &job->queue);
+    job->queued = 1;
 
     ngx_http_douyin_dispatch(runner);
 }
@@ -374,6 +396,7 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
     cJSON *json)
 {
     ngx_int_t            rc;
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = job->request;
@@ -386,12 +409,14 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
     job->request = NULL;
     job->request_cleanup->handler = NULL;
 
-    ngx_http_set_log_request(r->connection->log, r);
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
 
     rc = ngx_http_douyin_send_cjson(r, status, json);
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -436,6 +461,11 @@ ngx_http_douyin_job_free(ngx_http_douyin_job_t *job)
                                     NULL);
     }
 
+    if (job->queued) {
+        ngx_queue_remove(&job->queue);
+        job->queued = 0;
+    }
+
     ngx_http_douyin_op_free(job->task->ctx);
     ngx_destroy_pool(job->pool);
 }
@@ -463,6 +493,16 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
     ngx_http_douyin_job_t      *job;
     ngx_http_douyin_batch_t    *batch;
     ngx_http_douyin_item_t     *it;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+
+        /*
+         * a worker that is shutting down submits nothing new: the claims
+         * it leaves are resumed by the next workers
+         */
+
+        return;
+    }
 
     while (!ngx_queue_empty(&runner->jobs)
            && runner->inflight < runner->conf->max_inflight)
@@ -497,8 +537,15 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
             it->filename = NULL;
         }
 
+        /* unclaimed items left at the end: the job has nothing to send */
+
+        while (job->next < op->nitems && !op->items[job->next].claimed) {
+            job->next++;
+        }
+
         if (job->next >= op->nitems) {
             ngx_queue_remove(&job->queue);
+            job->queued = 0;
         }
 
         if (bop->nitems == 0) {
@@ -509,7 +556,7 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
         runner->inflight += bop->nitems;
 
         if (runner->key_rejected) {
-            ngx_http_douyin_batch_fail(batch, "InvalidApiKey",
+            ngx_http_douyin_batch_fail(batch, runner->key_code,
                                        "The ASR provider rejected the key.");
             continue;
         }
@@ -609,12 +656,61 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 
     batch->reserved = 0;
 
-    if (ngx_thread_task_post(batch->runner->conf->thread_pool, batch->task)
+    if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool, batch->task)
         != NGX_OK)
     {
         /* the queue is full (logged by nginx): try again in a while */
         ngx_add_timer(&batch->timer, 1000);
     }
+}
+
+
+/*
+ * ngx_http_douyin_task_post: posts task to the pool tp with a watchdog
+ * timer on its event (not cancelable: a worker that shuts down waits for
+ * its threads, as for nginx's own thread tasks).  Returns what
+ * ngx_thread_task_post() returns (NGX_ERROR: the queue is full, logged).
+ */
+
+ngx_int_t
+ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
+{
+    if (ngx_thread_task_post(tp, task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_add_timer(&task->event, NGX_HTTP_DOUYIN_WATCHDOG);
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_task_timedout: called first by every completion
+ * handler; returns 1 when it is the watchdog that fired (the task is
+ * still running: the handler returns and waits), 0 when the task is done
+ * (the watchdog is removed).
+ */
+
+ngx_int_t
+ngx_http_douyin_task_timedout(ngx_event_t *ev)
+{
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "douyin: a thread task is still running after %M ms",
+                      (ngx_msec_t) NGX_HTTP_DOUYIN_WATCHDOG);
+
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_WATCHDOG);
+        return 1;
+    }
+
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+
+    return 0;
 }
 
 
@@ -630,6 +726,10 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_runner_t  *runner;
     ngx_http_douyin_main_conf_t *dmcf;
+
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
 
     op = batch->task->ctx;
     runner = batch->runner;
@@ -683,6 +783,28 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
     case NGX_HTTP_DOUYIN_RC_RETRY:
     case NGX_HTTP_DOUYIN_RC_ERROR:
 
+        if (op->attempt + 1 >= NGX_HTTP_DOUYIN_MAX_ATTEMPTS
+            && ngx_strncmp(op->code, "STORE_", 6) == 0)
+        {
+            /*
+             * the outcome cannot be stored: the records stay
+             * "processing", held by this worker, and the next worker
+             * resumes them from their task id; the callers learn now
+             */
+
+            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                          "douyin: %s; giving up, the video(s) stay "
+                          "processing until a restart resumes them",
+                          op->detail);
+
+            for (shift = 0; shift < op->nitems; shift++) {
+                op->items[shift].outcome = NGX_HTTP_DOUYIN_FAILED;
+            }
+
+            ngx_http_douyin_batch_end(batch);
+            return;
+        }
+
         ngx_log_error(NGX_LOG_WARN, runner->log, 0,
                       "douyin: %s (attempt %ui), retrying",
                       op->detail[0] ? op->detail : op->code,
@@ -709,6 +831,8 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
             }
 
             runner->key_rejected = 1;
+            ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
+                        sizeof(runner->key_code));
 
         } else if (op->op != NGX_HTTP_DOUYIN_OP_FAIL
                    && op->code[0] != '\0')
@@ -837,7 +961,7 @@ ngx_http_douyin_recover_timer(ngx_event_t *ev)
     op->store = &runner->store;
     op->owner = runner->owner;
 
-    if (ngx_thread_task_post(runner->conf->thread_pool, runner->recover_task)
+    if (ngx_http_douyin_task_post(runner->conf->thread_pool, runner->recover_task)
         != NGX_OK)
     {
         ngx_add_timer(ev, NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
@@ -857,10 +981,20 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
     ngx_http_douyin_op_t      *op, *bop;
     ngx_http_douyin_batch_t   *batch;
 
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
+
     op = runner->recover_task->ctx;
 
     if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0, "douyin: %s", op->detail);
+        goto next;
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+
+        /* taken over just now: the next workers resume them */
         goto next;
     }
 

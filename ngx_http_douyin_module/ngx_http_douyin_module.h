@@ -13,6 +13,10 @@
  *    the format version (layout in ngx_http_douyin_store.c);
  *  - shared memory ("douyin_asr_rate" zone): the provider's per-account
  *    request rates, reserved by every worker process.
+ *
+ * Every thread task posted has a watchdog timer on its event
+ * (ngx_http_douyin_task_post()): a worker that is shutting down waits
+ * for its threads, as nginx's own thread tasks make it do.
  */
 
 
@@ -105,6 +109,7 @@ typedef struct {
     MDB_dbi                     processing;
     MDB_dbi                     by_time;
     MDB_dbi                     by_status;
+    MDB_dbi                     workers;
     MDB_dbi                     meta;
 } ngx_http_douyin_store_t;
 
@@ -115,9 +120,6 @@ typedef struct {
     ngx_pid_t                   pid;
     double                      run;
 } ngx_http_douyin_owner_t;
-
-typedef ngx_int_t (*ngx_http_douyin_alive_pt)(void *data, ngx_pid_t pid,
-    double run);
 
 
 /* one video handled by an op (thread side in, thread side out) */
@@ -207,6 +209,7 @@ struct ngx_http_douyin_job_s {
     ngx_thread_task_t          *task;           /* OP_LIST */
 
     ngx_queue_t                 queue;          /* in runner->jobs */
+    ngx_flag_t                  queued;
     ngx_uint_t                  next;           /* next item to submit */
 
     ngx_uint_t                  total;
@@ -252,6 +255,7 @@ struct ngx_http_douyin_runner_s {
     ngx_queue_t                 jobs;           /* with items to submit */
     ngx_uint_t                  inflight;       /* videos in batches */
     ngx_flag_t                  key_rejected;
+    char                        key_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
 
     ngx_event_t                 recover_timer;
     ngx_thread_task_t          *recover_task;
@@ -315,6 +319,9 @@ ngx_int_t ngx_http_douyin_job_start(ngx_http_request_t *r,
 /* ngx_http_douyin_task.c: thread side, runs an ngx_http_douyin_op_t */
 
 void ngx_http_douyin_op_handler(void *data, ngx_log_t *log);
+ngx_int_t ngx_http_douyin_task_post(ngx_thread_pool_t *tp,
+    ngx_thread_task_t *task);
+ngx_int_t ngx_http_douyin_task_timedout(ngx_event_t *ev);
 void ngx_http_douyin_op_free(ngx_http_douyin_op_t *op);
 
 
@@ -325,6 +332,7 @@ typedef struct {
     char                       *body;           /* malloc()ed, NUL-ended */
     size_t                      len;
     char                        error[128];     /* transport error text */
+    ngx_uint_t                  not_sent;       /* failed before sending */
 } ngx_http_douyin_fetch_t;
 
 ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);
@@ -345,13 +353,16 @@ int ngx_http_douyin_store_claim(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, ngx_uint_t n, ngx_uint_t *claimed,
     ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_store_set_task(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id);
+    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
+    ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n);
+    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
+    ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_http_douyin_alive_pt alive,
-    void *data, ngx_http_douyin_item_t **items, char ***task_ids,
-    ngx_uint_t *n);
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_item_t **items,
+    char ***task_ids, ngx_uint_t *n);
+int ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_owner_t *owner, ngx_uint_t add);
 const char *ngx_http_douyin_store_strerror(int err);
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 int ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
@@ -373,10 +384,6 @@ ngx_int_t ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 ngx_msec_t ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
     ngx_uint_t query);
-ngx_int_t ngx_http_douyin_worker_register(ngx_http_douyin_main_conf_t *dmcf,
-    ngx_http_douyin_owner_t *owner);
-ngx_int_t ngx_http_douyin_worker_alive(void *data, ngx_pid_t pid,
-    double run);
 
 
 #endif /* _NGX_HTTP_DOUYIN_MODULE_H_INCLUDED_ */

@@ -2,34 +2,21 @@
 /*
  * ngx_http_douyin_module: the shared memory zone "douyin_asr_rate".
  *
- * It holds, for all worker processes of one nginx:
- *  - the provider's per-account request rates (DashScope: "rate limits
- *    are per Alibaba Cloud main account, summed over all keys", see
- *    ../shared/spec/asr-providers.md 1.7), as one theoretical arrival
- *    time per kind (submit, query), in the manner of limit_req but with
- *    reservations: a caller gets the delay after which its request may
- *    go, and requests queue for their turn instead of being refused;
- *  - the registry of live workers (pid and run id), which tells a claim
- *    held by a running worker from one left by a killed worker or by an
- *    nginx that was restarted (the zone is new then).
+ * It holds, for all worker processes of one nginx, the provider's
+ * per-account request rates (DashScope: "rate limits are per Alibaba
+ * Cloud main account, summed over all keys", see
+ * ../shared/spec/asr-providers.md 1.7), as one theoretical arrival time
+ * per kind (submit, query), in the manner of limit_req but with
+ * reservations: a caller gets the delay after which its request may go,
+ * and requests queue for their turn instead of being refused.
  */
 
 
 #include "ngx_http_douyin_module.h"
 
 
-#define NGX_HTTP_DOUYIN_WORKERS_MAX  256
-
-
-typedef struct {
-    ngx_pid_t                   pid;
-    double                      run;
-} ngx_http_douyin_worker_t;
-
-
 typedef struct {
     ngx_msec_t                  tat[2];         /* submit, query */
-    ngx_http_douyin_worker_t    workers[NGX_HTTP_DOUYIN_WORKERS_MAX];
 } ngx_http_douyin_shctx_t;
 
 
@@ -110,95 +97,4 @@ ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
     ngx_shmtx_unlock(&shpool->mutex);
 
     return slot - now;
-}
-
-
-/*
- * ngx_http_douyin_worker_register: records this worker (owner) in the
- * registry, reusing its pid's slot, a free slot or the slot of a process
- * that is gone.  Event loop, init_process.  Returns NGX_OK or NGX_ERROR
- * when the registry is full.
- */
-
-ngx_int_t
-ngx_http_douyin_worker_register(ngx_http_douyin_main_conf_t *dmcf,
-    ngx_http_douyin_owner_t *owner)
-{
-    ngx_int_t                 rc;
-    ngx_uint_t                i;
-    ngx_slab_pool_t          *shpool;
-    ngx_http_douyin_worker_t *w, *free;
-    ngx_http_douyin_shctx_t  *sh;
-
-    shpool = (ngx_slab_pool_t *) dmcf->rate_zone->shm.addr;
-    sh = dmcf->rate_zone->data;
-
-    free = NULL;
-    rc = NGX_ERROR;
-
-    ngx_shmtx_lock(&shpool->mutex);
-
-    for (i = 0; i < NGX_HTTP_DOUYIN_WORKERS_MAX; i++) {
-        w = &sh->workers[i];
-
-        if (w->pid == owner->pid) {
-            free = w;
-            break;
-        }
-
-        if (free == NULL
-            && (w->pid == 0 || (kill(w->pid, 0) == -1 && errno == ESRCH)))
-        {
-            free = w;
-        }
-    }
-
-    if (free != NULL) {
-        free->pid = owner->pid;
-        free->run = owner->run;
-        rc = NGX_OK;
-    }
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    return rc;
-}
-
-
-/*
- * ngx_http_douyin_worker_alive: is (pid, run) a worker of this nginx that
- * is still running?  data is the main conf.  Event loop or thread.
- */
-
-ngx_int_t
-ngx_http_douyin_worker_alive(void *data, ngx_pid_t pid, double run)
-{
-    ngx_http_douyin_main_conf_t *dmcf = data;
-
-    ngx_uint_t                i;
-    ngx_int_t                 found;
-    ngx_slab_pool_t          *shpool;
-    ngx_http_douyin_shctx_t  *sh;
-
-    if (pid <= 0) {
-        return 0;
-    }
-
-    shpool = (ngx_slab_pool_t *) dmcf->rate_zone->shm.addr;
-    sh = dmcf->rate_zone->data;
-
-    found = 0;
-
-    ngx_shmtx_lock(&shpool->mutex);
-
-    for (i = 0; i < NGX_HTTP_DOUYIN_WORKERS_MAX; i++) {
-        if (sh->workers[i].pid == pid && sh->workers[i].run == run) {
-            found = 1;
-            break;
-        }
-    }
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    return found && (kill(pid, 0) == 0 || errno == EPERM);
 }

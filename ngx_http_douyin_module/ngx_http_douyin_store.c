@@ -29,6 +29,11 @@
  *                 ngx_http_douyin_store_index()), for the video list;
  *   "by_status"   status letter + read flag + sort key -> aweme_id, for
  *                 the filtered list;
+ *   "workers"     pid (decimal) -> run id (a double, host order) of every
+ *                 worker process that has the store open: a claim is
+ *                 alive while its (owner, run) is here and the process
+ *                 exists; killed workers and restarted (or upgraded)
+ *                 nginx binaries are told apart from live ones by it;
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
  *                 records per status letter (p, c, f) and read flag
  *                 (0, 1), for the stats.
@@ -52,9 +57,11 @@ static int ngx_http_douyin_store_read(MDB_txn *txn,
     ngx_http_douyin_store_t *store, const char *aweme_id, cJSON **rec);
 static int ngx_http_douyin_store_write(MDB_txn *txn,
     ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *rec);
-static ngx_int_t ngx_http_douyin_store_owner_alive(cJSON *rec,
-    ngx_http_douyin_owner_t *owner, ngx_http_douyin_alive_pt alive,
-    void *data);
+static ngx_int_t ngx_http_douyin_store_owner_alive(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec,
+    ngx_http_douyin_owner_t *owner);
+static ngx_int_t ngx_http_douyin_store_owned(cJSON *rec,
+    ngx_http_douyin_owner_t *owner);
 
 
 /*
@@ -137,6 +144,12 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
 
     call = "mdb_dbi_open(\"by_status\")";
     rc = mdb_dbi_open(txn, "by_status", MDB_CREATE, &store->by_status);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    call = "mdb_dbi_open(\"workers\")";
+    rc = mdb_dbi_open(txn, "workers", MDB_CREATE, &store->workers);
     if (rc != 0) {
         goto failed;
     }
@@ -277,8 +290,58 @@ ngx_http_douyin_store_claim(ngx_http_douyin_store_t *store,
 {
     int          rc;
     cJSON       *rec, *status;
+    MDB_val      key, val;
     MDB_txn     *txn;
     ngx_uint_t   i, count;
+
+    /*
+     * first, in a read transaction, set aside what is completed or being
+     * processed (a look at the stored text, no parsing), so that the
+     * write transaction, which holds every writer of every worker, only
+     * parses and claims the few candidates
+     */
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        key.mv_data = items[i].aweme_id;
+        key.mv_size = ngx_strlen(items[i].aweme_id);
+
+        items[i].outcome = 0;
+
+        rc = mdb_get(txn, store->videos, &key, &val);
+
+        if (rc == MDB_NOTFOUND) {
+            continue;
+        }
+
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        if (ngx_strlcasestrn(val.mv_data, (u_char *) val.mv_data
+                             + val.mv_size,
+                             (u_char *) "\"status\":\"completed\"",
+                             sizeof("\"status\":\"completed\"") - 2)
+            != NULL)
+        {
+            items[i].outcome = NGX_HTTP_DOUYIN_COMPLETED;
+
+        } else if (ngx_strlcasestrn(val.mv_data, (u_char *) val.mv_data
+                                    + val.mv_size,
+                                    (u_char *) "\"status\":\"processing\"",
+                                    sizeof("\"status\":\"processing\"") - 2)
+                   != NULL)
+        {
+            items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
+        }
+    }
+
+    mdb_txn_abort(txn);
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc != 0) {
@@ -288,6 +351,10 @@ ngx_http_douyin_store_claim(ngx_http_douyin_store_t *store,
     count = 0;
 
     for (i = 0; i < n; i++) {
+        if (items[i].outcome != 0) {
+            continue;
+        }
+
         rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
 
         if (rc == MDB_NOTFOUND) {
@@ -382,13 +449,15 @@ failed:
 
 /*
  * ngx_http_douyin_store_set_task: stores task_id in the "processing"
- * records of the items, in one write transaction.  Thread side.  Returns
+ * records of the items that "owner" still holds, in one write
+ * transaction.  Thread side.  Returns
  * 0 or an LMDB/errno code.
  */
 
 int
 ngx_http_douyin_store_set_task(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id)
+    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
+    ngx_http_douyin_owner_t *owner)
 {
     int          rc;
     cJSON       *rec;
@@ -408,6 +477,11 @@ ngx_http_douyin_store_set_task(ngx_http_douyin_store_t *store,
 
         if (rc != 0) {
             goto failed;
+        }
+
+        if (!ngx_http_douyin_store_owned(rec, owner)) {
+            cJSON_Delete(rec);      /* taken over meanwhile: not ours */
+            continue;
         }
 
         cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
@@ -437,7 +511,9 @@ failed:
 
 /*
  * ngx_http_douyin_store_finish: in one write transaction, for each item
- * with records[i] != NULL, merges records[i] (status, processed_at and
+ * with records[i] != NULL whose record "owner" still holds (a claim
+ * taken over by another worker is that worker's to finish), merges
+ * records[i] (status, processed_at and
  * the transcript or the error; metadata) into the stored record, drops
  * the claim fields, and keeps is_read/read_at.  Thread side.  Returns 0
  * or an LMDB/errno code, in which case nothing changed.
@@ -445,7 +521,8 @@ failed:
 
 int
 ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n)
+    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
+    ngx_http_douyin_owner_t *owner)
 {
     int           rc;
     cJSON        *rec, *field, *copy;
@@ -476,6 +553,11 @@ ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
 
         if (rc != 0) {
             goto failed;
+        }
+
+        if (!ngx_http_douyin_store_owned(rec, owner)) {
+            cJSON_Delete(rec);
+            continue;
         }
 
         for (d = drop; *d != NULL; d++) {
@@ -514,8 +596,8 @@ failed:
 /*
  * ngx_http_douyin_store_recover: in one write transaction, takes over
  * every "processing" record whose owner is gone (a worker that was
- * killed, or an nginx that was restarted), as told by alive(data, pid,
- * run): its owner becomes "owner".
+ * killed, or an nginx that was restarted), as the "workers" database and
+ * kill(pid, 0) tell: its owner becomes "owner".
  * Returns them as *items (malloc()ed array of *n, with malloc()ed
  * file_url and filename) and *task_ids (malloc()ed array of malloc()ed
  * strings, NULL where no task id was stored), sorted by task id.
@@ -525,9 +607,8 @@ failed:
 
 int
 ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_http_douyin_alive_pt alive,
-    void *data, ngx_http_douyin_item_t **items, char ***task_ids,
-    ngx_uint_t *n)
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_item_t **items,
+    char ***task_ids, ngx_uint_t *n)
 {
     int                      rc;
     char                   **ids, *tid;
@@ -581,7 +662,12 @@ ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
             goto failed;
         }
 
-        if (ngx_http_douyin_store_owner_alive(rec, owner, alive, data)) {
+        field = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+        if (!cJSON_IsString(field)
+            || ngx_strcmp(field->valuestring, "processing") != 0
+            || ngx_http_douyin_store_owner_alive(txn, store, rec, owner))
+        {
             cJSON_Delete(rec);
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
             continue;
@@ -770,14 +856,14 @@ ngx_http_douyin_store_read(MDB_txn *txn, ngx_http_douyin_store_t *store,
  *   "1" + id key                               (no or unreadable time)
  * where the id key is the aweme_id left-padded with zeros to 32 digits
  * and each digit d written as 9 - d, so that ascending keys are
- * descending ids.
+ * descending ids, followed by one letter for the id's length.
  */
 
 typedef struct {
     u_char      status;
     u_char      read;
     size_t      len;
-    u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX];
+    u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1];
 } ngx_http_douyin_index_t;
 
 
@@ -829,6 +915,9 @@ ngx_http_douyin_store_index(cJSON *rec, const char *aweme_id,
     for (i = 0; i < len; i++) {
         *p++ = (u_char) ('9' - (aweme_id[i] - '0'));
     }
+
+    /* "1" and "01" pad alike: the length tells them apart */
+    *p++ = (u_char) ('A' + len);
 
     ix->len = p - ix->key;
 }
@@ -994,10 +1083,15 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 /* is the record's claim held by us or by a live worker? */
 
 static ngx_int_t
-ngx_http_douyin_store_owner_alive(cJSON *rec, ngx_http_douyin_owner_t *owner,
-    ngx_http_douyin_alive_pt alive, void *data)
+ngx_http_douyin_store_owner_alive(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec,
+    ngx_http_douyin_owner_t *owner)
 {
-    cJSON  *pid, *run;
+    u_char     key_data[NGX_INT64_LEN];
+    cJSON     *pid, *run;
+    double     r;
+    MDB_val    key, val;
+    ngx_pid_t  p;
 
     pid = cJSON_GetObjectItemCaseSensitive(rec, "owner");
     run = cJSON_GetObjectItemCaseSensitive(rec, "run");
@@ -1006,13 +1100,95 @@ ngx_http_douyin_store_owner_alive(cJSON *rec, ngx_http_douyin_owner_t *owner,
         return 0;
     }
 
-    if ((ngx_pid_t) pid->valuedouble == owner->pid
-        && run->valuedouble == owner->run)
-    {
+    p = (ngx_pid_t) pid->valuedouble;
+
+    if (p == owner->pid && run->valuedouble == owner->run) {
         return 1;                   /* ours already */
     }
 
-    return alive(data, (ngx_pid_t) pid->valuedouble, run->valuedouble);
+    if (p <= 0) {
+        return 0;
+    }
+
+    key.mv_data = key_data;
+    key.mv_size = ngx_sprintf(key_data, "%P", p) - key_data;
+
+    if (mdb_get(txn, store->workers, &key, &val) != 0
+        || val.mv_size != sizeof(double))
+    {
+        return 0;                   /* its worker has left */
+    }
+
+    ngx_memcpy(&r, val.mv_data, sizeof(double));
+
+    if (r != run->valuedouble) {
+        return 0;                   /* the pid is another worker's now */
+    }
+
+    return (kill(p, 0) == 0 || ngx_errno == NGX_EPERM);
+}
+
+
+/* does "owner" hold the claim of this "processing" record? */
+
+static ngx_int_t
+ngx_http_douyin_store_owned(cJSON *rec, ngx_http_douyin_owner_t *owner)
+{
+    cJSON  *status, *pid, *run;
+
+    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    pid = cJSON_GetObjectItemCaseSensitive(rec, "owner");
+    run = cJSON_GetObjectItemCaseSensitive(rec, "run");
+
+    return cJSON_IsString(status)
+           && ngx_strcmp(status->valuestring, "processing") == 0
+           && cJSON_IsNumber(pid) && cJSON_IsNumber(run)
+           && (ngx_pid_t) pid->valuedouble == owner->pid
+           && run->valuedouble == owner->run;
+}
+
+
+/*
+ * ngx_http_douyin_store_register: adds (add = 1, init_process) or removes
+ * (add = 0, exit_process) this worker in the "workers" database, in a
+ * write transaction.  Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_owner_t *owner, ngx_uint_t add)
+{
+    int       rc;
+    u_char    key_data[NGX_INT64_LEN];
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = key_data;
+    key.mv_size = ngx_sprintf(key_data, "%P", owner->pid) - key_data;
+
+    if (add) {
+        val.mv_data = &owner->run;
+        val.mv_size = sizeof(double);
+        rc = mdb_put(txn, store->workers, &key, &val, 0);
+
+    } else {
+        rc = mdb_del(txn, store->workers, &key, NULL);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+        }
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
 }
 
 
@@ -1029,7 +1205,12 @@ ngx_http_douyin_parse_iso8601(const char *s)
     int64_t     y, m, d, era, yoe, doy, days;
     const char *p;
 
+    int               mdays;
+
     static const int  width[6] = { 4, 2, 2, 2, 2, 2 };
+    static const int  month_days[12] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
     static const char sep[6] = { '-', '-', 'T', ':', ':', '\0' };
 
     p = s;
@@ -1054,14 +1235,34 @@ ngx_http_douyin_parse_iso8601(const char *s)
         }
     }
 
-    if (n[1] < 1 || n[1] > 12 || n[2] < 1 || n[2] > 31 || n[3] > 23
-        || n[4] > 59 || n[5] > 60)
+    if (n[1] < 1 || n[1] > 12 || n[2] < 1 || n[3] > 23 || n[4] > 59
+        || n[5] > 60)
     {
         return (time_t) -1;
     }
 
+    mdays = month_days[n[1] - 1];
+
+    if (n[1] == 2
+        && n[0] % 4 == 0 && (n[0] % 100 != 0 || n[0] % 400 == 0))
+    {
+        mdays = 29;
+    }
+
+    if (n[2] > mdays) {
+        return (time_t) -1;
+    }
+
     if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++) { /* void */ }
+        p++;
+
+        if (*p < '0' || *p > '9') {
+            return (time_t) -1;
+        }
+
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
     }
 
     zh = 0;
@@ -1092,6 +1293,10 @@ ngx_http_douyin_parse_iso8601(const char *s)
 
         zm = (p[0] - '0') * 10 + (p[1] - '0');
         p += 2;
+
+        if (zh > 23 || zm > 59) {
+            return (time_t) -1;
+        }
     }
 
     if (*p != '\0') {

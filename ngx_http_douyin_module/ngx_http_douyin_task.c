@@ -445,6 +445,25 @@ ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
 
     op->http_status = f.status;
 
+    if (f.status == 0 && !f.not_sent) {
+
+        /*
+         * the request may have reached the provider: a submit is not
+         * idempotent (asr-providers.md 1.6), so it is not sent again;
+         * the videos fail and a later /api/process retries them
+         */
+
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            "ASR_SUBMIT_UNCERTAIN");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "DashScope submit failed after sending: %s%Z", f.error);
+        ngx_http_douyin_op_fail(op, op->code,
+                                "The submit to the ASR provider got no "
+                                "answer; the video was not resubmitted.");
+        ngx_http_douyin_fetch_free(&f);
+        return;
+    }
+
     if (f.status != 200) {
         if (ngx_http_douyin_provider_error(op, &f, "submit") == NGX_OK) {
             ngx_http_douyin_op_fail(op, op->code,
@@ -482,7 +501,7 @@ ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
     cJSON_Delete(json);
 
     err = ngx_http_douyin_store_set_task(op->store, op->items, op->nitems,
-                                         op->task_id);
+                                         op->task_id, &op->owner);
     if (err != 0) {
         /* the task runs anyway: keep polling it, and say so */
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
@@ -1001,10 +1020,8 @@ ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    err = ngx_http_douyin_store_recover(op->store, &op->owner,
-                                        ngx_http_douyin_worker_alive,
-                                        op->conf, &op->items, &op->task_ids,
-                                        &op->nitems);
+    err = ngx_http_douyin_store_recover(op->store, &op->owner, &op->items,
+                                        &op->task_ids, &op->nitems);
     if (err != 0) {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "recovery failed: %s%Z",
@@ -1282,7 +1299,7 @@ ngx_http_douyin_store_outcome(ngx_http_douyin_op_t *op, cJSON **records)
     ngx_uint_t   i;
 
     err = ngx_http_douyin_store_finish(op->store, op->items, records,
-                                       op->nitems);
+                                       op->nitems, &op->owner);
     if (err != 0) {
         ngx_http_douyin_set(op->code, sizeof(op->code),
                             err == MDB_MAP_FULL ? "STORE_FULL"

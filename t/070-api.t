@@ -47,7 +47,7 @@ emu_wavs('11', '12', '3');
 [ qr/^\{"total_count":0,"videos":\[\],"page":1,"page_size":20\}$/,
   qr/^\{"total_count":3,"videos":\[\{"aweme_id":"12","status":"pending","title":null,"author":null,"audio_url":"http:\/\/127\.0\.0\.1:\d+\/audio\/12\.wav","transcript":null,"processed_at":null,"upload_time":null,"is_read":false,"read_at":null\},\{"aweme_id":"11",.*\{"aweme_id":"3",.*\],"page":1,"page_size":20\}$/,
   qr/^\{"total_count":0,"videos":\[\],/,
-  qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":0\}$/,
+  qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":[01]\}$/,
   qr/^\{"aweme_id":"12","status":"pending",.*"description":null,"error":null\}$/ ]
 --- no_error_log
 [error]
