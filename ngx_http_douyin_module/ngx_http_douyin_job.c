@@ -25,6 +25,7 @@
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
 #define NGX_HTTP_DOUYIN_BACKOFF_MAX       30000
 #define NGX_HTTP_DOUYIN_WATCHDOG          60000
+#define NGX_HTTP_DOUYIN_WATCH             500
 
 
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
@@ -43,6 +44,8 @@ static void ngx_http_douyin_batch_done(ngx_event_t *ev);
 static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
     const char *code, const char *message);
 static void ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch);
+static void ngx_http_douyin_hand_over(ngx_http_douyin_runner_t *runner);
+static void ngx_http_douyin_watch(ngx_event_t *ev);
 static ngx_msec_t ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner,
     ngx_uint_t attempt);
 static void ngx_http_douyin_recover_timer(ngx_event_t *ev);
@@ -77,7 +80,13 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->conf = dmcf;
     runner->log = cycle->log;
     ngx_queue_init(&runner->jobs);
+    ngx_queue_init(&runner->live_jobs);
+    ngx_queue_init(&runner->batches);
     ngx_queue_init(&runner->listing.waiters);
+
+    runner->watch.handler = ngx_http_douyin_watch;
+    runner->watch.data = runner;
+    runner->watch.log = cycle->log;
 
     runner->owner.pid = ngx_pid;
     /*
@@ -385,6 +394,12 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     ngx_queue_insert_tail(&runner->jobs, &job->queue);
     job->queued = 1;
 
+    ngx_queue_insert_tail(&runner->live_jobs, &job->live);
+
+    if (job->request != NULL && !runner->watch.timer_set) {
+        ngx_add_timer(&runner->watch, NGX_HTTP_DOUYIN_WATCH);
+    }
+
     ngx_http_douyin_dispatch(runner);
 }
 
@@ -426,15 +441,26 @@ static void
 ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
 {
     cJSON      *json, *data;
-    u_char      msg[128];
+    u_char      msg[192];
 
-    if (job->ended < job->claimed) {
+    if (job->ended + job->handed_over < job->claimed) {
         return;
     }
 
-    ngx_snprintf(msg, sizeof(msg),
-                 "Processed %ui of %ui videos: %ui completed, %ui failed.%Z",
-                 job->ended, job->total, job->success, job->failed);
+    if (job->handed_over) {
+        ngx_snprintf(msg, sizeof(msg),
+                     "Processed %ui of %ui videos: %ui completed, %ui "
+                     "failed; nginx is reloading or stopping, %ui go on in "
+                     "the next worker processes.%Z",
+                     job->ended, job->total, job->success, job->failed,
+                     job->handed_over);
+
+    } else {
+        ngx_snprintf(msg, sizeof(msg),
+                     "Processed %ui of %ui videos: %ui completed, %ui "
+                     "failed.%Z",
+                     job->ended, job->total, job->success, job->failed);
+    }
 
     json = cJSON_CreateObject();
     cJSON_AddTrueToObject(json, "success");
@@ -464,6 +490,11 @@ ngx_http_douyin_job_free(ngx_http_douyin_job_t *job)
     if (job->queued) {
         ngx_queue_remove(&job->queue);
         job->queued = 0;
+    }
+
+    if (job->live.next != NULL) {
+        ngx_queue_remove(&job->live);
+        job->live.next = NULL;
     }
 
     ngx_http_douyin_op_free(job->task->ctx);
@@ -501,6 +532,7 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
          * it leaves are resumed by the next workers
          */
 
+        ngx_http_douyin_hand_over(runner);
         return;
     }
 
@@ -599,6 +631,8 @@ ngx_http_douyin_batch_create(ngx_http_douyin_runner_t *runner, ngx_uint_t n)
     batch->runner = runner;
     batch->started = ngx_current_msec;
 
+    ngx_queue_insert_tail(&runner->batches, &batch->queue);
+
     batch->task->ctx = op;
     batch->task->handler = ngx_http_douyin_op_handler;
     batch->task->event.handler = ngx_http_douyin_batch_done;
@@ -608,6 +642,9 @@ ngx_http_douyin_batch_create(ngx_http_douyin_runner_t *runner, ngx_uint_t n)
     batch->timer.handler = ngx_http_douyin_batch_timer;
     batch->timer.data = batch;
     batch->timer.log = runner->log;
+
+    /* a worker that shuts down does not wait for the provider */
+    batch->timer.cancelable = 1;
 
     return batch;
 }
@@ -914,10 +951,89 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
         }
     }
 
+    ngx_queue_remove(&batch->queue);
+
     ngx_http_douyin_op_free(op);
     ngx_free(batch);
 
     ngx_http_douyin_dispatch(runner);
+}
+
+
+/*
+ * The worker is shutting down (reload, upgrade, stop).  Batch timers are
+ * cancelable, so the worker does not wait for the provider: what it
+ * holds stays in the store ("processing", its task id kept), the worker
+ * leaves the workers database when it exits, and the next workers'
+ * recovery resumes it.  Callers still waiting get their answer now, with
+ * what has ended and how many videos were handed over; batches forget
+ * their jobs.  Called by the watch timer, which runs while a caller
+ * waits.
+ */
+
+static void
+ngx_http_douyin_hand_over(ngx_http_douyin_runner_t *runner)
+{
+    ngx_uint_t                 i;
+    ngx_queue_t               *q, *next;
+    ngx_http_douyin_op_t      *op;
+    ngx_http_douyin_job_t     *job;
+    ngx_http_douyin_batch_t   *batch;
+
+    for (q = ngx_queue_head(&runner->batches);
+         q != ngx_queue_sentinel(&runner->batches);
+         q = ngx_queue_next(q))
+    {
+        batch = ngx_queue_data(q, ngx_http_douyin_batch_t, queue);
+        op = batch->task->ctx;
+
+        for (i = 0; i < op->nitems; i++) {
+            if (batch->jobs[i] != NULL) {
+                batch->jobs[i]->handed_over++;
+                batch->jobs[i] = NULL;
+            }
+        }
+    }
+
+    while (!ngx_queue_empty(&runner->jobs)) {
+        q = ngx_queue_head(&runner->jobs);
+        job = ngx_queue_data(q, ngx_http_douyin_job_t, queue);
+        op = job->task->ctx;
+
+        for ( /* void */ ; job->next < op->nitems; job->next++) {
+            job->handed_over += op->items[job->next].claimed;
+        }
+
+        ngx_queue_remove(q);
+        job->queued = 0;
+    }
+
+    for (q = ngx_queue_head(&runner->live_jobs);
+         q != ngx_queue_sentinel(&runner->live_jobs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        job = ngx_queue_data(q, ngx_http_douyin_job_t, live);
+        ngx_http_douyin_job_check(job);
+    }
+}
+
+
+/* while a caller waits: hand over when the worker starts shutting down */
+
+static void
+ngx_http_douyin_watch(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_douyin_hand_over(runner);
+        return;
+    }
+
+    if (!ngx_queue_empty(&runner->live_jobs)) {
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_WATCH);
+    }
 }
 
 

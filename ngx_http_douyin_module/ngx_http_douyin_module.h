@@ -210,6 +210,7 @@ struct ngx_http_douyin_job_s {
 
     ngx_queue_t                 queue;          /* in runner->jobs */
     ngx_flag_t                  queued;
+    ngx_queue_t                 live;           /* in runner->live_jobs */
     ngx_uint_t                  next;           /* next item to submit */
 
     ngx_uint_t                  total;
@@ -217,11 +218,13 @@ struct ngx_http_douyin_job_s {
     ngx_uint_t                  ended;
     ngx_uint_t                  success;
     ngx_uint_t                  failed;
+    ngx_uint_t                  handed_over;    /* left to the next workers */
 };
 
 
 struct ngx_http_douyin_batch_s {
     ngx_http_douyin_runner_t   *runner;
+    ngx_queue_t                 queue;          /* in runner->batches */
     ngx_http_douyin_job_t      *jobs[NGX_HTTP_DOUYIN_BATCH_MAX];
     ngx_thread_task_t          *task;           /* ctx: ngx_http_douyin_op_t */
     ngx_event_t                 timer;          /* next step */
@@ -253,6 +256,9 @@ struct ngx_http_douyin_runner_s {
     ngx_log_t                  *log;
 
     ngx_queue_t                 jobs;           /* with items to submit */
+    ngx_queue_t                 live_jobs;      /* listed, not yet ended */
+    ngx_queue_t                 batches;
+    ngx_event_t                 watch;          /* while a caller waits */
     ngx_uint_t                  inflight;       /* videos in batches */
     ngx_flag_t                  key_rejected;
     char                        key_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
