@@ -65,6 +65,7 @@ static ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
     ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
 static void ngx_http_douyin_listing_done(ngx_event_t *ev);
 static void ngx_http_douyin_waiter_cleanup(void *data);
+static void ngx_http_douyin_listing_failed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_douyin_send_static(ngx_http_request_t *r,
     const char *type, const u_char *data, size_t len);
 
@@ -87,13 +88,8 @@ ngx_http_douyin_videos_handler(ngx_http_request_t *r)
     ngx_http_douyin_query_t       q, *qp;
     ngx_http_douyin_main_conf_t  *dmcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_douyin_method_not_allowed(r,
-                                                  NGX_HTTP_GET|NGX_HTTP_HEAD);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -188,10 +184,7 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
     listing = &dmcf->runner->listing;
 
     if (!ok) {
-        rc = ngx_http_douyin_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                        "FILESYSTEM_UNAVAILABLE",
-                                        "file-system-go could not be listed.");
-        ngx_http_finalize_request(r, rc);
+        ngx_http_douyin_listing_failed(r);
         return;
     }
 
@@ -235,14 +228,9 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_http_douyin_main_conf_t  *dmcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
-        return ngx_http_douyin_method_not_allowed(r, NGX_HTTP_GET
-                                                  |NGX_HTTP_HEAD
-                                                  |NGX_HTTP_DELETE);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD
+                                   |NGX_HTTP_DELETE);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -313,10 +301,7 @@ ngx_http_douyin_video_pending(ngx_http_request_t *r, ngx_int_t ok)
     listing = &dmcf->runner->listing;
 
     if (!ok) {
-        rc = ngx_http_douyin_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                        "FILESYSTEM_UNAVAILABLE",
-                                        "file-system-go could not be listed.");
-        ngx_http_finalize_request(r, rc);
+        ngx_http_douyin_listing_failed(r);
         return;
     }
 
@@ -715,13 +700,8 @@ ngx_http_douyin_stats_handler(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_http_douyin_main_conf_t  *dmcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_douyin_method_not_allowed(r,
-                                                  NGX_HTTP_GET|NGX_HTTP_HEAD);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -751,10 +731,7 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok)
     listing = &dmcf->runner->listing;
 
     if (!ok) {
-        rc = ngx_http_douyin_send_error(r, NGX_HTTP_BAD_GATEWAY,
-                                        "FILESYSTEM_UNAVAILABLE",
-                                        "file-system-go could not be listed.");
-        ngx_http_finalize_request(r, rc);
+        ngx_http_douyin_listing_failed(r);
         return;
     }
 
@@ -951,6 +928,18 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
 }
 
 
+/* answers 502: file-system-go could not be listed, nothing is cached */
+
+static void
+ngx_http_douyin_listing_failed(ngx_http_request_t *r)
+{
+    ngx_http_finalize_request(r,
+        ngx_http_douyin_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                   "FILESYSTEM_UNAVAILABLE",
+                                   "file-system-go could not be listed."));
+}
+
+
 /* the request is gone before the listing came: forget it */
 
 static void
@@ -1057,13 +1046,8 @@ ngx_http_douyin_send_static(ngx_http_request_t *r, const char *type,
 {
     ngx_int_t  rc;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_douyin_method_not_allowed(r,
-                                                  NGX_HTTP_GET|NGX_HTTP_HEAD);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 

@@ -180,6 +180,32 @@ ngx_http_douyin_method_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
 
 
 /*
+ * ngx_http_douyin_accept: the method check and body discard every
+ * handler without a body starts with.  methods is a mask of
+ * NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_POST, NGX_HTTP_DELETE.  Returns
+ * NGX_DECLINED when the handler goes on; anything else is what the
+ * handler returns (the 405 was sent, or discarding failed).
+ */
+
+ngx_int_t
+ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & methods)) {
+        return ngx_http_douyin_method_not_allowed(r, methods);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
  * ngx_http_douyin_health_handler: the douyin_health location handler.
  * GET/HEAD -> 200 {"status":"healthy","version":"X.Y.Z",
  * "processor_ready":true}; other methods -> 405.
@@ -194,13 +220,8 @@ ngx_http_douyin_health_handler(ngx_http_request_t *r)
                             NGX_HTTP_DOUYIN_VERSION
                             "\",\"processor_ready\":true}";
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_douyin_method_not_allowed(r,
-                                                  NGX_HTTP_GET|NGX_HTTP_HEAD);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -221,12 +242,8 @@ ngx_http_douyin_process_handler(ngx_http_request_t *r)
     ngx_http_douyin_loc_conf_t   *dlcf;
     ngx_http_douyin_main_conf_t  *dmcf;
 
-    if (r->method != NGX_HTTP_POST) {
-        return ngx_http_douyin_method_not_allowed(r, NGX_HTTP_POST);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_POST);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -287,13 +304,8 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
         "title", "author", "description", "upload_time", NULL
     };
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_douyin_method_not_allowed(r,
-                                                  NGX_HTTP_GET|NGX_HTTP_HEAD);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 

@@ -287,6 +287,7 @@ ngx_int_t ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail);
 ngx_int_t ngx_http_douyin_method_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
+ngx_int_t ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods);
 ngx_int_t ngx_http_douyin_valid_id(ngx_str_t *id);
 
 
