@@ -51,7 +51,9 @@ ngx_http_douyin_module/ngx_http_douyin_docs.c: docs/index.html \
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES) \
         ngx_http_douyin_module/ngx_http_douyin_docs.c
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_douyin_module.so $@
+	# a new file, not an overwrite: running nginx processes map the old one
+	cp $(BUILD)/nginx/objs/ngx_http_douyin_module.so $@.tmp
+	mv -f $@.tmp $@
 
 test: $(MODULE)
 	./scripts/deps.sh

@@ -531,7 +531,8 @@ ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
     const char  **d;
 
     static const char  *drop[] = {
-        "status", "owner", "claimed_at", "task_id", "error", "message",
+        "status", "owner", "run", "claimed_at", "task_id", "error",
+        "message",
         "text", "segments", "confidence", "audio_duration", NULL
     };
 
