@@ -48,10 +48,11 @@ ngx_http_douyin_module/ngx_http_douyin_docs.c: docs/index.html \
         docs/openapi.json scripts/embed-docs.py
 	python3 scripts/embed-docs.py
 
+# installed as a new file, not over the old one: running nginx processes
+# have the old one mapped
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES) \
         ngx_http_douyin_module/ngx_http_douyin_docs.c
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	# a new file, not an overwrite: running nginx processes map the old one
 	cp $(BUILD)/nginx/objs/ngx_http_douyin_module.so $@.tmp
 	mv -f $@.tmp $@
 

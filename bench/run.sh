@@ -15,8 +15,13 @@
 #      of N new videos in one nginx ("off").
 #   2. wrk on GET /api/videos/{id}/result of a completed video and on a
 #      plain "return 200" location of the same nginx: requests/s and ratio.
+#   3. a store of BENCH_BIG (100000) completed videos, made through the
+#      emulators: the store's size on disk, and wrk (requests/s, p50 and
+#      p99 latency) on GET /api/videos?page=1, a deep page, a filtered deep
+#      page and GET /api/stats.
 #
 # Knobs (environment): BENCH_VIDEOS (1000), BENCH_RUNS (10), BENCH_DELAY (1),
+# BENCH_BIG (100000),
 # BENCH_WRK ("-t2 -c50 -d5s"), NGINX (/usr/sbin/nginx).  About 2.5 minutes,
 # most of it the default-rate case (1000 submits at 10/s).
 
@@ -170,6 +175,8 @@ http {
             douyin_result \$aweme_id;
         }
         location = /plain { return 200 '{"ok":true}'; }
+        location = /api/videos { douyin_videos; }
+        location = /api/stats { douyin_stats; }
     }
 }
 EOF
@@ -305,6 +312,38 @@ wrk $WRK_ARGS "http://127.0.0.1:$PORT/api/videos/$ID/result" > "$OUT/wrk-result.
 wrk $WRK_ARGS "http://127.0.0.1:$PORT/plain" > "$OUT/wrk-plain.txt"
 nginx_stop
 
+# -- 4. a store of BIG completed videos: list, deep page, stats ---------------
+
+BIG=${BENCH_BIG:-100000}
+log "configuration big: $BIG videos (batch 100, rates off), then list and stats"
+nginx_start big "douyin_asr_rate submit=off query=off; douyin_asr_batch 100;"
+curl -sf -X POST -d '{"wipe":true}' "$FSGO/__emu/reset" > /dev/null
+curl -sf -X POST -d '{}' "$DS/__emu/reset" > /dev/null
+curl -sf -X POST -d "{\"count\":$BIG,\"seconds\":0.01,\"meta\":true}" \
+    "$FSGO/__emu/generate" > /dev/null
+WALL_BIG=$(curl -s -o "$OUT/big/process.json" -w '%{time_total}' \
+                --max-time 3600 -X POST "http://127.0.0.1:$PORT/api/process")
+RESULT_BIG=$(json "$OUT/big/process.json" \
+    '"%(processed)s processed, %(success)s completed, %(failed)s failed" % j["data"]')
+log "big: $RESULT_BIG in ${WALL_BIG}s"
+
+DEEP=$(( (BIG - 1) / 20 ))
+BIG_URLS=("/api/videos?page=1" "/api/videos?page=$DEEP" "/api/stats"
+          "/api/videos?status=completed&is_read=false&page=$DEEP")
+curl -sf "http://127.0.0.1:$PORT/api/stats" > /dev/null    # the listing, cached
+BIG_LINES=()
+for u in "${BIG_URLS[@]}"; do
+    # shellcheck disable=SC2086
+    wrk $WRK_ARGS --latency "http://127.0.0.1:$PORT$u" > "$OUT/wrk-big.txt"
+    BIG_LINES+=("$(printf '%-52s' "GET $u") $(awk '/^Requests\/sec:/ {r = $2}
+        /^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2} /Non-2xx/ {e = $NF}
+        END {printf "%8.0f requests/s, latency p50 %s p99 %s%s", r, p50, p99,
+             e ? " (" e " non-2xx!)" : ""}' "$OUT/wrk-big.txt")")
+done
+STORE_DU=$(du -sh "$OUT/big/store" | awk '{print $1}')
+STORE_ENTRIES=$(mdb_stat -s videos "$OUT/big/store" | awk '/Entries/ {print $2}')
+nginx_stop
+
 # wrk_figure FILE: "N requests/s" plus the non-2xx count when there is one
 wrk_figure() {
     awk '/^Requests\/sec:/ {r = $2} /Non-2xx/ {e = $NF}
@@ -337,5 +376,12 @@ say "2. wrk $WRK_ARGS, same nginx (configuration default)"
 say "   $(printf '%-44s' "GET /api/videos/$ID/result") $(wrk_figure "$OUT/wrk-result.txt")"
 say "   $(printf '%-44s' "GET /plain (return 200)") $(wrk_figure "$OUT/wrk-plain.txt")"
 say "   $(printf '%-44s' "ratio result/plain") $(python3 -c "print('%10.2f' % ($RPS_R / $RPS_P))")"
+say ""
+say "3. a store of $BIG completed videos (one POST /api/process: ${WALL_BIG} s, $RESULT_BIG)"
+say "   store on disk: $STORE_DU ($STORE_ENTRIES records)"
+say "   wrk $WRK_ARGS --latency:"
+for line in "${BIG_LINES[@]}"; do
+    say "   $line"
+done
 say ""
 say "(bench/out/: results.txt, nginx configs and logs, emulator stats, wrk output)"

@@ -463,3 +463,12 @@ def serve(handler_cls, args, name, setup=None):
 
 def route(method, pattern, name):
     return (method, re.compile(pattern), name)
+
+
+def upload_time(i):
+    """The i-th of a series of upload times one minute apart, in the ISO 8601
+    form file-system-go gives (2026-01-01T08:00:00+08:00 onwards)."""
+    import datetime
+    tz = datetime.timezone(datetime.timedelta(hours=8))
+    t = datetime.datetime(2026, 1, 1, 8, 0, 0, tzinfo=tz)
+    return (t + datetime.timedelta(minutes=i)).isoformat()

@@ -652,9 +652,11 @@ class Handler(C.EmuHandler):
             if meta:
                 with open(os.path.join(self.st.root, name + ".meta.json"), "w",
                           encoding="utf-8") as fh:
+                    # one minute apart, so that lists have an order to keep
+                    t = C.upload_time(i)
                     json.dump({"filename": name, "title": "title " + vid,
                                "author": "author " + vid, "description": "",
-                               "upload_time": "2026-02-27T12:00:00+08:00"},
+                               "upload_time": t},
                               fh, ensure_ascii=False)
             ids.append(vid)
         self.reply_json(200, {"ok": True, "count": count, "ids": ids,
