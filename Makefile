@@ -32,7 +32,7 @@ TEST_ENV       := TEST_NGINX_BINARY=$(NGINX) \
 all: $(MODULE)
 
 $(BUILD)/nginx/objs/Makefile: config
-	./scripts/deps.sh
+	./scripts/deps.sh scripts/debian-packages-build
 	rm -rf $(BUILD)/nginx
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(BUILD)/nginx

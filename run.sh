@@ -152,7 +152,14 @@ start() {
 
     if [ -n "${DOUYIN_FILESYSTEM_URL:-}" ]; then
         fs_url=${DOUYIN_FILESYSTEM_URL%/}
+        # the emulator would store made-up transcripts of real videos
+        [ -n "${ALIYUN_ACCESS_KEY:-}" ] && [ -n "${DOUYIN_AUDIO_BASE_URL:-}" ] ||
+            die "a real file-system-go (DOUYIN_FILESYSTEM_URL) needs the real DashScope too: set ALIYUN_ACCESS_KEY and DOUYIN_AUDIO_BASE_URL (the emulator would store made-up transcripts of your videos)"
+        curl -sf -o /dev/null --max-time 10 -X POST -H 'Content-Type: application/json' \
+            -d '{"filters":{"suffix":".wav"}}' "$fs_url/api/videos/query" ||
+            die "file-system-go does not answer at $fs_url/api/videos/query (DOUYIN_FILESYSTEM_URL; from the host, a Docker service name does not resolve)"
         say "file-system-go: the real one at $fs_url (DOUYIN_FILESYSTEM_URL)"
+        say "  every WAV it lists that is not transcribed yet is sent to DashScope now (billed)"
     else
         make_corpus
         fs_port=$(spawn fsgo "${RUN_FSGO_PORT:-0}" python3 "$REPO/t/emu/fsgo.py" --root "$RUN/wav")
@@ -217,7 +224,12 @@ start() {
 
     echo
     say "POST $base/api/douyin/process  (answers when every video has been transcribed)"
-    curl -sS --max-time 1800 -X POST "$base/api/douyin/process" | python3 -m json.tool --no-ensure-ascii
+    summary=$(curl -sS --max-time 86400 -X POST "$base/api/douyin/process") ||
+        die "POST /api/douyin/process failed (log: $RUN/logs/error.log)"
+    python3 -m json.tool --no-ensure-ascii <<<"$summary" ||
+        die "POST /api/douyin/process did not answer JSON: $summary"
+    grep -q '"success": *true' <<<"$summary" ||
+        die "POST /api/douyin/process failed (above; log: $RUN/logs/error.log)"
     echo
     say "the transcripts (GET $base/api/douyin/videos/{id}/result):"
     echo

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in scripts/debian-packages that are
+# Installs the Debian packages listed in a file (default
+# scripts/debian-packages: everything the build, the tests, make run and
+# make bench use; scripts/debian-packages-build: the build alone) that are
 # missing, saying so first.  Does nothing when all are there.  Needs root
 # (or sudo) only when something is missing.
+#
+#   scripts/deps.sh [LIST]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +14,7 @@ while read -r pkg; do
     [ -n "$pkg" ] || continue
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
         missing+=("$pkg")
-done < <(grep -v '^#' scripts/debian-packages)
+done < <(grep -v '^#' "${1:-scripts/debian-packages}")
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
