@@ -40,11 +40,6 @@ typedef struct {
 } ngx_http_douyin_query_t;
 
 
-static ngx_int_t ngx_http_douyin_get_id(ngx_http_request_t *r, char *id);
-static ngx_int_t ngx_http_douyin_ready(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf);
-static ngx_int_t ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc,
-    ngx_uint_t what);
 static cJSON *ngx_http_douyin_item(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, ngx_uint_t detail);
 static ngx_int_t ngx_http_douyin_parse_query(ngx_http_request_t *r,
@@ -95,14 +90,14 @@ ngx_http_douyin_videos_handler(ngx_http_request_t *r)
 
     rc = ngx_http_douyin_parse_query(r, &q);
     if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, 2);
+        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_QUERY);
     }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
     rc = ngx_http_douyin_ready(r, dmcf);
     if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, 1);
+        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_STORE_CLOSED);
     }
 
     if (q.status_mask == 8) {
@@ -222,10 +217,10 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
 ngx_int_t
 ngx_http_douyin_video_handler(ngx_http_request_t *r)
 {
-    int                           err;
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1], *p;
     cJSON                        *rec, *json;
     ngx_int_t                     rc;
+    ngx_uint_t                    what;
     ngx_http_douyin_main_conf_t  *dmcf;
 
     rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD
@@ -236,26 +231,14 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
 
     rc = ngx_http_douyin_get_id(r, id);
     if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, 0);
+        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID);
     }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
-    rc = ngx_http_douyin_ready(r, dmcf);
+    rc = ngx_http_douyin_load(r, dmcf, id, &rec, &what);
     if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, 1);
-    }
-
-    rec = ngx_http_douyin_store_get(&dmcf->runner->store, id, &err);
-
-    if (rec == NULL && err != MDB_NOTFOUND) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "douyin: reading \"%s\" failed: %s", id,
-                      ngx_http_douyin_store_strerror(err));
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_ERROR",
-                                          "The transcript store could not "
-                                          "be read.");
+        return ngx_http_douyin_refuse(r, rc, what);
     }
 
     if (r->method == NGX_HTTP_DELETE) {
@@ -405,19 +388,19 @@ ngx_http_douyin_video_read_handler(ngx_http_request_t *r)
 static void
 ngx_http_douyin_video_read_body(ngx_http_request_t *r)
 {
-    int                           err;
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
     u_char                       *p;
     cJSON                        *json, *is_read, *rec;
     size_t                        len;
     ngx_int_t                     rc;
+    ngx_uint_t                    what;
     ngx_buf_t                    *b;
     ngx_chain_t                  *cl;
     ngx_http_douyin_main_conf_t  *dmcf;
 
     rc = ngx_http_douyin_get_id(r, id);
     if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, ngx_http_douyin_refuse(r, rc, 0));
+        ngx_http_finalize_request(r, ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID));
         return;
     }
 
@@ -478,26 +461,20 @@ ngx_http_douyin_video_read_body(ngx_http_request_t *r)
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
-    rc = ngx_http_douyin_ready(r, dmcf);
+    rc = ngx_http_douyin_load(r, dmcf, id, &rec, &what);
     if (rc != NGX_OK) {
         cJSON_Delete(json);
-        ngx_http_finalize_request(r, ngx_http_douyin_refuse(r, rc, 1));
+        ngx_http_finalize_request(r, ngx_http_douyin_refuse(r, rc, what));
         return;
     }
 
-    rec = ngx_http_douyin_store_get(&dmcf->runner->store, id, &err);
-
     if (rec == NULL) {
         cJSON_Delete(json);
-        ngx_http_finalize_request(r, (err == MDB_NOTFOUND)
-            ? ngx_http_douyin_send_error(r, NGX_HTTP_NOT_FOUND,
-                                         "VIDEO_NOT_FOUND",
-                                         "No processed video has this "
-                                         "aweme_id.")
-            : ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "STORE_ERROR",
-                                         "The transcript store could not "
-                                         "be read."));
+        ngx_http_finalize_request(r,
+            ngx_http_douyin_send_error(r, NGX_HTTP_NOT_FOUND,
+                                       "VIDEO_NOT_FOUND",
+                                       "No processed video has this "
+                                       "aweme_id."));
         return;
     }
 
@@ -709,7 +686,7 @@ ngx_http_douyin_stats_handler(ngx_http_request_t *r)
 
     rc = ngx_http_douyin_ready(r, dmcf);
     if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, 1);
+        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_STORE_CLOSED);
     }
 
     return ngx_http_douyin_listing_wait(r, dmcf->runner,
@@ -1086,86 +1063,6 @@ ngx_http_douyin_send_static(ngx_http_request_t *r, const char *type,
     }
 
     return ngx_http_douyin_send_json(r, NGX_HTTP_OK, (u_char *) data, len);
-}
-
-
-/*
- * the location's ID as a NUL-terminated aweme_id: NGX_OK, NGX_DECLINED
- * when it is not an aweme_id, or NGX_HTTP_INTERNAL_SERVER_ERROR
- */
-
-static ngx_int_t
-ngx_http_douyin_get_id(ngx_http_request_t *r, char *id)
-{
-    ngx_str_t                    value;
-    ngx_http_douyin_loc_conf_t  *dlcf;
-
-    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
-
-    if (ngx_http_complex_value(r, dlcf->id, &value) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (!ngx_http_douyin_valid_id(&value)) {
-        return NGX_DECLINED;
-    }
-
-    ngx_memcpy(id, value.data, value.len);
-    id[value.len] = '\0';
-
-    return NGX_OK;
-}
-
-
-/* NGX_OK when the store is open, else NGX_DECLINED */
-
-static ngx_int_t
-ngx_http_douyin_ready(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf)
-{
-    if (dmcf->runner == NULL || !dmcf->runner->store_ok) {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * NGX_DECLINED from a check becomes its error: what 0: the 400 of a bad
- * id, 1: the 503 of a closed store, 2: the 400 of a bad query; any other
- * rc is passed on
- */
-
-static ngx_int_t
-ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc, ngx_uint_t what)
-{
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-    switch (what) {
-
-    case 0:
-        return ngx_http_douyin_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "INVALID_AWEME_ID",
-                                          "An aweme_id is 1 to 32 decimal "
-                                          "digits.");
-
-    case 1:
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_UNAVAILABLE",
-                                          "The transcript store could not "
-                                          "be opened; see the error log.");
-
-    default:
-        return ngx_http_douyin_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "INVALID_QUERY",
-                                          "page >= 1, page_size 1..100, "
-                                          "status pending|processing|"
-                                          "completed|failed and is_read "
-                                          "true|false are expected.");
-    }
 }
 
 

@@ -290,13 +290,10 @@ ngx_http_douyin_valid_id(ngx_str_t *id)
 ngx_int_t
 ngx_http_douyin_result_handler(ngx_http_request_t *r)
 {
-    int                           err;
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
     cJSON                        *json, *data, *rec, *status, *field;
     ngx_int_t                     rc;
-    ngx_str_t                     value;
-    ngx_uint_t                    i;
-    ngx_http_douyin_loc_conf_t   *dlcf;
+    ngx_uint_t                    i, what;
     ngx_http_douyin_main_conf_t  *dmcf;
 
     static const char  *completed[] = {
@@ -309,40 +306,16 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+    rc = ngx_http_douyin_get_id(r, id);
+    if (rc != NGX_OK) {
+        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID);
+    }
+
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
-    if (ngx_http_complex_value(r, dlcf->id, &value) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (!ngx_http_douyin_valid_id(&value)) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "INVALID_AWEME_ID",
-                                          "An aweme_id is 1 to 32 decimal "
-                                          "digits.");
-    }
-
-    if (dmcf->runner == NULL || !dmcf->runner->store_ok) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_UNAVAILABLE",
-                                          "The transcript store could not "
-                                          "be opened; see the error log.");
-    }
-
-    ngx_memcpy(id, value.data, value.len);
-    id[value.len] = '\0';
-
-    rec = ngx_http_douyin_store_get(&dmcf->runner->store, id, &err);
-
-    if (rec == NULL && err != MDB_NOTFOUND) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "douyin: reading \"%s\" failed: %s", id,
-                      ngx_http_douyin_store_strerror(err));
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_ERROR",
-                                          "The transcript store could not "
-                                          "be read.");
+    rc = ngx_http_douyin_load(r, dmcf, id, &rec, &what);
+    if (rc != NGX_OK) {
+        return ngx_http_douyin_refuse(r, rc, what);
     }
 
     json = cJSON_CreateObject();
@@ -395,4 +368,128 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
     cJSON_Delete(rec);
 
     return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
+}
+
+
+/*
+ * ngx_http_douyin_get_id: the location's ID (douyin_result ID and the
+ * like) as a NUL-terminated aweme_id in id (33 bytes): NGX_OK,
+ * NGX_DECLINED when it is not an aweme_id, or
+ * NGX_HTTP_INTERNAL_SERVER_ERROR.
+ */
+
+ngx_int_t
+ngx_http_douyin_get_id(ngx_http_request_t *r, char *id)
+{
+    ngx_str_t                    value;
+    ngx_http_douyin_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+
+    if (ngx_http_complex_value(r, dlcf->id, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ngx_http_douyin_valid_id(&value)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(id, value.data, value.len);
+    id[value.len] = '\0';
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_douyin_ready: NGX_OK when the store is open, else NGX_DECLINED */
+
+ngx_int_t
+ngx_http_douyin_ready(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf)
+{
+    if (dmcf->runner == NULL || !dmcf->runner->store_ok) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_load: the record of id (a new cJSON object the caller
+ * deletes), or *rec = NULL when there is none: NGX_OK.  NGX_DECLINED
+ * with *what = NGX_HTTP_DOUYIN_STORE_CLOSED or _STORE_ERROR (logged)
+ * when it cannot be read.  A read transaction on the event loop.
+ */
+
+ngx_int_t
+ngx_http_douyin_load(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, char *id, cJSON **rec,
+    ngx_uint_t *what)
+{
+    int  err;
+
+    *rec = NULL;
+
+    if (ngx_http_douyin_ready(r, dmcf) != NGX_OK) {
+        *what = NGX_HTTP_DOUYIN_STORE_CLOSED;
+        return NGX_DECLINED;
+    }
+
+    *rec = ngx_http_douyin_store_get(&dmcf->runner->store, id, &err);
+
+    if (*rec == NULL && err != MDB_NOTFOUND) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "douyin: reading \"%s\" failed: %s", id,
+                      ngx_http_douyin_store_strerror(err));
+        *what = NGX_HTTP_DOUYIN_STORE_ERROR;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_refuse: NGX_DECLINED from a check becomes its error,
+ * sent: what is NGX_HTTP_DOUYIN_BAD_ID (400 INVALID_AWEME_ID),
+ * _STORE_CLOSED (503 STORE_UNAVAILABLE), _STORE_ERROR (503 STORE_ERROR)
+ * or _BAD_QUERY (400 INVALID_QUERY); any other rc is returned as is.
+ */
+
+ngx_int_t
+ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc, ngx_uint_t what)
+{
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    switch (what) {
+
+    case NGX_HTTP_DOUYIN_BAD_ID:
+        return ngx_http_douyin_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                          "INVALID_AWEME_ID",
+                                          "An aweme_id is 1 to 32 decimal "
+                                          "digits.");
+
+    case NGX_HTTP_DOUYIN_STORE_CLOSED:
+        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "STORE_UNAVAILABLE",
+                                          "The transcript store could not "
+                                          "be opened; see the error log.");
+
+    case NGX_HTTP_DOUYIN_STORE_ERROR:
+        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "STORE_ERROR",
+                                          "The transcript store could not "
+                                          "be read.");
+
+    default:
+        return ngx_http_douyin_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                          "INVALID_QUERY",
+                                          "page >= 1, page_size 1..100, "
+                                          "status pending|processing|"
+                                          "completed|failed and is_read "
+                                          "true|false are expected.");
+    }
 }

@@ -289,6 +289,19 @@ ngx_int_t ngx_http_douyin_method_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 ngx_int_t ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods);
 ngx_int_t ngx_http_douyin_valid_id(ngx_str_t *id);
+ngx_int_t ngx_http_douyin_get_id(ngx_http_request_t *r, char *id);
+ngx_int_t ngx_http_douyin_ready(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf);
+ngx_int_t ngx_http_douyin_load(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, char *id, cJSON **rec,
+    ngx_uint_t *what);
+ngx_int_t ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_uint_t what);
+
+#define NGX_HTTP_DOUYIN_BAD_ID        0
+#define NGX_HTTP_DOUYIN_STORE_CLOSED  1
+#define NGX_HTTP_DOUYIN_BAD_QUERY     2
+#define NGX_HTTP_DOUYIN_STORE_ERROR   3
 
 
 /* ngx_http_douyin_api.c: list, detail, read, delete, stats, info, docs */
