@@ -57,7 +57,7 @@ ours() {   # ours NAME: prints the pid if $RUN/NAME.pid is our live process
 }
 
 stop_all() {   # stop_all [PID...]: what the pid files name (only these PIDs if given)
-    local name pid i
+    local name pid i sig
     trap '' PIPE                  # a closed stdout must not stop the stopping
     for name in nginx dashscope fsgo; do
         if ! pid=$(ours "$name"); then
@@ -65,12 +65,16 @@ stop_all() {   # stop_all [PID...]: what the pid files name (only these PIDs if 
             continue
         fi
         [ $# -eq 0 ] || [[ " $* " == *" $pid "* ]] || continue
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 50); do
+        # nginx: a graceful stop (QUIT) hands the work in flight over to
+        # the next start; then TERM, then KILL
+        for sig in $([ "$name" = nginx ] && echo QUIT) TERM KILL; do
             running "$pid" || break
-            sleep 0.1
+            kill -"$sig" "$pid" 2>/dev/null || true
+            for i in $(seq 50); do
+                running "$pid" || break
+                sleep 0.1
+            done
         done
-        ! running "$pid" || kill -KILL "$pid" 2>/dev/null || true
         rm -f "$RUN/$name.pid" "$RUN/$name.port"
         say "stopped $name (pid $pid)"
     done

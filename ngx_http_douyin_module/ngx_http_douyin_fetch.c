@@ -59,8 +59,8 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log)
  * Fills f: status (0 when no HTTP answer came), body (malloc()ed and
  * NUL-terminated, also on non-2xx answers; free with
  * ngx_http_douyin_fetch_free()) and, on a transport failure, error and
- * not_sent (the name did not resolve or the connection was refused, so
- * the request never left).
+ * not_sent (no byte of the request left: the name did not resolve, the
+ * connection or the TLS handshake failed or timed out).
  * Returns NGX_OK when an HTTP answer came, NGX_ERROR otherwise.
  */
 
@@ -75,6 +75,8 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     ngx_http_douyin_fetch_ctx_t   ctx;
 
     ngx_memzero(f, sizeof(ngx_http_douyin_fetch_t));
+
+    f->not_sent = 1;
 
     curl = curl_easy_init();
     if (curl == NULL) {
@@ -129,6 +131,7 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     code = curl_easy_perform(curl);
 
     if (code == CURLE_OK) {
+        f->not_sent = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f->status);
 
     } else if (ctx.too_big) {
@@ -140,9 +143,12 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
                     (u_char *) curl_easy_strerror(code), sizeof(f->error));
     }
 
-    f->not_sent = (code == CURLE_COULDNT_RESOLVE_HOST
-                   || code == CURLE_COULDNT_RESOLVE_PROXY
-                   || code == CURLE_COULDNT_CONNECT);
+    if (code != CURLE_OK) {
+        long  sent = 0;
+
+        curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
+        f->not_sent = (sent == 0);
+    }
 
     curl_slist_free_all(list);
     curl_easy_cleanup(curl);

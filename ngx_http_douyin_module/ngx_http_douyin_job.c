@@ -150,9 +150,14 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         rc = ngx_http_douyin_store_register(&runner->store, &runner->owner,
                                             1);
         if (rc != 0) {
+
+            /* unregistered, its claims would look orphaned to others */
+
             ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                           "douyin: registering the worker in the store "
-                          "failed: %s", ngx_http_douyin_store_strerror(rc));
+                          "failed: %s; processing answers 503",
+                          ngx_http_douyin_store_strerror(rc));
+            runner->store_ok = 0;
         }
     }
 
@@ -675,6 +680,12 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
     ngx_msec_t             delay;
     ngx_http_douyin_op_t  *op;
 
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+
+        /* shutting down: no new step; the next workers resume the batch */
+        return;
+    }
+
     op = batch->task->ctx;
 
     if (!batch->reserved
@@ -790,6 +801,9 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
             op->op = NGX_HTTP_DOUYIN_OP_POLL;
             op->attempt = 0;
             batch->polls = 0;
+
+            /* douyin_asr_timeout counts from the submit */
+            batch->started = ngx_current_msec;
             ngx_http_douyin_batch_schedule(batch, dmcf->poll_interval);
             return;
         }
@@ -871,9 +885,10 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
             ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
                         sizeof(runner->key_code));
 
-        } else if (op->op != NGX_HTTP_DOUYIN_OP_FAIL
-                   && op->code[0] != '\0')
-        {
+        } else if (op->code[0] != '\0') {
+
+            /* a provider's refusal or answer we could not use */
+
             ngx_log_error(NGX_LOG_ERR, runner->log, 0,
                           "douyin: %s", op->detail[0] ? op->detail
                                                       : op->code);
@@ -899,8 +914,8 @@ ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
     op->attempt = 0;
     ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
                 sizeof(op->fail_code));
-    ngx_cpystrn((u_char *) op->detail, (u_char *) message,
-                sizeof(op->detail));
+    ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
+                sizeof(op->fail_message));
 
     ngx_http_douyin_batch_schedule(batch, 0);
 }
@@ -1077,6 +1092,15 @@ ngx_http_douyin_recover_timer(ngx_event_t *ev)
     op->store = &runner->store;
     op->owner = runner->owner;
 
+    /* what there is room for (douyin_max_inflight); the rest next time */
+
+    if (runner->inflight >= runner->conf->max_inflight) {
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
+        return;
+    }
+
+    op->limit = runner->conf->max_inflight - runner->inflight;
+
     if (ngx_http_douyin_task_post(runner->conf->thread_pool, runner->recover_task)
         != NGX_OK)
     {
@@ -1156,8 +1180,13 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
             op->items[i + bop->nitems].filename = NULL;
         }
 
-        age = (ngx_msec_t) (ngx_time() - op->items[i].claimed_at) * 1000;
-        batch->started = ngx_current_msec - ngx_min(age, 86400000);
+        if (op->task_ids[i] != NULL) {
+
+            /* a resumed task: its time limit counts from the claim */
+
+            age = (ngx_msec_t) (ngx_time() - op->items[i].claimed_at) * 1000;
+            batch->started = ngx_current_msec - ngx_min(age, 86400000);
+        }
 
         runner->inflight += n;
 

@@ -182,6 +182,7 @@ typedef struct {
 
     char                        task_id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
     char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
+    char                        fail_message[160];  /* OP_FAIL */
     char                      **task_ids;       /* OP_RECOVER, per item */
 
     /* out */
@@ -196,6 +197,7 @@ typedef struct {
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
     ngx_uint_t                  keep_file;      /* OP_DELETE */
     ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE */
+    ngx_uint_t                  limit;          /* OP_RECOVER: at most */
 } ngx_http_douyin_op_t;
 
 
@@ -352,7 +354,7 @@ typedef struct {
     char                       *body;           /* malloc()ed, NUL-ended */
     size_t                      len;
     char                        error[128];     /* transport error text */
-    ngx_uint_t                  not_sent;       /* failed before sending */
+    ngx_uint_t                  not_sent;       /* nothing was sent */
 } ngx_http_douyin_fetch_t;
 
 ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);
@@ -379,8 +381,8 @@ int ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
     ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_http_douyin_item_t **items,
-    char ***task_ids, ngx_uint_t *n);
+    ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
+    ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n);
 int ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner, ngx_uint_t add);
 const char *ngx_http_douyin_store_strerror(int err);

@@ -29,11 +29,13 @@
  *                 ngx_http_douyin_store_index()), for the video list;
  *   "by_status"   status letter + read flag + sort key -> aweme_id, for
  *                 the filtered list;
- *   "workers"     pid (decimal) -> run id (a double, host order) of every
- *                 worker process that has the store open: a claim is
- *                 alive while its (owner, run) is here and the process
- *                 exists; killed workers and restarted (or upgraded)
- *                 nginx binaries are told apart from live ones by it;
+ *   "workers"     pid (decimal) -> {run id, process start time} (a
+ *                 struct, host order) of every worker process that has
+ *                 the store open: a claim is alive while its (owner, run)
+ *                 is here and that very process runs (same start time:
+ *                 a later process with the same pid, after a crash or a
+ *                 reboot, does not count); old and new binaries of an
+ *                 upgrade see each other;
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
  *                 records per status letter (p, c, f) and read flag
  *                 (0, 1), for the stats.
@@ -51,6 +53,14 @@
 
 
 #define NGX_HTTP_DOUYIN_STORE_FORMAT  "1"
+
+
+/* a value of the "workers" database */
+
+typedef struct {
+    double                      run;
+    uint64_t                    start;      /* /proc start time, 0: none */
+} ngx_http_douyin_worker_t;
 
 
 static int ngx_http_douyin_store_read(MDB_txn *txn,
@@ -598,7 +608,8 @@ failed:
  * ngx_http_douyin_store_recover: in one write transaction, takes over
  * every "processing" record whose owner is gone (a worker that was
  * killed, or an nginx that was restarted), as the "workers" database and
- * kill(pid, 0) tell: its owner becomes "owner".
+ * the process start time tell, at most "limit" of them (the rest is for
+ * a later call): its owner becomes "owner".
  * Returns them as *items (malloc()ed array of *n, with malloc()ed
  * file_url and filename) and *task_ids (malloc()ed array of malloc()ed
  * strings, NULL where no task id was stored), sorted by task id.
@@ -608,8 +619,8 @@ failed:
 
 int
 ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_http_douyin_item_t **items,
-    char ***task_ids, ngx_uint_t *n)
+    ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
+    ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n)
 {
     int                      rc;
     char                   **ids, *tid;
@@ -643,6 +654,11 @@ ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
 
     while (rc == 0) {
         char  id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+
+        if (count >= limit) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
 
         if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -1081,6 +1097,62 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 }
 
 
+/*
+ * the start time of process pid (clock ticks after boot, field 22 of
+ * /proc/<pid>/stat), or 0 when it cannot be read (no such process, no
+ * /proc): with the pid it names one process, even across pid reuse
+ */
+
+static uint64_t
+ngx_http_douyin_proc_start(ngx_pid_t pid)
+{
+    int         fd;
+    char        path[64], buf[1024], *p;
+    ssize_t     n;
+    uint64_t    start;
+    ngx_uint_t  field;
+
+    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return 0;
+    }
+
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n <= 0) {
+        return 0;
+    }
+
+    buf[n] = '\0';
+
+    /* the command name may hold spaces and parentheses: skip past it */
+
+    p = strrchr(buf, ')');
+    if (p == NULL) {
+        return 0;
+    }
+
+    /* p + 2 is field 3 (the state); the start time is field 22 */
+
+    for (field = 3, p += 2; field < 22 && *p != '\0'; p++) {
+        if (*p == ' ') {
+            field++;
+        }
+    }
+
+    start = 0;
+
+    while (*p >= '0' && *p <= '9') {
+        start = start * 10 + (*p++ - '0');
+    }
+
+    return start;
+}
+
+
 /* is the record's claim held by us or by a live worker? */
 
 static ngx_int_t
@@ -1088,11 +1160,11 @@ ngx_http_douyin_store_owner_alive(MDB_txn *txn,
     ngx_http_douyin_store_t *store, cJSON *rec,
     ngx_http_douyin_owner_t *owner)
 {
-    u_char     key_data[NGX_INT64_LEN];
-    cJSON     *pid, *run;
-    double     r;
-    MDB_val    key, val;
-    ngx_pid_t  p;
+    u_char                     key_data[NGX_INT64_LEN];
+    cJSON                     *pid, *run;
+    MDB_val                    key, val;
+    ngx_pid_t                  p;
+    ngx_http_douyin_worker_t   w;
 
     pid = cJSON_GetObjectItemCaseSensitive(rec, "owner");
     run = cJSON_GetObjectItemCaseSensitive(rec, "run");
@@ -1115,15 +1187,21 @@ ngx_http_douyin_store_owner_alive(MDB_txn *txn,
     key.mv_size = ngx_sprintf(key_data, "%P", p) - key_data;
 
     if (mdb_get(txn, store->workers, &key, &val) != 0
-        || val.mv_size != sizeof(double))
+        || val.mv_size != sizeof(ngx_http_douyin_worker_t))
     {
         return 0;                   /* its worker has left */
     }
 
-    ngx_memcpy(&r, val.mv_data, sizeof(double));
+    ngx_memcpy(&w, val.mv_data, sizeof(ngx_http_douyin_worker_t));
 
-    if (r != run->valuedouble) {
+    if (w.run != run->valuedouble) {
         return 0;                   /* the pid is another worker's now */
+    }
+
+    if (w.start != 0) {
+
+        /* the same process, not a later one with the same pid */
+        return ngx_http_douyin_proc_start(p) == w.start;
     }
 
     return (kill(p, 0) == 0 || ngx_errno == NGX_EPERM);
@@ -1159,10 +1237,11 @@ int
 ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner, ngx_uint_t add)
 {
-    int       rc;
-    u_char    key_data[NGX_INT64_LEN];
-    MDB_val   key, val;
-    MDB_txn  *txn;
+    int                        rc;
+    u_char                     key_data[NGX_INT64_LEN];
+    MDB_val                    key, val;
+    MDB_txn                   *txn;
+    ngx_http_douyin_worker_t   w;
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc != 0) {
@@ -1173,8 +1252,12 @@ ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
     key.mv_size = ngx_sprintf(key_data, "%P", owner->pid) - key_data;
 
     if (add) {
-        val.mv_data = &owner->run;
-        val.mv_size = sizeof(double);
+        ngx_memzero(&w, sizeof(ngx_http_douyin_worker_t));
+        w.run = owner->run;
+        w.start = ngx_http_douyin_proc_start(owner->pid);
+
+        val.mv_data = &w;
+        val.mv_size = sizeof(ngx_http_douyin_worker_t);
         rc = mdb_put(txn, store->workers, &key, &val, 0);
 
     } else {

@@ -82,8 +82,7 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         break;
 
     case NGX_HTTP_DOUYIN_OP_FAIL:
-        ngx_http_douyin_op_fail(op, op->fail_code, op->detail[0] ? op->detail
-                                : "The transcription failed.");
+        ngx_http_douyin_op_fail(op, op->fail_code, op->fail_message);
         break;
 
     case NGX_HTTP_DOUYIN_OP_RECOVER:
@@ -984,10 +983,26 @@ ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op, const char *code,
     const char *message)
 {
     cJSON       **records;
-    ngx_uint_t    i;
+    ngx_uint_t    i, asked;
     char          saved[NGX_HTTP_DOUYIN_CODE_MAX + 1];
 
     ngx_http_douyin_set(saved, sizeof(saved), code);
+
+    /* an OP_FAIL the event loop asked for: it has logged why already */
+    asked = (op->op == NGX_HTTP_DOUYIN_OP_FAIL);
+
+    /*
+     * from now on the step is an OP_FAIL: should storing the failure
+     * fail, the retry repeats the write only (a submit is never resent)
+     */
+
+    if (op->op != NGX_HTTP_DOUYIN_OP_FAIL) {
+        ngx_http_douyin_set(op->fail_code, sizeof(op->fail_code), saved);
+        ngx_http_douyin_set(op->fail_message, sizeof(op->fail_message),
+                            message);
+        op->op = NGX_HTTP_DOUYIN_OP_FAIL;
+        message = op->fail_message;
+    }
 
     records = calloc(op->nitems ? op->nitems : 1, sizeof(cJSON *));
     if (records == NULL) {
@@ -1007,7 +1022,9 @@ ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op, const char *code,
 
     free(records);
 
-    if (op->rc == NGX_HTTP_DOUYIN_RC_DONE && op->code[0] == '\0') {
+    if (op->rc == NGX_HTTP_DOUYIN_RC_DONE && op->code[0] == '\0'
+        && !asked)
+    {
         ngx_http_douyin_set(op->code, sizeof(op->code), saved);
     }
 }
@@ -1020,8 +1037,9 @@ ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    err = ngx_http_douyin_store_recover(op->store, &op->owner, &op->items,
-                                        &op->task_ids, &op->nitems);
+    err = ngx_http_douyin_store_recover(op->store, &op->owner, op->limit,
+                                        &op->items, &op->task_ids,
+                                        &op->nitems);
     if (err != 0) {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "recovery failed: %s%Z",
