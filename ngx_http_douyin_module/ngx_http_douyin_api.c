@@ -220,26 +220,15 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1], *p;
     cJSON                        *rec, *json;
     ngx_int_t                     rc;
-    ngx_uint_t                    what;
     ngx_http_douyin_main_conf_t  *dmcf;
 
-    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD
-                                   |NGX_HTTP_DELETE);
+    rc = ngx_http_douyin_open_video(r, NGX_HTTP_GET|NGX_HTTP_HEAD
+                                       |NGX_HTTP_DELETE, id, &rec);
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
-    rc = ngx_http_douyin_get_id(r, id);
-    if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID);
-    }
-
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
-
-    rc = ngx_http_douyin_load(r, dmcf, id, &rec, &what);
-    if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, what);
-    }
 
     if (r->method == NGX_HTTP_DELETE) {
         return ngx_http_douyin_video_delete(r, dmcf, id, rec);

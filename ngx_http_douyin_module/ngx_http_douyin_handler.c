@@ -293,29 +293,16 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
     cJSON                        *json, *data, *rec, *status, *field;
     ngx_int_t                     rc;
-    ngx_uint_t                    i, what;
-    ngx_http_douyin_main_conf_t  *dmcf;
+    ngx_uint_t                    i;
 
     static const char  *completed[] = {
         "text", "segments", "confidence", "audio_duration",
         "title", "author", "description", "upload_time", NULL
     };
 
-    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    rc = ngx_http_douyin_open_video(r, NGX_HTTP_GET|NGX_HTTP_HEAD, id, &rec);
     if (rc != NGX_DECLINED) {
         return rc;
-    }
-
-    rc = ngx_http_douyin_get_id(r, id);
-    if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID);
-    }
-
-    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
-
-    rc = ngx_http_douyin_load(r, dmcf, id, &rec, &what);
-    if (rc != NGX_OK) {
-        return ngx_http_douyin_refuse(r, rc, what);
     }
 
     json = cJSON_CreateObject();
@@ -492,4 +479,43 @@ ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc, ngx_uint_t what)
                                           "completed|failed and is_read "
                                           "true|false are expected.");
     }
+}
+
+
+/*
+ * ngx_http_douyin_open_video: the start of every handler of one video:
+ * the method check (ngx_http_douyin_accept()), the location's ID and the
+ * video's record (*rec, NULL when there is none; the caller deletes it).
+ * Returns NGX_DECLINED when the handler goes on; anything else is what
+ * the handler returns (the 405, 400 or 503 was sent).
+ */
+
+ngx_int_t
+ngx_http_douyin_open_video(ngx_http_request_t *r, ngx_uint_t methods,
+    char *id, cJSON **rec)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    what;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    *rec = NULL;
+
+    rc = ngx_http_douyin_accept(r, methods);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_get_id(r, id);
+    if (rc != NGX_OK) {
+        return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID);
+    }
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    rc = ngx_http_douyin_load(r, dmcf, id, rec, &what);
+    if (rc != NGX_OK) {
+        return ngx_http_douyin_refuse(r, rc, what);
+    }
+
+    return NGX_DECLINED;
 }

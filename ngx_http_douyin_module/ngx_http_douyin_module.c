@@ -702,7 +702,6 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    dmcf->thread_pool_name = value[1];
     dmcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
 
     if (dmcf->thread_pool == NULL) {

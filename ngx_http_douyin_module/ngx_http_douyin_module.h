@@ -82,7 +82,6 @@ typedef struct {
     ngx_msec_t                  http_timeout;   /* per HTTP call */
     ngx_msec_t                  listing_cache;  /* listing reuse time */
 
-    ngx_str_t                   thread_pool_name;
     ngx_thread_pool_t          *thread_pool;
 
     ngx_shm_zone_t             *rate_zone;
@@ -299,6 +298,8 @@ ngx_int_t ngx_http_douyin_load(ngx_http_request_t *r,
     ngx_uint_t *what);
 ngx_int_t ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc,
     ngx_uint_t what);
+ngx_int_t ngx_http_douyin_open_video(ngx_http_request_t *r,
+    ngx_uint_t methods, char *id, cJSON **rec);
 
 #define NGX_HTTP_DOUYIN_BAD_ID        0
 #define NGX_HTTP_DOUYIN_STORE_CLOSED  1
