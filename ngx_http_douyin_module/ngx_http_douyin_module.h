@@ -242,10 +242,16 @@ typedef enum {
 } ngx_http_douyin_op_e;
 
 
+/*
+ * What a thread op asks the event loop for; the loop alone decides which
+ * op runs next.
+ */
+
 typedef enum {
     NGX_HTTP_DOUYIN_RC_DONE = 0,      /* items have their outcome stored */
     NGX_HTTP_DOUYIN_RC_NEXT,          /* step done, go on (e.g. polling) */
     NGX_HTTP_DOUYIN_RC_RETRY,         /* transient: retry after backoff */
+    NGX_HTTP_DOUYIN_RC_FAIL,          /* fail the items: fail_code, ... */
     NGX_HTTP_DOUYIN_RC_ERROR          /* the op failed; nothing changed */
 } ngx_http_douyin_rc_e;
 
@@ -268,8 +274,9 @@ typedef struct {
     ngx_uint_t                  nitems;
 
     char                        task_id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    /* OP_FAIL in; RC_FAIL out */
     char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
-    char                        fail_message[160];  /* OP_FAIL */
+    char                        fail_message[160];
     char                      **task_ids;       /* OP_RECOVER, per item */
 
     /* out */

@@ -53,7 +53,7 @@ static void ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
-static void ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
+static void ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
     const char *code, const char *message);
@@ -708,6 +708,10 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 
     batch->reserved = 0;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: posting op %ui", batch,
+                   (ngx_uint_t) op->op);
+
     if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool,
                                   batch->task)
         != NGX_OK)
@@ -755,8 +759,12 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
         ngx_http_douyin_batch_retry(batch, op);
         return;
 
+    case NGX_HTTP_DOUYIN_RC_FAIL:
+        ngx_http_douyin_batch_refused(batch, op);
+        return;
+
     case NGX_HTTP_DOUYIN_RC_DONE:
-        ngx_http_douyin_batch_ended(batch, op);
+        ngx_http_douyin_batch_end(batch);
         return;
     }
 }
@@ -873,10 +881,10 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
 }
 
 
-/* the batch's outcomes are stored (or it failed): log why, end it */
+/* the provider refused the batch: log why, then store the failure */
 
 static void
-ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
+ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op)
 {
     ngx_http_douyin_runner_t  *runner;
@@ -896,19 +904,19 @@ ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
         ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
                     sizeof(runner->key_code));
 
-    } else if (op->code[0] != '\0') {
-
-        /* a provider's refusal or answer we could not use */
-
+    } else {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
                       "douyin: %s", op->detail[0] ? op->detail : op->code);
     }
 
-    ngx_http_douyin_batch_end(batch);
+    ngx_http_douyin_batch_fail(batch, NULL, NULL);
 }
 
 
-/* every item of the batch fails with code (stored in a thread task) */
+/*
+ * every item of the batch fails with code and message (stored by an
+ * OP_FAIL thread op); NULL: with the op's fail_code and fail_message
+ */
 
 static void
 ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
@@ -920,10 +928,16 @@ ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
 
     op->op = NGX_HTTP_DOUYIN_OP_FAIL;
     op->attempt = 0;
-    ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
-                sizeof(op->fail_code));
-    ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
-                sizeof(op->fail_message));
+
+    if (code != NULL) {
+        ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
+                    sizeof(op->fail_code));
+        ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
+                    sizeof(op->fail_message));
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: failing with %s", batch, op->fail_code);
 
     ngx_http_douyin_batch_schedule(batch, 0);
 }
@@ -941,6 +955,9 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
 
     op = batch->task->ctx;
     runner = batch->runner;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin batch %p: ended, %ui video(s)", batch, op->nitems);
 
     if (batch->timer.timer_set) {
         ngx_del_timer(&batch->timer);
