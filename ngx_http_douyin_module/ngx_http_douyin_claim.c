@@ -67,9 +67,6 @@ static int ngx_http_douyin_claim_take(MDB_txn *txn,
 static int ngx_http_douyin_claim_keep(ngx_http_douyin_taken_t *taken,
     const char *id, cJSON *rec);
 static void ngx_http_douyin_claim_sort(ngx_http_douyin_taken_t *taken);
-static ngx_int_t ngx_http_douyin_claim_alive(MDB_txn *txn,
-    ngx_http_douyin_store_t *store, cJSON *rec,
-    ngx_http_douyin_owner_t *owner);
 static int ngx_http_douyin_claim_held(MDB_txn *txn,
     ngx_http_douyin_store_t *store, const char *id,
     ngx_http_douyin_owner_t *owner, cJSON **rec);
@@ -695,9 +692,13 @@ ngx_http_douyin_claim_sort(ngx_http_douyin_taken_t *taken)
 }
 
 
-/* is the record's claim held by us or by a live worker? */
+/*
+ * ngx_http_douyin_claim_alive: is the claim of rec (its "owner" pid and
+ * "run" id; a video's record or a lease) held by "owner" or by a live
+ * worker, in txn?  Returns 1 or 0.
+ */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_douyin_claim_alive(MDB_txn *txn,
     ngx_http_douyin_store_t *store, cJSON *rec,
     ngx_http_douyin_owner_t *owner)

@@ -17,6 +17,10 @@
 #include "ngx_http_douyin_module.h"
 
 
+/* the default days of POST /api/aweme/cleanup, as the replaced service */
+#define NGX_HTTP_DOUYIN_CLEANUP_DAYS  30
+
+
 static void ngx_http_douyin_process_respond(ngx_http_request_t *r,
     ngx_http_douyin_err_e err, cJSON *json);
 
@@ -32,7 +36,9 @@ static void ngx_http_douyin_process_respond(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_douyin_health_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    cJSON                        *json, *schedule;
+    ngx_int_t                     rc;
+    ngx_http_douyin_main_conf_t  *dmcf;
 
     static u_char  body[] = "{\"status\":\"healthy\",\"version\":\""
                             NGX_HTTP_DOUYIN_VERSION
@@ -46,7 +52,22 @@ ngx_http_douyin_health_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    return ngx_http_douyin_send_json(r, NGX_HTTP_OK, body, sizeof(body) - 1);
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    schedule = ngx_http_douyin_schedule_status(dmcf);
+
+    if (schedule == NULL) {
+        return ngx_http_douyin_send_json(r, NGX_HTTP_OK, body,
+                                         sizeof(body) - 1);
+    }
+
+    json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "status", "healthy");
+    cJSON_AddStringToObject(json, "version", NGX_HTTP_DOUYIN_VERSION);
+    cJSON_AddTrueToObject(json, "processor_ready");
+    cJSON_AddItemToObject(json, "schedule", schedule);
+
+    return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
 }
 
 
@@ -129,6 +150,57 @@ ngx_http_douyin_process_handler(ngx_http_request_t *r)
 
     err = ngx_http_douyin_job_start(r, dmcf, dlcf->async,
                                     ngx_http_douyin_process_respond);
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        return ngx_http_douyin_send_error(r, err);
+    }
+
+    /* finalized by ngx_http_douyin_process_respond() */
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * ngx_http_douyin_cleanup_handler: douyin_cleanup;  POST
+ * ?days=N (1..36500, default 30): removes now every completed video
+ * processed more than N days ago, its WAV on file-system-go first, then
+ * its record; answers {"success":true,"deleted":N,"failed":["<file>",
+ * ...]} (the WAVs that could not be deleted: their records are kept).
+ * 400 for a bad days, 409 while a cleanup runs, 405 for other methods.
+ */
+
+ngx_int_t
+ngx_http_douyin_cleanup_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc, days;
+    ngx_str_t                     value;
+    ngx_http_douyin_err_e         err;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin cleanup handler");
+
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_POST);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    days = NGX_HTTP_DOUYIN_CLEANUP_DAYS;
+
+    if (ngx_http_arg(r, (u_char *) "days", 4, &value) == NGX_OK) {
+        days = ngx_atoi(value.data, value.len);
+
+        if (days == NGX_ERROR || days < 1 || days > 36500) {
+            return ngx_http_douyin_send_error(r,
+                                              NGX_HTTP_DOUYIN_ERR_BAD_DAYS);
+        }
+    }
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    err = ngx_http_douyin_cleanup_start(r, dmcf, (time_t) days * 86400,
+                                        ngx_http_douyin_process_respond);
     if (err != NGX_HTTP_DOUYIN_OK) {
         return ngx_http_douyin_send_error(r, err);
     }

@@ -36,6 +36,11 @@ static char *ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_douyin_process_schedule(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_douyin_time_of_day(ngx_str_t *s);
 static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
     ngx_http_douyin_cstr_t *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
@@ -77,6 +82,8 @@ static ngx_http_douyin_route_t  ngx_http_douyin_video_read_route =
     { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_stats_route =
     { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_cleanup_route =
+    { ngx_http_douyin_cleanup_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_info_route =
     { ngx_http_douyin_info_handler, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
@@ -264,6 +271,27 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       &ngx_http_douyin_openapi_route },
 
+    { ngx_string("douyin_cleanup"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_cleanup_route },
+
+    { ngx_string("douyin_process_schedule"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_douyin_process_schedule,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_douyin_retention,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("douyin_listing_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -329,6 +357,8 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->rate_zone = NULL;
      *     dmcf->needs = 0;
      *     dmcf->runner = NULL;
+     *     dmcf->nprocess_at = 0;
+     *     dmcf->process_pending = 0;
      */
 
     dmcf->map_size = NGX_CONF_UNSET_SIZE;
@@ -341,6 +371,8 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
     dmcf->asr_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->http_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->listing_cache = NGX_CONF_UNSET_MSEC;
+    dmcf->retention = NGX_CONF_UNSET;
+    dmcf->retention_at = NGX_CONF_UNSET_UINT;
 
     return dmcf;
 }
@@ -363,6 +395,8 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dmcf->asr_timeout, 3 * 60 * 60 * 1000);
     ngx_conf_init_msec_value(dmcf->http_timeout, 30000);
     ngx_conf_init_msec_value(dmcf->listing_cache, 30000);
+    ngx_conf_init_value(dmcf->retention, 0);
+    ngx_conf_init_uint_value(dmcf->retention_at, 3 * 60 + 7);
 
     if (dmcf->poll_max < dmcf->poll_interval) {
         dmcf->poll_max = dmcf->poll_interval;
@@ -779,9 +813,187 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
+ * douyin_process_schedule HH:MM ... [scope=all|pending];  local times of
+ * day at which what POST /api/process/async starts runs by itself
+ * (ngx_http_douyin_schedule.c).  scope=pending would start what POST
+ * /api/process/pending starts, which this build does not serve yet.
+ */
+
+static char *
+ngx_http_douyin_process_schedule(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_int_t    m;
+    ngx_str_t   *value;
+    ngx_uint_t   i, j;
+
+    if (dmcf->nprocess_at > 0) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len > 6
+            && ngx_strncmp(value[i].data, "scope=", 6) == 0)
+        {
+            if (i != cf->args->nelts - 1) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" must come after the times",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].len == 9
+                && ngx_strncmp(value[i].data + 6, "all", 3) == 0)
+            {
+                break;
+            }
+
+            if (value[i].len == 13
+                && ngx_strncmp(value[i].data + 6, "pending", 7) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"scope=pending\" starts what POST "
+                                   "/api/process/pending starts, which "
+                                   "this build of the module does not "
+                                   "serve; use \"scope=all\"");
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": \"scope=all\" "
+                               "or \"scope=pending\" is expected",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        m = ngx_http_douyin_time_of_day(&value[i]);
+        if (m == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid time \"%V\": HH:MM, from 00:00 to "
+                               "23:59, is expected", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 0; j < dmcf->nprocess_at; j++) {
+            if (dmcf->process_at[j] == (ngx_uint_t) m) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "time \"%V\" is listed twice",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (dmcf->nprocess_at == NGX_HTTP_DOUYIN_TIMES_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "at most %d times are allowed",
+                               NGX_HTTP_DOUYIN_TIMES_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        dmcf->process_at[dmcf->nprocess_at++] = (ngx_uint_t) m;
+    }
+
+    if (dmcf->nprocess_at == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "at least one time HH:MM is expected");
+        return NGX_CONF_ERROR;
+    }
+
+    /* what a scheduled run needs is what POST /api/process needs */
+    dmcf->needs |= NGX_HTTP_DOUYIN_NEEDS_STORE|NGX_HTTP_DOUYIN_NEEDS_FSGO
+                   |NGX_HTTP_DOUYIN_NEEDS_KEY;
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_retention AGE [at=HH:MM];  AGE in nginx time units, above 0 */
+
+static char *
+ngx_http_douyin_retention(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    time_t      age;
+    ngx_int_t   m;
+    ngx_str_t  *value, s;
+
+    if (dmcf->retention != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    age = ngx_parse_time(&value[1], 1);
+    if (age == (time_t) NGX_ERROR || age <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid AGE \"%V\": a time above 0, such as "
+                           "\"45d\", is expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->retention = age;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "at=", 3) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": \"at=HH:MM\" is "
+                               "expected", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 3;
+        s.len = value[2].len - 3;
+
+        m = ngx_http_douyin_time_of_day(&s);
+        if (m == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": at=HH:MM, from 00:00 to "
+                               "23:59, is expected", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        dmcf->retention_at = (ngx_uint_t) m;
+    }
+
+    /* removing a video deletes its WAV on file-system-go first */
+    dmcf->needs |= NGX_HTTP_DOUYIN_NEEDS_STORE|NGX_HTTP_DOUYIN_NEEDS_FSGO;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "HH:MM" (two digits each, 00:00 to 23:59) -> minutes, or NGX_ERROR */
+
+static ngx_int_t
+ngx_http_douyin_time_of_day(ngx_str_t *s)
+{
+    ngx_int_t  h, m;
+
+    if (s->len != 5 || s->data[2] != ':') {
+        return NGX_ERROR;
+    }
+
+    h = ngx_atoi(s->data, 2);
+    m = ngx_atoi(s->data + 3, 2);
+
+    if (h == NGX_ERROR || m == NGX_ERROR || h > 23 || m > 59) {
+        return NGX_ERROR;
+    }
+
+    return h * 60 + m;
+}
+
+
+/*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi;
+ * douyin_info; douyin_docs; douyin_openapi; douyin_cleanup;
  * The command's post field is the route (ngx_http_douyin_route_t); ID may
  * contain variables.
  */

@@ -25,7 +25,17 @@
  *    its task_id (ngx_http_douyin_dashscope.c);
  *  - thread op: one step run in a thread of the pool over an
  *    ngx_http_douyin_op_t (ngx_http_douyin_thread.c); nginx's own
- *    ngx_thread_task_t carries it.
+ *    ngx_thread_task_t carries it;
+ *  - scheduled job: transcription (douyin_process_schedule) or retention
+ *    (douyin_retention) started by an nginx timer at a local time of
+ *    day; a "slot" is one occurrence of it, the Unix second it is due
+ *    (ngx_http_douyin_schedule.c);
+ *  - lease: the store's mark of a scheduled job's last run (its slot, the
+ *    worker running it, its summary), taken in a write transaction so
+ *    that exactly one worker of all generations runs a slot
+ *    (ngx_http_douyin_lease.c);
+ *  - retention: removing completed videos older than an age, WAV first
+ *    then record (also POST /api/aweme/cleanup).
  *
  * The boundary (README "Design"):
  *  - event loop: response, handler, video, list, listing, runner, rate,
@@ -74,6 +84,7 @@
 typedef struct ngx_http_douyin_job_s     ngx_http_douyin_job_t;
 typedef struct ngx_http_douyin_batch_s   ngx_http_douyin_batch_t;
 typedef struct ngx_http_douyin_runner_s  ngx_http_douyin_runner_t;
+typedef struct ngx_http_douyin_sched_s   ngx_http_douyin_sched_t;
 
 
 /*
@@ -133,6 +144,8 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_NO_MEMORY,
     NGX_HTTP_DOUYIN_ERR_KEY_MISSING,
     NGX_HTTP_DOUYIN_ERR_THREAD_POOL,
+    NGX_HTTP_DOUYIN_ERR_BAD_DAYS,
+    NGX_HTTP_DOUYIN_ERR_CLEANUP_BUSY,
     NGX_HTTP_DOUYIN_ERR_INTERNAL      /* nginx's own 500 page */
 } ngx_http_douyin_err_e;
 
@@ -141,6 +154,10 @@ typedef struct {
     const char                 *code;           /* NULL: no body of ours */
     const char                 *detail;
 } ngx_http_douyin_error_t;
+
+
+/* the most times of day one douyin_process_schedule may list */
+#define NGX_HTTP_DOUYIN_TIMES_MAX      24
 
 
 /* a NUL-terminated configuration string, for libcurl and LMDB */
@@ -172,6 +189,14 @@ typedef struct {
     ngx_msec_t                  asr_timeout;    /* per provider task */
     ngx_msec_t                  http_timeout;   /* per HTTP call */
     ngx_msec_t                  listing_cache;  /* listing reuse time */
+
+    /* douyin_process_schedule: minutes after local midnight */
+    ngx_uint_t                  process_at[NGX_HTTP_DOUYIN_TIMES_MAX];
+    ngx_uint_t                  nprocess_at;    /* 0: no schedule */
+    ngx_flag_t                  process_pending; /* scope=pending */
+
+    time_t                      retention;      /* AGE in s, 0: off */
+    ngx_uint_t                  retention_at;   /* minutes after midnight */
 
     ngx_thread_pool_t          *thread_pool;
 
@@ -238,8 +263,21 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_RECOVER,       /* claim orphaned processing records */
     NGX_HTTP_DOUYIN_OP_LISTING,       /* list file-system-go, find pending */
     NGX_HTTP_DOUYIN_OP_READ,          /* mark read on file-system-go, store */
-    NGX_HTTP_DOUYIN_OP_DELETE         /* delete the WAV, drop the record */
+    NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, drop the record */
+    NGX_HTTP_DOUYIN_OP_LEASE,         /* take a scheduled job's lease */
+    NGX_HTTP_DOUYIN_OP_LEASE_END,     /* store the run's summary */
+    NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN,   /* find completed videos too old */
+    NGX_HTTP_DOUYIN_OP_EXPIRE         /* delete one's WAV, then record */
 } ngx_http_douyin_op_e;
+
+
+/* what taking a lease found (OP_LEASE) */
+
+typedef enum {
+    NGX_HTTP_DOUYIN_LEASE_TAKEN = 0,  /* ours: run the job */
+    NGX_HTTP_DOUYIN_LEASE_DONE,       /* this slot was run already */
+    NGX_HTTP_DOUYIN_LEASE_BUSY        /* a run is still going: skip it */
+} ngx_http_douyin_lease_e;
 
 
 /*
@@ -293,6 +331,15 @@ typedef struct {
     ngx_uint_t                  keep_file;      /* OP_DELETE */
     ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE */
     ngx_uint_t                  limit;          /* OP_RECOVER: at most */
+
+    const char                 *lease;          /* OP_LEASE*: job name */
+    time_t                      slot;           /* OP_LEASE: 0: unscheduled */
+    const char                 *trigger;        /* OP_LEASE: why it runs */
+    time_t                      now;            /* OP_LEASE*: Unix s */
+    cJSON                      *summary;        /* OP_LEASE_END, owned */
+    ngx_http_douyin_lease_e     lease_rc;       /* OP_LEASE out */
+    time_t                      cutoff;         /* OP_EXPIRE*: Unix s */
+    ngx_uint_t                  removed;        /* OP_EXPIRE out */
 } ngx_http_douyin_op_t;
 
 
@@ -300,6 +347,15 @@ typedef struct {
 
 typedef void (*ngx_http_douyin_respond_pt)(ngx_http_request_t *r,
     ngx_http_douyin_err_e err, cJSON *json);
+
+/*
+ * a job started without a request (a scheduled run) says how it went:
+ * once listed (listed = 1, err the listing's error or OK) and once every
+ * claimed video has ended (listed = 0)
+ */
+
+typedef void (*ngx_http_douyin_job_done_pt)(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_err_e err, ngx_uint_t listed);
 
 
 struct ngx_http_douyin_job_s {
@@ -323,6 +379,9 @@ struct ngx_http_douyin_job_s {
     ngx_uint_t                  success;
     ngx_uint_t                  failed;
     ngx_uint_t                  handed_over;    /* left to the next workers */
+
+    ngx_http_douyin_job_done_pt done;           /* NULL: a request's job */
+    void                       *data;           /* done's */
 };
 
 
@@ -371,6 +430,10 @@ struct ngx_http_douyin_runner_s {
     ngx_thread_task_t          *recover_task;
 
     ngx_http_douyin_listing_t   listing;
+
+    ngx_flag_t                  registered;     /* in the "workers" db */
+    ngx_http_douyin_sched_t    *process;        /* douyin_process_schedule */
+    ngx_http_douyin_sched_t    *retention;      /* douyin_retention, cleanup */
 };
 
 
@@ -411,6 +474,7 @@ ngx_int_t ngx_http_douyin_info_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_docs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_openapi_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_process_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_cleanup_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_douyin_video.c: one video's routes and their checks */
@@ -448,6 +512,21 @@ void ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
 ngx_http_douyin_err_e ngx_http_douyin_job_start(ngx_http_request_t *r,
     ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
     ngx_http_douyin_respond_pt respond);
+ngx_http_douyin_err_e ngx_http_douyin_job_run(
+    ngx_http_douyin_main_conf_t *dmcf, ngx_http_douyin_job_done_pt done,
+    void *data);
+
+
+/* ngx_http_douyin_schedule.c: scheduled jobs, retention, cleanup */
+
+ngx_int_t ngx_http_douyin_schedule_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
+cJSON *ngx_http_douyin_schedule_status(ngx_http_douyin_main_conf_t *dmcf);
+ngx_http_douyin_err_e ngx_http_douyin_cleanup_start(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, time_t age,
+    ngx_http_douyin_respond_pt respond);
+time_t ngx_http_douyin_schedule_next(time_t now, ngx_uint_t *at,
+    ngx_uint_t n);
 
 
 /* ngx_http_douyin_rate.c: per-account rates in shared memory */
@@ -563,6 +642,23 @@ int ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n);
 int ngx_http_douyin_claim_register(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner, ngx_uint_t add);
+ngx_int_t ngx_http_douyin_claim_alive(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec,
+    ngx_http_douyin_owner_t *owner);
+
+
+/* ngx_http_douyin_lease.c: scheduled jobs' leases, retention's writes */
+
+int ngx_http_douyin_lease_take(ngx_http_douyin_store_t *store,
+    const char *name, time_t slot, const char *trigger, time_t now,
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_lease_e *result);
+int ngx_http_douyin_lease_end(ngx_http_douyin_store_t *store,
+    const char *name, time_t now, ngx_http_douyin_owner_t *owner,
+    cJSON *summary);
+int ngx_http_douyin_expire_scan(ngx_http_douyin_store_t *store,
+    time_t cutoff, ngx_http_douyin_item_t **items, ngx_uint_t *n);
+int ngx_http_douyin_expire_record(ngx_http_douyin_store_t *store,
+    const char *aweme_id, time_t cutoff, ngx_uint_t *removed);
 
 
 /* ---- both sides ---------------------------------------------------- */
@@ -599,6 +695,8 @@ int ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
     ngx_uint_t n, u_char *found);
 time_t ngx_http_douyin_parse_iso8601(const char *s);
+cJSON *ngx_http_douyin_lease_read(ngx_http_douyin_store_t *store,
+    const char *name);
 
 
 #endif /* _NGX_HTTP_DOUYIN_MODULE_H_INCLUDED_ */

@@ -120,6 +120,16 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "THREAD_POOL_UNAVAILABLE",
                           "The thread pool queue is full; try again later."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_DAYS */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "days must be a whole number of days from 1 to "
+                          "36500."),
+
+    /* NGX_HTTP_DOUYIN_ERR_CLEANUP_BUSY */
+    ngx_http_douyin_error(NGX_HTTP_CONFLICT, "CLEANUP_RUNNING",
+                          "A cleanup is already running; try again when it "
+                          "has ended."),
+
     /* NGX_HTTP_DOUYIN_ERR_INTERNAL */
     ngx_http_douyin_error(NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL)
 };

@@ -34,6 +34,9 @@
 
 static ngx_int_t ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
     ngx_http_douyin_runner_t *runner);
+static ngx_http_douyin_job_t *ngx_http_douyin_job_create(
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_err_e *err);
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
 static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
     ngx_http_douyin_err_e err, cJSON *json);
@@ -138,11 +141,23 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (!(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
-        return NGX_OK;
+    if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
+        if (ngx_http_douyin_runner_processing(cycle, runner) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (runner->store_ok) {
+
+        /* a retention run's lease names its worker, as a claim does */
+
+        if (ngx_http_douyin_claim_register(&runner->store, &runner->owner, 1)
+            == 0)
+        {
+            runner->registered = 1;
+        }
     }
 
-    return ngx_http_douyin_runner_processing(cycle, runner);
+    return ngx_http_douyin_schedule_init(cycle, runner);
 }
 
 
@@ -195,6 +210,9 @@ ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
                           "failed: %s; processing answers 503",
                           mdb_strerror(rc));
             runner->store_ok = 0;
+
+        } else {
+            runner->registered = 1;
         }
     }
 
@@ -237,7 +255,7 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_listing_free(&dmcf->runner->listing);
 
     if (dmcf->runner->store_ok) {
-        if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
+        if (dmcf->runner->registered) {
             (void) ngx_http_douyin_claim_register(&dmcf->runner->store,
                                                   &dmcf->runner->owner, 0);
         }
@@ -262,25 +280,111 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
     ngx_http_douyin_respond_pt respond)
 {
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_douyin_err_e   err;
+    ngx_http_douyin_job_t  *job;
+
+    job = ngx_http_douyin_job_create(dmcf, async, &err);
+    if (job == NULL) {
+        return err;
+    }
+
+    job->respond = respond;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(job->pool);
+        return NGX_HTTP_DOUYIN_ERR_INTERNAL;
+    }
+
+    if (ngx_http_douyin_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
+        ngx_destroy_pool(job->pool);
+        return NGX_HTTP_DOUYIN_ERR_THREAD_POOL;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin job %p: listing posted", job);
+
+    cln->handler = ngx_http_douyin_job_request_cleanup;
+    cln->data = job;
+
+    job->request = r;
+    job->request_cleanup = cln;
+
+    /* a new call tries the key again */
+    job->runner->key_rejected = 0;
+
+    return NGX_HTTP_DOUYIN_OK;
+}
+
+
+/*
+ * ngx_http_douyin_job_run: starts a job that no request waits for (a
+ * scheduled run): the work of POST /api/process/async.  done(job, err,
+ * 1) is called once listed (err: why the listing failed, or OK), then
+ * done(job, OK, 0) once when the job ends (job->total, claimed, success,
+ * failed, handed_over say how it went); data is kept in job->data.
+ * Returns NGX_HTTP_DOUYIN_OK, or the error that kept it from starting
+ * (done is not called then).
+ */
+
+ngx_http_douyin_err_e
+ngx_http_douyin_job_run(ngx_http_douyin_main_conf_t *dmcf,
+    ngx_http_douyin_job_done_pt done, void *data)
+{
+    ngx_http_douyin_err_e   err;
+    ngx_http_douyin_job_t  *job;
+
+    job = ngx_http_douyin_job_create(dmcf, 1, &err);
+    if (job == NULL) {
+        return err;
+    }
+
+    job->done = done;
+    job->data = data;
+
+    if (ngx_http_douyin_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
+        ngx_destroy_pool(job->pool);
+        return NGX_HTTP_DOUYIN_ERR_THREAD_POOL;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, job->runner->log, 0,
+                   "douyin job %p: scheduled, listing posted", job);
+
+    job->runner->key_rejected = 0;
+
+    return NGX_HTTP_DOUYIN_OK;
+}
+
+
+/* a job with its OP_LIST thread task, not posted yet; NULL and *err */
+
+static ngx_http_douyin_job_t *
+ngx_http_douyin_job_create(ngx_http_douyin_main_conf_t *dmcf,
+    ngx_flag_t async, ngx_http_douyin_err_e *err)
+{
     ngx_pool_t                *pool;
-    ngx_pool_cleanup_t        *cln;
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_job_t     *job;
     ngx_http_douyin_runner_t  *runner;
 
     if (!ngx_http_douyin_store_ready(dmcf)) {
-        return NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
+        *err = NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
+        return NULL;
     }
 
     runner = dmcf->runner;
 
     if (runner->auth_header == NULL) {
-        return NGX_HTTP_DOUYIN_ERR_KEY_MISSING;
+        *err = NGX_HTTP_DOUYIN_ERR_KEY_MISSING;
+        return NULL;
     }
+
+    *err = NGX_HTTP_DOUYIN_ERR_INTERNAL;
 
     pool = ngx_create_pool(4096, runner->log);
     if (pool == NULL) {
-        return NGX_HTTP_DOUYIN_ERR_INTERNAL;
+        return NULL;
     }
 
     job = ngx_pcalloc(pool, sizeof(ngx_http_douyin_job_t));
@@ -291,7 +395,6 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     job->pool = pool;
     job->runner = runner;
     job->async = async;
-    job->respond = respond;
 
     job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
     if (job->task == NULL) {
@@ -309,34 +412,12 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     job->task->event.data = job;
     job->task->event.log = runner->log;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        goto failed;
-    }
-
-    if (ngx_http_douyin_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_DOUYIN_ERR_THREAD_POOL;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "douyin job %p: listing posted", job);
-
-    cln->handler = ngx_http_douyin_job_request_cleanup;
-    cln->data = job;
-
-    job->request = r;
-    job->request_cleanup = cln;
-
-    /* a new call tries the key again */
-    runner->key_rejected = 0;
-
-    return NGX_HTTP_DOUYIN_OK;
+    return job;
 
 failed:
 
     ngx_destroy_pool(pool);
-    return NGX_HTTP_DOUYIN_ERR_INTERNAL;
+    return NULL;
 }
 
 
@@ -362,6 +443,10 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
                       "douyin: %s: %s", op->code, op->detail);
 
+        if (job->done != NULL) {
+            job->done(job, op->err, 1);
+        }
+
         ngx_http_douyin_job_respond(job, op->err, NULL);
         ngx_http_douyin_job_free(job);
         return;
@@ -384,7 +469,10 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
                    "async %i", job, op->listed, op->ignored, job->claimed,
                    job->async);
 
-    if (job->async || job->claimed == 0) {
+    if (job->done != NULL) {
+        job->done(job, NGX_HTTP_DOUYIN_OK, 1);
+
+    } else if (job->async || job->claimed == 0) {
         ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK,
                                     ngx_http_douyin_job_listed(job, op));
     }
@@ -399,7 +487,9 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     ngx_queue_insert_tail(&runner->live_jobs, &job->live);
 
-    if (job->request != NULL && !runner->watch.timer_set) {
+    if ((job->request != NULL || job->done != NULL)
+        && !runner->watch.timer_set)
+    {
         ngx_add_timer(&runner->watch, NGX_HTTP_DOUYIN_WATCH);
     }
 
@@ -514,6 +604,11 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
 static void
 ngx_http_douyin_job_free(ngx_http_douyin_job_t *job)
 {
+    if (job->done != NULL) {
+        job->done(job, NGX_HTTP_DOUYIN_OK, 0);
+        job->done = NULL;
+    }
+
     if (job->request != NULL) {
         /* never answered: cannot happen, but never leave r hanging */
         ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, NULL);

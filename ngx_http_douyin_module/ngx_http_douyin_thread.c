@@ -39,6 +39,10 @@ static void ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_lease_end(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_store_error(ngx_http_douyin_op_t *op,
     int err, const char *what);
 static void ngx_http_douyin_store_outcome(ngx_http_douyin_op_t *op,
@@ -133,7 +137,9 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
 
     free(op->items);
     free(op->task_ids);
+    cJSON_Delete(op->summary);
 
+    op->summary = NULL;
     op->items = NULL;
     op->task_ids = NULL;
     op->nitems = 0;
@@ -190,6 +196,22 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 
     case NGX_HTTP_DOUYIN_OP_DELETE:
         ngx_http_douyin_op_delete(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_LEASE:
+        ngx_http_douyin_op_lease(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_LEASE_END:
+        ngx_http_douyin_op_lease_end(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN:
+        ngx_http_douyin_op_expire_scan(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_EXPIRE:
+        ngx_http_douyin_op_expire(op);
         break;
     }
 }
@@ -508,6 +530,93 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
         return;
     }
 
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "dropping the record");
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* OP_LEASE: take the lease of op->lease for op->slot (op->lease_rc) */
+
+static void
+ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op)
+{
+    int  err;
+
+    err = ngx_http_douyin_lease_take(op->store, op->lease, op->slot,
+                                     op->trigger, op->now, &op->owner,
+                                     &op->lease_rc);
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "taking the lease");
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* OP_LEASE_END: the run has ended: store op->summary in its lease */
+
+static void
+ngx_http_douyin_op_lease_end(ngx_http_douyin_op_t *op)
+{
+    int  err;
+
+    err = ngx_http_douyin_lease_end(op->store, op->lease, op->now,
+                                    &op->owner, op->summary);
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "storing the run's summary");
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* OP_EXPIRE_SCAN: the completed videos processed before op->cutoff */
+
+static void
+ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op)
+{
+    int  err;
+
+    err = ngx_http_douyin_expire_scan(op->store, op->cutoff, &op->items,
+                                      &op->nitems);
+    if (err != 0) {
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_STORE);
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "reading the store failed: %s%Z", mdb_strerror(err));
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * OP_EXPIRE: removes one video, op->items[0]: its WAV is deleted on
+ * file-system-go first (a 404 means it is gone already); only then is
+ * its record dropped, if it is still completed and older than op->cutoff
+ * (op->removed).  A failed delete leaves the record for the next run.
+ */
+
+static void
+ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op)
+{
+    int         err;
+    ngx_uint_t  gone;
+
+    op->removed = 0;
+
+    if (ngx_http_douyin_fsgo_delete(op, &gone) != NGX_OK) {
+        return;
+    }
+
+    err = ngx_http_douyin_expire_record(op->store, op->items[0].aweme_id,
+                                        op->cutoff, &op->removed);
     if (err != 0) {
         ngx_http_douyin_op_store_error(op, err, "dropping the record");
         return;

@@ -88,6 +88,45 @@ my @bad = (
       qr/"douyin_health" directive is not allowed here/ ],
     [ 'douyin_result without its ID', $base, 'location /r { douyin_result; }',
       qr/invalid number of arguments in "douyin_result"/ ],
+    [ 'a schedule at 25:00', "$base    douyin_process_schedule 09:45 25:00;", '',
+      qr/invalid time "25:00": HH:MM, from 00:00 to 23:59, is expected/ ],
+    [ 'a schedule at 9:5', "$base    douyin_process_schedule 9:5;", '',
+      qr/invalid time "9:5": HH:MM, from 00:00 to 23:59, is expected/ ],
+    [ 'a schedule at 09:60', "$base    douyin_process_schedule 09:60;", '',
+      qr/invalid time "09:60"/ ],
+    [ 'a schedule time twice', "$base    douyin_process_schedule 09:45 09:45;", '',
+      qr/time "09:45" is listed twice/ ],
+    [ 'a schedule without a time', "$base    douyin_process_schedule scope=all;", '',
+      qr/at least one time HH:MM is expected/ ],
+    [ 'a schedule with an unknown scope', "$base    douyin_process_schedule 09:45 scope=some;", '',
+      qr/invalid parameter "scope=some": "scope=all" or "scope=pending" is expected/ ],
+    [ 'a schedule with scope before a time', "$base    douyin_process_schedule scope=all 09:45;", '',
+      qr/"scope=all" must come after the times/ ],
+    [ 'a schedule with scope=pending (no /api/process/pending here)',
+      "$base    douyin_process_schedule 09:45 scope=pending;", '',
+      qr/"scope=pending" starts what POST \/api\/process\/pending starts, which this build of the module does not serve/ ],
+    [ 'a schedule without douyin_store',
+      '    douyin_filesystem_url http://127.0.0.1:8000;' . "\n    douyin_process_schedule 09:45;", '',
+      qr/douyin handlers need "douyin_store" in the http block/ ],
+    [ 'a retention AGE of 0', "$base    douyin_retention 0;", '',
+      qr/invalid AGE "0": a time above 0, such as "45d", is expected/ ],
+    [ 'a retention AGE that is no time', "$base    douyin_retention soon;", '',
+      qr/invalid AGE "soon"/ ],
+    [ 'a retention at= without a time', "$base    douyin_retention 45d at=;", '',
+      qr/invalid "at=": at=HH:MM, from 00:00 to 23:59, is expected/ ],
+    [ 'a retention at=3:07', "$base    douyin_retention 45d at=3:07;", '',
+      qr/invalid "at=3:07"/ ],
+    [ 'a retention with an unknown parameter', "$base    douyin_retention 45d every=1d;", '',
+      qr/invalid parameter "every=1d": "at=HH:MM" is expected/ ],
+    [ 'douyin_retention twice',
+      "$base    douyin_retention 45d;\n    douyin_retention 30d;", '',
+      qr/"douyin_retention" directive is duplicate/ ],
+    [ 'a retention without douyin_filesystem_url',
+      "    douyin_store $dir/store;\n    douyin_retention 45d;", '',
+      qr/douyin handlers need "douyin_filesystem_url"/ ],
+    [ 'douyin_cleanup with an argument', $base,
+      'location /c { douyin_cleanup 30; }',
+      qr/invalid number of arguments in "douyin_cleanup"/ ],
 );
 
 for my $b (@bad) {
@@ -97,6 +136,11 @@ for my $b (@bad) {
     like($out, $re, "... with a clear message: $name");
     like($out, qr/nginx\.conf:\d+/, "... naming the file and line: $name");
 }
+
+($ok, $out) = nginx_t("$base    douyin_process_schedule 09:45 17:15 scope=all;\n"
+                      . "    douyin_retention 45d at=03:07;",
+                      'location /c { douyin_cleanup; }');
+ok($ok, 'a schedule and a retention pass') or diag $out;
 
 ($ok, $out) = nginx_t($base, 'location /p { douyin_process; }', no_key => 1);
 ok($ok, 'nginx -t passes without the ASR key in its environment') or diag $out;
