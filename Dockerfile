@@ -48,7 +48,7 @@ COPY docker/apt-mirror.sh /tmp/apt-mirror.sh
 RUN sh /tmp/apt-mirror.sh "$APT_MIRROR" \
     && rm /tmp/apt-mirror.sh \
     && apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx libcurl4 libcjson1 liblmdb0 lmdb-utils ca-certificates curl \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx libcurl4 libcjson1 liblmdb0 lmdb-utils ca-certificates curl tzdata \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /src/build/ngx_http_douyin_module.so /usr/lib/nginx/modules/
@@ -63,6 +63,11 @@ RUN chmod 0755 /usr/local/bin/douyin-entrypoint \
     && install -d -o www-data -g www-data -m 0750 /var/lib/nginx/douyin \
     && ALIYUN_ACCESS_KEY=image-build-check nginx -t \
     && ALIYUN_ACCESS_KEY=image-build-check nginx -t -c /etc/nginx/nginx-gateway.conf
+
+# Beijing time for the schedule and the retention (the configs also say
+# "env TZ=Asia/Shanghai;", which is what nginx's workers see); tzdata has
+# the zone
+ENV TZ=Asia/Shanghai
 
 # the LMDB store: keep it on a volume
 VOLUME ["/var/lib/nginx/douyin"]

@@ -188,7 +188,8 @@ ngx_http_douyin_lease_new(time_t slot, const char *trigger, time_t now,
 /*
  * ngx_http_douyin_lease_end: the run of "owner" has ended: ended_at
  * ("now", Unix s) and the fields of summary (an object) are stored in the
- * lease of "name", when "owner" still holds it.  Returns 0 or an LMDB/errno code.
+ * lease of "name", when "owner" still holds it.  Returns 0 or an
+ * LMDB/errno code.
  */
 
 int

@@ -744,14 +744,25 @@ ngx_http_douyin_retention_run(ngx_http_douyin_sched_t *sched)
 {
     ngx_http_douyin_op_t  *op;
 
-    if (sched->request == NULL) {
-        sched->age = sched->runner->conf->retention;
-    }
-
-    sched->cutoff = ngx_time() - sched->age;
     sched->removed = 0;
     sched->failed = 0;
     sched->err = NGX_HTTP_DOUYIN_OK;
+
+    /* a manual run has its own age, even if its caller went away */
+
+    if (ngx_strcmp(sched->trigger, "manual") != 0) {
+        sched->age = sched->runner->conf->retention;
+    }
+
+    if (sched->age <= 0) {
+        ngx_log_error(NGX_LOG_ALERT, sched->timer.log, 0,
+                      "douyin: retention without an age");
+        sched->err = NGX_HTTP_DOUYIN_ERR_INTERNAL;
+        ngx_http_douyin_retention_end(sched);
+        return;
+    }
+
+    sched->cutoff = ngx_time() - sched->age;
 
     cJSON_Delete(sched->failed_files);
     sched->failed_files = cJSON_CreateArray();

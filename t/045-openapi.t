@@ -34,6 +34,7 @@ my %routes = (
     '/' => { get => [200, 405] },
     '/api/process' => { post => [200, 405, 502, 503] },
     '/api/process/async' => { post => [200, 405, 502, 503] },
+    '/api/aweme/cleanup' => { post => [200, 400, 405, 409, 503] },
     '/api/videos/{aweme_id}/result' => { get => [200, 400, 405, 503] },
     '/api/videos' => { get => [200, 400, 405, 503] },
     '/api/videos/{aweme_id}' => {
@@ -250,7 +251,17 @@ like($codes, qr/\b$_\b/, "Error: names $_")
 my $ok = sub { response_schema($_[0], $_[1], 200) };
 
 fields('health', $ok->('get', '/health'),
-       [qw(status version processor_ready)]);
+       [qw(status version processor_ready schedule)]);
+fields('health schedule', prop($ok->('get', '/health'), 'schedule'),
+       [qw(process retention)]);
+for my $job (qw(process retention)) {
+    fields("health schedule $job",
+           prop(prop($ok->('get', '/health'), 'schedule'), $job),
+           [qw(times next next_at last_run), $job eq 'process' ? 'scope' : 'age'],
+           [qw(times next next_at last_run), $job eq 'process' ? 'scope' : 'age']);
+}
+fields('cleanup', $ok->('post', '/api/aweme/cleanup'),
+       [qw(success deleted failed)], [qw(success deleted failed)]);
 fields('service info', $ok->('get', '/'),
        [qw(service version docs health)]);
 

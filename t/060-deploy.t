@@ -438,6 +438,17 @@ subtest 'build stage rehearsed: its COPYs and RUNs in a temporary folder' => sub
         }
     }
     ok($rt{$_}, "the runtime stage lists $_") for qw(libcurl4 libcjson1 liblmdb0);
+    # the schedule's local time: Beijing, with the zone data in the image
+    ok($rt{tzdata}, 'the runtime stage lists tzdata');
+    ok((grep { /^TZ[= ]Asia\/Shanghai$/ } map { $_->{args} } ins_of($runtime, 'ENV')),
+       'the runtime stage sets TZ=Asia/Shanghai');
+    for my $conf (qw(nginx.conf nginx-gateway.conf)) {
+        like(slurp("$ROOT/conf/$conf"), qr/^env TZ=Asia\/Shanghai;$/m,
+             "$conf: env TZ=Asia/Shanghai; for nginx's workers");
+        like(slurp("$ROOT/conf/$conf"),
+             qr/^\s*douyin_process_schedule 09:45 17:15 scope=all;\s+.*^\s*douyin_retention 45d at=03:07;$/ms,
+             "$conf: transcription twice a day, 45 days kept");
+    }
 
     # the nginx record: this host's nginx is the one it names; another
     # one stops the image build

@@ -284,7 +284,7 @@ qr/\[notice\] \d+#\d+: douyin: transcription scheduled daily at 09:45 17:15 loca
 
 
 
-=== TEST 9: transcription at the next minute, in a zone not the host's, two workers, a reload just before: one run
+=== TEST 9: transcription at the next minute, in a zone not the host's, two workers, a reload just before: one run; retention at the same minute skips while the run at start still goes
 --- main_config
     env ALIYUN_ACCESS_KEY;
     env TZ=$TEST_NGINX_SCHED_TZ;
@@ -292,38 +292,52 @@ qr/\[notice\] \d+#\d+: douyin: transcription scheduled daily at 09:45 17:15 loca
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_process_schedule $TEST_NGINX_SCHED_AT;
+    douyin_retention 2s at=$TEST_NGINX_SCHED_AT;
 --- config
     $TEST_NGINX_SCHED_LOCATIONS
 --- init
+# a completed video whose WAV takes 4 s to delete (less than
+# douyin_http_timeout): the retention run of the reload below still goes
+# at the minute
+t::Emu::emu_wavs('7130000000000000009');
+t::Douyin::douyin_post('/api/process');
+t::Emu::emu_fault('fsgo', { route => 'delete', match => '0009.wav',
+                            delay_ms => 4000, count => 1 });
 t::Emu::emu_wavs('7130000000000000001', '7130000000000000002');
 my $h = s_health()->{schedule}{process};
 is($h->{next_at}, $S{slot}, 'GET /health: the next run is at the computed minute');
 Time::HiRes::sleep(0.2) while time < $S{slot} - 2;
-is(t::Emu::emu_stats('dashscope')->{submits}, 0, 'nothing submitted before the minute');
+is(t::Emu::emu_stats('dashscope')->{submits}, 1, 'nothing more submitted before the minute');
 t::Douyin::douyin_reload();
 t::Douyin::douyin_wait([ '7130000000000000001', '7130000000000000002' ],
                        timeout => 30);
-my $deadline = time + 10;
-my $last;
+my $deadline = time + 15;
+my ($last, $ret);
 Time::HiRes::sleep(0.1)
     until ($last = s_health()->{schedule}{process}{last_run}) && $last->{ended_at}
+          && ($ret = s_health()->{schedule}{retention}{last_run}) && $ret->{ended_at}
           || time > $deadline;
 cmp_ok($last->{started_at}, '>=', $S{slot}, 'the run started at the minute, not before');
 cmp_ok($last->{started_at}, '<=', $S{slot} + 5, '... and not late');
 is($last->{trigger}, 'schedule', '... by the schedule');
-is($last->{listed}, 2, '... 2 listed');
+is($last->{listed}, 3, '... 3 listed');
 is($last->{started}, 2, '... 2 started');
 is($last->{completed}, 2, '... 2 completed');
 is($last->{failed}, 0, '... 0 failed');
-is(scalar(s_log_lines(qr/douyin: scheduled transcription started: 2 video\(s\) listed, 2 to transcribe/)), 1,
+is(scalar(s_log_lines(qr/douyin: scheduled transcription started: 3 video\(s\) listed, 2 to transcribe/)), 1,
    'one worker started it');
 is(scalar(s_log_lines(qr/douyin transcription: slot $S{slot} run by another worker/)), 1,
    'the other worker found the slot taken');
 my $per_file = t::Emu::emu_stats('dashscope')->{submits_per_file};
-is_deeply([ sort values %$per_file ], [ 1, 1 ], 'each video submitted once');
+is_deeply([ sort values %$per_file ], [ 1, 1, 1 ], 'each video submitted once');
+cmp_ok(scalar(s_log_lines(qr/\[notice\] \d+#\d+: douyin: retention \(schedule\) skipped: (the last run|this worker's run) is still going/)),
+       '>=', 1, 'the retention at the minute skipped: the run at start still went');
+is($ret->{trigger}, 'start', 'the last retention run is the one at start');
+is($ret->{removed}, 1, '... which removed the old video');
+ok(!-e "$ENV{TEST_NGINX_EMU_WAV_DIR}/7130000000000000009.wav", '... and its WAV');
 --- request
 GET /emu/dashscope/stats
---- response_body_like: ^\{"submits":2,"accepted":2,
+--- response_body_like: ^\{"submits":3,"accepted":3,
 --- timeout: 120
 --- no_error_log
 [error]
