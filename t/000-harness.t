@@ -300,5 +300,7 @@ expect_bail(run_tt('fail-undef-var.tt'),
             qr/\$TEST_NGINX_NO_SUCH_VARIABLE_XYZ is not defined/);
 expect_bail(run_tt('fail-no-config.tt'),
             qr/no '--- config' section/);
+expect_bail(run_tt('fail-init.tt'),
+            qr/init failed: Undefined subroutine &Test::Nginx::Util::helper/);
 
 done_testing();
