@@ -800,6 +800,8 @@ sub check_error_log () {
     } else {
         ($lines, $$offset_ref) = read_new_log_lines($$offset_ref);
     }
+    # patterns see each line with its newline, as upstream reads them
+    $lines = [ map { "$_\n" } @$lines ];
 
     for my $p (@want) {
         my $hit = grep { match_line($_, $p) } @$lines;
@@ -821,19 +823,15 @@ sub check_error_log () {
     }
 
     if (defined $grep) {
-        my $re;
-        if (ref $grep eq 'Regexp') {
-            $re = $grep;
-        } else {
-            (my $g = $grep) =~ s/\n\z//;
-            $re = qr/\Q$g\E/;
-        }
+        # As upstream: the first match in each line, unless it runs into
+        # the line's newline (so a plain section needs "chop" or "chomp",
+        # and a regex must not swallow the end of the line).
+        my $re = ref $grep eq 'Regexp' ? $grep : qr/\Q$grep\E/;
         my $got = '';
         for my $l (@$lines) {
-            while ($l =~ /$re/g) {
-                $got .= "$&\n";
-                last if length($&) == 0;
-            }
+            next unless $l =~ $re;
+            my $m = $&;
+            $got .= "$m\n" unless $m =~ /\n/;
         }
         my $exp = sec($block, 'grep_error_log_out');
         $exp = $exp->[$rep] if ref $exp eq 'ARRAY';

@@ -23,6 +23,12 @@ use POSIX ();
 use Test::More ();
 use Time::HiRes ();
 
+# What upstream's Test::Nginx::Util imports, and so what --- init code sees
+# by a short name there (a fractional sleep, the signal and wait macros).
+use Time::HiRes qw(sleep);
+use POSIX qw(SIGQUIT SIGKILL SIGTERM SIGHUP :sys_wait_h);
+use Cwd qw(cwd);
+
 our $VERSION = '0.001_fallback';
 
 our @EXPORT = qw(
