@@ -4,7 +4,6 @@ use Test::Nginx::Socket;
 repeat_each(2);
 master_on();
 workers(2);
-no_shuffle();
 
 plan tests => repeat_each() * 25;
 
