@@ -68,9 +68,10 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES) \
 	cp $(BUILD)/nginx/objs/ngx_http_douyin_module.so $@.tmp
 	mv -f $@.tmp $@
 
+# TEST_JOBS=-j2 runs two files at a time (each on its own port)
 test: $(MODULE)
 	./scripts/deps.sh
-	$(TEST_ENV) prove -I. -r t
+	$(TEST_ENV) prove -I. -r $(TEST_JOBS) t
 
 run:
 	./run.sh start

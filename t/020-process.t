@@ -1,10 +1,13 @@
 # POST /api/process, /api/process/async and GET /api/videos/{id}/result
 # against the file-system-go and DashScope emulators (issue: the main job).
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 repeat_each(1);
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 

@@ -20,7 +20,7 @@
 # reset the emulators (their tasks), so nothing would be left to resume.
 use t::Douyin;
 use t::Emu;
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket 'no_plan';   # --- init asserts, as many as the run needs
 
 use IO::Select ();
 use IO::Socket::INET ();

@@ -2,12 +2,15 @@
 # POST /api/process is answered at once, and the new workers finish the
 # videos from their stored task ids, with one submit each.
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 master_on();
 workers(2);
 repeat_each(1);
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 

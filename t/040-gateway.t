@@ -2,12 +2,15 @@
 # under /api/douyin/..., mutating ones only from trusted networks.
 use t::Douyin;
 use Cwd qw(abs_path);
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 $ENV{TEST_NGINX_GATEWAY_CONF} = abs_path('conf/douyin-gateway.conf');
 
 repeat_each(1);
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 

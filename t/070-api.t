@@ -1,7 +1,8 @@
 # The routes beyond process and result (issue: every route of the replaced
 # service): list, detail, stats, read, delete, service info, docs.
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 repeat_each(1);
 no_root_location();
@@ -28,6 +29,8 @@ add_block_preprocessor(sub {
         } . $init);
     }
 });
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 
