@@ -29,8 +29,9 @@ package t::Douyin;
 #   Blocks run in random order (no no_shuffle()), as upstream's default.
 # - The listen port is the harness's: server_port_for_client() below, or
 #   $TEST_NGINX_SERVER_PORT in a config; never a fixed number.
-# - A plan is computed from blocks() when every block makes the same number
-#   of checks; otherwise 'no_plan'.
+# - The plan is computed, never written down:
+#   plan tests => repeat_each() * t::Plan::checks(blocks());  (t/Plan.pm)
+#   A file whose --- init asserts a varying number of times says 'no_plan'.
 
 use strict;
 use warnings;
