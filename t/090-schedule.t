@@ -7,28 +7,31 @@
 # does the same on demand; GET /health shows the next times and the last
 # runs.
 #
-# Only one block waits for a minute boundary (the transcription one, last
-# in the file); the others need no wall-clock wait longer than 3 s.
+# Only one block waits for a minute boundary (TEST 9); the others need no
+# wall-clock wait longer than 3 s.  Every block stands alone; the --- init
+# code asserts, so the plan is not computed.
 use t::Douyin;
-use t::Emu;
 use Test::Nginx::Socket 'no_plan';
 
-use JSON::PP ();
 use POSIX ();
 use Time::HiRes ();
 
 master_on();
 workers(2);
 repeat_each(1);
-no_shuffle();
 no_root_location();
-
-our %S;     # what a block leaves for the next ones
 
 # a zone that is not the host's, so that firing at the right instant
 # proves the workers use nginx's "env TZ", not the host's zone
-$S{tz} = POSIX::strftime('%z', localtime) eq '+0800' ? 'America/New_York'
-                                                     : 'Asia/Shanghai';
+our $Tz = POSIX::strftime('%z', localtime) eq '+0800' ? 'America/New_York'
+                                                      : 'Asia/Shanghai';
+our $Slot;      # TEST 9's minute, Unix s
+
+$ENV{TEST_NGINX_SCHED_TZ} = $Tz;
+$ENV{TEST_NGINX_SCHED_LOCATIONS} = $ENV{TEST_NGINX_DOUYIN_LOCATIONS} . <<'_EOC_';
+    location = /health            { douyin_health; }
+    location = /api/aweme/cleanup { douyin_cleanup; }
+_EOC_
 
 # HH:MM in zone $tz of the Unix time $t
 sub s_hhmm {
@@ -41,28 +44,32 @@ sub s_hhmm {
     return $s;
 }
 
-$ENV{TEST_NGINX_SCHED_TZ} = $S{tz};
-$ENV{TEST_NGINX_SCHED_LOCATIONS} = $ENV{TEST_NGINX_DOUYIN_LOCATIONS} . <<'_EOC_';
-    location = /health            { douyin_health; }
-    location = /api/aweme/cleanup { douyin_cleanup; }
-_EOC_
-
 # the block that waits for a minute computes it when it starts: the
-# next minute at least 12 s away, as HH:MM in $S{tz}
+# next minute at least 12 s away, as HH:MM in $Tz
 add_block_preprocessor(sub {
     my $block = shift;
     return unless $block->name =~ /at the next minute/;
     my $t = time;
-    my $slot = $t - $t % 60 + 60;
-    $slot += 60 if $slot - $t < 12;
-    $S{slot} = $slot;
-    $ENV{TEST_NGINX_SCHED_AT} = s_hhmm($S{tz}, $slot);
+    $Slot = $t - $t % 60 + 60;
+    $Slot += 60 if $Slot - $t < 12;
+    $ENV{TEST_NGINX_SCHED_AT} = s_hhmm($Tz, $Slot);
 });
 
-sub s_log_lines {
+# how many lines of error.log match $re (the log may hold earlier blocks'
+# lines: compare counts taken in the block)
+sub s_log_count {
     my ($re) = @_;
-    open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log" or return ();
-    return grep { $_ =~ $re } <$fh>;
+    open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log" or return 0;
+    return scalar grep { $_ =~ $re } <$fh>;
+}
+
+# waits up to $timeout s until s_log_count($re) reaches $n
+sub s_wait_log {
+    my ($re, $n, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    Time::HiRes::sleep(0.1)
+        until s_log_count($re) >= $n || time > $deadline;
+    return s_log_count($re);
 }
 
 # the records of the store, by aweme_id (mdb_dump of "videos")
@@ -84,113 +91,98 @@ sub s_health {
     return $json;
 }
 
+sub s_wav_exists { -e "$ENV{TEST_NGINX_EMU_WAV_DIR}/$_[0].wav" }
+
 run_tests();
 
 __DATA__
 
-=== TEST 1: retention: completed videos are processed; pending and failed ones are not
+=== TEST 1: retention: a reload 2 s after processing removes the completed videos, WAV first; a failed delete keeps its record and is retried; pending and failed stay
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_retention 2s;
 --- config
     $TEST_NGINX_SCHED_LOCATIONS
 --- init
+my $ended = qr/douyin: retention \(start\) ended/;
+my $deadline = time + 10;
+Time::HiRes::sleep(0.1)
+    until (main::s_health()->{schedule}{retention}{last_run} || {})->{ended_at}
+          || time > $deadline;
 t::Emu::emu_wavs(map { "71100000000000000$_" } 11 .. 14);
 t::Emu::emu_wav('7110000000000000021');
 t::Emu::emu_fault('dashscope', { route => 'file', match => '0021.wav',
                                  code => 'FILE_DOWNLOAD_FAILED' });
 my ($st, $json) = t::Douyin::douyin_post('/api/process');
-is($st, 200, 'POST /api/process answers 200');
-is_deeply($json && $json->{data}, { total => 5, processed => 5, success => 4,
-                                   failed => 1, ignored => 0 },
-          '4 completed, 1 failed');
-# a video listed after the processing: pending, no record
+Test::More::is_deeply($json && $json->{data},
+    { total => 5, processed => 5, success => 4, failed => 1, ignored => 0 },
+    'POST /api/process: 4 completed, 1 failed');
+my $t0 = time;
+# listed after the processing: pending, no record
 t::Emu::emu_wav('7110000000000000031');
-# one WAV that file-system-go will not delete
+# one WAV that file-system-go will not delete, one it takes 2 s to delete
 t::Emu::emu_fault('fsgo', { route => 'delete', match => '0014.wav',
                             status => 500, count => 1 });
-# and one that takes 2 s, so that the run is seen going
 t::Emu::emu_fault('fsgo', { route => 'delete', match => '0011.wav',
                             delay_ms => 2000, count => 1 });
-$S{t0} = time;
---- request
-GET /api/stats
---- response_body_like: ^\{"total":6,"completed":4,"processing":0,"failed":1,"pending":1,
---- error_log eval
-qr/\[notice\] \d+#\d+: douyin: retention scheduled daily at 03:07 local time \(age 2 s\); next at \d{4}-\d\d-\d\dT03:07:00[+-]\d\d:\d\d/
---- no_error_log
-[error]
-
-
-
-=== TEST 2: ... a reload 2 s later: the run at start removes them, WAV first; a failed delete keeps its record
---- init
-Time::HiRes::sleep(0.2) while time - $S{t0} < 3;
+my $n = main::s_log_count($ended);
+Time::HiRes::sleep(0.2) while time - $t0 < 3;
 t::Douyin::douyin_reload();
-my $deadline = time + 10;
+$deadline = time + 10;
 Time::HiRes::sleep(0.05)
-    until (s_health()->{schedule}{retention}{last_run} || {})->{running}
+    until (main::s_health()->{schedule}{retention}{last_run} || {})->{running}
           || time > $deadline;
-my ($st, $json) = t::Douyin::douyin_post('/api/aweme/cleanup?days=1');
-is($st, 409, 'POST /api/aweme/cleanup while the run at start goes: 409');
-is($json && $json->{error}, 'CLEANUP_RUNNING', '... CLEANUP_RUNNING');
-Time::HiRes::sleep(0.1)
-    until s_log_lines(qr/douyin: retention \(start\) ended/) >= 2
-          || time > $deadline;
-my $rec = s_records();
-is_deeply([ sort keys %$rec ], [ '7110000000000000014', '7110000000000000021' ],
-          'the store keeps the failed video and the one whose WAV could not '
-          . 'be deleted');
-like($rec->{'7110000000000000014'}, qr/"status":"completed"/,
-     '... that one still completed');
-like($rec->{'7110000000000000021'}, qr/"status":"failed"/,
-     '... the failed one as it was');
-my $fs = t::Emu::emu_stats('fsgo');
-is_deeply([ sort @{ $fs->{deleted} } ],
-          [ map { "71100000000000000$_.wav" } 11 .. 13 ],
-          'file-system-go deleted the WAVs of the 3 removed videos');
-for my $id (map { "71100000000000000$_" } 11 .. 13) {
-    ok(!-e "$ENV{TEST_NGINX_EMU_WAV_DIR}/$id.wav", "$id.wav is gone");
-}
-ok(-e "$ENV{TEST_NGINX_EMU_WAV_DIR}/7110000000000000014.wav",
-   '7110000000000000014.wav is still there');
-ok(-e "$ENV{TEST_NGINX_EMU_WAV_DIR}/7110000000000000031.wav",
-   'the pending WAV is still there');
-my $h = s_health()->{schedule}{retention};
-is($h->{age}, 2, 'GET /health: retention age 2 s');
-is_deeply($h->{times}, ['03:07'], '... at 03:07');
-is($h->{last_run}{trigger}, 'start', '... the last run was the one at start');
-is($h->{last_run}{removed}, 3, '... which removed 3');
-is($h->{last_run}{failed}, 1, '... and failed 1');
-ok(!$h->{last_run}{running} && $h->{last_run}{ended_at} >= $h->{last_run}{started_at},
-   '... and has ended');
---- request
-GET /api/videos/7110000000000000011/result
---- response_body_like: ^\{"success":true,"data":\{"aweme_id":"7110000000000000011","status":"pending",
---- error_log eval
-[ qr/\[error\] \d+#\d+: douyin: retention: FILESYSTEM_BAD_RESPONSE: file-system-go delete answered HTTP 500; the record of 7110000000000000014 is kept and tried again at the next run/,
-  qr/\[notice\] \d+#\d+: douyin: retention \(start\) ended: 3 of 4 completed video\(s\) processed more than 2 s ago removed, 1 failed/ ]
-
-
-
-=== TEST 3: ... the next run retries the one that failed
---- init
+($st, $json) = t::Douyin::douyin_post('/api/aweme/cleanup?days=1');
+Test::More::is($st, 409, 'POST /api/aweme/cleanup while the run at start goes: 409');
+Test::More::is($json && $json->{error}, 'CLEANUP_RUNNING', '... CLEANUP_RUNNING');
+main::s_wait_log($ended, $n + 1);
+my $rec = main::s_records();
+Test::More::is_deeply([ sort keys %$rec ],
+    [ '7110000000000000014', '7110000000000000021' ],
+    'the store keeps the failed video and the one whose WAV could not be deleted');
+Test::More::like($rec->{'7110000000000000014'}, qr/"status":"completed"/,
+                 '... that one still completed');
+Test::More::like($rec->{'7110000000000000021'}, qr/"status":"failed"/,
+                 '... the failed one as it was');
+Test::More::is_deeply([ sort @{ t::Emu::emu_stats('fsgo')->{deleted} } ],
+                      [ map { "71100000000000000$_.wav" } 11 .. 13 ],
+                      'file-system-go deleted the WAVs of the 3 removed videos');
+Test::More::ok(!main::s_wav_exists($_), "$_.wav is gone")
+    for map { "71100000000000000$_" } 11 .. 13;
+Test::More::ok(main::s_wav_exists('7110000000000000014'),
+               '7110000000000000014.wav is still there');
+Test::More::ok(main::s_wav_exists('7110000000000000031'),
+               'the pending WAV is still there');
+my $h = main::s_health()->{schedule}{retention};
+Test::More::is($h->{age}, 2, 'GET /health: retention age 2 s');
+Test::More::is_deeply($h->{times}, ['03:07'], '... at 03:07');
+Test::More::is($h->{last_run}{trigger}, 'start', '... the last run was the one at start');
+Test::More::is($h->{last_run}{removed}, 3, '... which removed 3');
+Test::More::is($h->{last_run}{failed}, 1, '... and failed 1');
+Test::More::ok(!$h->{last_run}{running}
+               && $h->{last_run}{ended_at} >= $h->{last_run}{started_at},
+               '... and has ended');
+# the next run retries the one that failed
 t::Douyin::douyin_reload();
-my $deadline = time + 10;
-Time::HiRes::sleep(0.1)
-    until s_log_lines(qr/douyin: retention \(start\) ended/) >= 3
-          || time > $deadline;
-is_deeply([ sort keys %{ s_records() } ], [ '7110000000000000021' ],
-          'only the failed video is left in the store');
-ok(!-e "$ENV{TEST_NGINX_EMU_WAV_DIR}/7110000000000000014.wav",
-   '7110000000000000014.wav is gone now');
+main::s_wait_log($ended, $n + 2);
+Test::More::is_deeply([ sort keys %{ main::s_records() } ],
+                      [ '7110000000000000021' ],
+                      'the next run removed it: only the failed video is left');
+Test::More::ok(!main::s_wav_exists('7110000000000000014'),
+               '7110000000000000014.wav is gone now');
 --- request
 GET /api/stats
 --- response_body_like: ^\{"total":2,"completed":0,"processing":0,"failed":1,"pending":1,
+--- error_log eval
+[ qr/\[notice\] \d+#\d+: douyin: retention scheduled daily at 03:07 local time \(age 2 s\); next at \d{4}-\d\d-\d\dT03:07:00[+-]\d\d:\d\d/,
+  qr/\[error\] \d+#\d+: douyin: retention: FILESYSTEM_BAD_RESPONSE: file-system-go delete answered HTTP 500; the record of 7110000000000000014 is kept and tried again at the next run/,
+  qr/\[notice\] \d+#\d+: douyin: retention \(start\) ended: 3 of 4 completed video\(s\) processed more than 2 s ago removed, 1 failed/,
+  qr/\[notice\] \d+#\d+: douyin: retention \(start\) ended: 1 of 1 completed video\(s\) processed more than 2 s ago removed, 0 failed/ ]
+--- timeout: 30
 
 
 
-=== TEST 4: POST /api/aweme/cleanup: bad days, wrong method
+=== TEST 2: POST /api/aweme/cleanup: bad days, wrong method
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
 --- config
@@ -210,7 +202,11 @@ GET /api/stats
 
 
 
-=== TEST 5: ... a fresh completed video is not older than 1 day: nothing removed
+=== TEST 3: POST /api/aweme/cleanup?days=1: a fresh completed video is not removed
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+--- config
+    $TEST_NGINX_SCHED_LOCATIONS
 --- init
 t::Emu::emu_wavs('7120000000000000001');
 t::Douyin::douyin_post('/api/process');
@@ -225,19 +221,28 @@ qr/\[notice\] \d+#\d+: douyin: retention \(manual\) ended: 0 of 0 completed vide
 
 
 
-=== TEST 6: ... days defaults to 30; the video stays
+=== TEST 4: POST /api/aweme/cleanup: days defaults to 30; the video stays
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+--- config
+    $TEST_NGINX_SCHED_LOCATIONS
 --- init
-my ($st, $json) = t::Douyin::douyin_get('/api/videos/7120000000000000001/result');
-is($json && $json->{data}{status}, 'completed', 'the video is still completed');
+t::Emu::emu_wavs('7120000000000000002');
+t::Douyin::douyin_post('/api/process');
+my ($st, $json) = t::Douyin::douyin_post('/api/aweme/cleanup');
+Test::More::is_deeply($json, { success => JSON::PP::true(), deleted => 0,
+                               failed => [] }, 'nothing deleted');
 --- request
-POST /api/aweme/cleanup
---- response_body_like: ^\{"success":true,"deleted":0,"failed":\[\]\}$
+GET /api/videos/7120000000000000002/result
+--- response_body_like: "status":"completed"
 --- error_log eval
 qr/\[notice\] \d+#\d+: douyin: retention \(manual\) ended: 0 of 0 completed video\(s\) processed more than 2592000 s ago removed, 0 failed/
+--- no_error_log
+[error]
 
 
 
-=== TEST 7: GET /health without schedules is what it was
+=== TEST 5: GET /health without schedules is what it was
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
 --- config
@@ -248,7 +253,7 @@ GET /health
 
 
 
-=== TEST 8: the next times follow the zone of nginx's "env TZ" (no wait)
+=== TEST 6: the next times follow the zone of nginx's "env TZ" (no wait)
 --- main_config
     env ALIYUN_ACCESS_KEY;
     env TZ=America/Los_Angeles;
@@ -262,20 +267,24 @@ GET /health
 --- init
 my $deadline = time + 10;
 Time::HiRes::sleep(0.1)
-    until s_log_lines(qr/douyin: retention \(start\) ended/) || time > $deadline;
-my $h = s_health()->{schedule};
-is_deeply($h->{process}{times}, ['09:45', '17:15'], 'process times');
-is($h->{process}{scope}, 'all', '... scope all');
-is($h->{process}{last_run}, undef, '... never run');
-is(s_hhmm('America/Los_Angeles', $h->{process}{next_at}) =~ /^(09:45|17:15)$/ ? 1 : 0, 1,
-   '... next_at is 09:45 or 17:15 in Los Angeles') or diag($h->{process}{next_at});
-cmp_ok($h->{process}{next_at}, '>', time, '... in the future');
-cmp_ok($h->{process}{next_at}, '<=', time + 86400, '... within a day');
-like($h->{process}{next}, qr/^\d{4}-\d\d-\d\dT(09:45|17:15):00-0[78]:00$/,
-     '... next is a local ISO 8601 time with the zone offset');
-is($h->{retention}{age}, 45 * 86400, 'retention age 45 days in s');
-is(s_hhmm('America/Los_Angeles', $h->{retention}{next_at}), '03:07',
-   '... next at 03:07 in Los Angeles');
+    until (main::s_health()->{schedule}{retention}{last_run} || {})->{ended_at}
+          || time > $deadline;
+my $h = main::s_health()->{schedule};
+Test::More::is_deeply($h->{process}{times}, ['09:45', '17:15'], 'process times');
+Test::More::is($h->{process}{scope}, 'all', '... scope all');
+Test::More::is($h->{process}{last_run}, undef, '... never run');
+Test::More::like(main::s_hhmm('America/Los_Angeles', $h->{process}{next_at}),
+                 qr/^(?:09:45|17:15)$/,
+                 '... next_at is 09:45 or 17:15 in Los Angeles');
+Test::More::cmp_ok($h->{process}{next_at}, '>', time, '... in the future');
+Test::More::cmp_ok($h->{process}{next_at}, '<=', time + 86400, '... within a day');
+Test::More::like($h->{process}{next},
+                 qr/^\d{4}-\d\d-\d\dT(?:09:45|17:15):00-0[78]:00$/,
+                 '... next is a local ISO 8601 time with the zone offset');
+Test::More::is($h->{retention}{age}, 45 * 86400, 'retention age 45 days in s');
+Test::More::is(main::s_hhmm('America/Los_Angeles', $h->{retention}{next_at}),
+               '03:07', '... next at 03:07 in Los Angeles');
+Test::More::is($h->{retention}{last_run}{trigger}, 'start', '... run at start');
 --- request
 GET /health
 --- response_body_like: ^\{"status":"healthy","version":"0\.1\.0","processor_ready":true,"schedule":\{"process":\{"times":\["09:45","17:15"\],"next":"[^"]+","next_at":\d+,"last_run":null,"scope":"all"\},"retention":\{"times":\["03:07"\],"next":"[^"]+","next_at":\d+,"last_run":\{"trigger":"start",
@@ -284,7 +293,7 @@ qr/\[notice\] \d+#\d+: douyin: transcription scheduled daily at 09:45 17:15 loca
 
 
 
-=== TEST 9: transcription at the next minute, in a zone not the host's, two workers, a reload just before: one run; retention at the same minute skips while the run at start still goes
+=== TEST 7: transcription at the next minute, in a zone not the host's, two workers, a reload just before: one run; retention at the same minute skips while the run at start still goes
 --- main_config
     env ALIYUN_ACCESS_KEY;
     env TZ=$TEST_NGINX_SCHED_TZ;
@@ -296,6 +305,10 @@ qr/\[notice\] \d+#\d+: douyin: transcription scheduled daily at 09:45 17:15 loca
 --- config
     $TEST_NGINX_SCHED_LOCATIONS
 --- init
+my $slot = $main::Slot;
+my $started = qr/douyin: scheduled transcription started: 3 video\(s\) listed, 2 to transcribe/;
+my $skipped = qr/\[notice\] \d+#\d+: douyin: retention \(schedule\) skipped: (?:the last run|this worker's run) is still going/;
+my ($n_started, $n_skipped) = map { main::s_log_count($_) } $started, $skipped;
 # a completed video whose WAV takes 4 s to delete (less than
 # douyin_http_timeout): the retention run of the reload below still goes
 # at the minute
@@ -304,37 +317,41 @@ t::Douyin::douyin_post('/api/process');
 t::Emu::emu_fault('fsgo', { route => 'delete', match => '0009.wav',
                             delay_ms => 4000, count => 1 });
 t::Emu::emu_wavs('7130000000000000001', '7130000000000000002');
-my $h = s_health()->{schedule}{process};
-is($h->{next_at}, $S{slot}, 'GET /health: the next run is at the computed minute');
-Time::HiRes::sleep(0.2) while time < $S{slot} - 2;
-is(t::Emu::emu_stats('dashscope')->{submits}, 1, 'nothing more submitted before the minute');
+Test::More::is(main::s_health()->{schedule}{process}{next_at}, $slot,
+               'GET /health: the next run is at the computed minute');
+Time::HiRes::sleep(0.2) while time < $slot - 2;
+Test::More::is(t::Emu::emu_stats('dashscope')->{submits}, 1,
+               'nothing more submitted before the minute');
 t::Douyin::douyin_reload();
 t::Douyin::douyin_wait([ '7130000000000000001', '7130000000000000002' ],
                        timeout => 30);
 my $deadline = time + 15;
 my ($last, $ret);
 Time::HiRes::sleep(0.1)
-    until ($last = s_health()->{schedule}{process}{last_run}) && $last->{ended_at}
-          && ($ret = s_health()->{schedule}{retention}{last_run}) && $ret->{ended_at}
+    until ($last = main::s_health()->{schedule}{process}{last_run})
+          && $last->{ended_at}
+          && ($ret = main::s_health()->{schedule}{retention}{last_run})
+          && $ret->{ended_at}
           || time > $deadline;
-cmp_ok($last->{started_at}, '>=', $S{slot}, 'the run started at the minute, not before');
-cmp_ok($last->{started_at}, '<=', $S{slot} + 5, '... and not late');
-is($last->{trigger}, 'schedule', '... by the schedule');
-is($last->{listed}, 3, '... 3 listed');
-is($last->{started}, 2, '... 2 started');
-is($last->{completed}, 2, '... 2 completed');
-is($last->{failed}, 0, '... 0 failed');
-is(scalar(s_log_lines(qr/douyin: scheduled transcription started: 3 video\(s\) listed, 2 to transcribe/)), 1,
-   'one worker started it');
-is(scalar(s_log_lines(qr/douyin transcription: slot $S{slot} run by another worker/)), 1,
-   'the other worker found the slot taken');
-my $per_file = t::Emu::emu_stats('dashscope')->{submits_per_file};
-is_deeply([ sort values %$per_file ], [ 1, 1, 1 ], 'each video submitted once');
-cmp_ok(scalar(s_log_lines(qr/\[notice\] \d+#\d+: douyin: retention \(schedule\) skipped: (the last run|this worker's run) is still going/)),
-       '>=', 1, 'the retention at the minute skipped: the run at start still went');
-is($ret->{trigger}, 'start', 'the last retention run is the one at start');
-is($ret->{removed}, 1, '... which removed the old video');
-ok(!-e "$ENV{TEST_NGINX_EMU_WAV_DIR}/7130000000000000009.wav", '... and its WAV');
+Test::More::cmp_ok($last->{started_at}, '>=', $slot,
+                   'the run started at the minute, not before');
+Test::More::cmp_ok($last->{started_at}, '<=', $slot + 5, '... and not late');
+Test::More::is($last->{trigger}, 'schedule', '... by the schedule');
+Test::More::is($last->{listed}, 3, '... 3 listed');
+Test::More::is($last->{started}, 2, '... 2 started');
+Test::More::is($last->{completed}, 2, '... 2 completed');
+Test::More::is($last->{failed}, 0, '... 0 failed');
+Test::More::is(main::s_log_count($started) - $n_started, 1,
+               'one worker started it');
+Test::More::is(main::s_log_count(qr/douyin transcription: slot $slot run by another worker/), 1,
+               'the other worker found the slot taken');
+Test::More::is_deeply([ sort values %{ t::Emu::emu_stats('dashscope')->{submits_per_file} } ],
+                      [ 1, 1, 1 ], 'each video submitted once');
+Test::More::cmp_ok(main::s_log_count($skipped) - $n_skipped, '>=', 1,
+                   'the retention at the minute skipped: the run at start still went');
+Test::More::is($ret->{trigger}, 'start', 'the last retention run is the one at start');
+Test::More::is($ret->{removed}, 1, '... which removed the old video');
+Test::More::ok(!main::s_wav_exists('7130000000000000009'), '... and its WAV');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":3,"accepted":3,
