@@ -91,6 +91,32 @@ sub s_health {
     return $json;
 }
 
+# the pid of the master that a binary upgrade (USR2 to $old) started, or
+# undef after 5 s: nginx.pid is renamed nginx.pid.oldbin, then written by
+# the new master
+sub s_new_master {
+    my ($old) = @_;
+    my $deadline = time + 5;
+    while (time < $deadline) {
+        if (-e "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid.oldbin"
+            && open my $fh, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid")
+        {
+            my $pid = <$fh> // '';
+            return $1 if $pid =~ /^(\d+)$/ && $1 != $old;
+        }
+        Time::HiRes::sleep(0.05);
+    }
+    return undef;
+}
+
+# a process runs (exists and is not a zombie)
+sub s_alive {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $stat = <$fh> // '';
+    return $stat !~ /^\d+ \(.*\) Z/s;
+}
+
 sub s_wav_exists { -e "$ENV{TEST_NGINX_EMU_WAV_DIR}/$_[0].wav" }
 
 run_tests();
@@ -293,7 +319,7 @@ qr/\[notice\] \d+#\d+: douyin: transcription scheduled daily at 09:45 17:15 loca
 
 
 
-=== TEST 7: transcription at the next minute, in a zone not the host's, two workers, a reload just before: one run; retention at the same minute skips while the run at start still goes
+=== TEST 7: transcription at the next minute, in a zone not the host's, two workers, a reload and a binary upgrade just before: one run; retention at the same minute skips while the run at start still goes
 --- main_config
     env ALIYUN_ACCESS_KEY;
     env TZ=$TEST_NGINX_SCHED_TZ;
@@ -319,10 +345,17 @@ t::Emu::emu_fault('fsgo', { route => 'delete', match => '0009.wav',
 t::Emu::emu_wavs('7130000000000000001', '7130000000000000002');
 Test::More::is(main::s_health()->{schedule}{process}{next_at}, $slot,
                'GET /health: the next run is at the computed minute');
-Time::HiRes::sleep(0.2) while time < $slot - 2;
+Time::HiRes::sleep(0.2) while time < $slot - 3;
 Test::More::is(t::Emu::emu_stats('dashscope')->{submits}, 1,
                'nothing more submitted before the minute');
+# a reload, then a binary upgrade: at the minute the reloaded workers of
+# the old master and the workers of the new one all arm the same slot
 t::Douyin::douyin_reload();
+my $old = t::Douyin::douyin_master_pid();
+kill 'USR2', $old or die "kill -USR2 $old: $!\n";
+my $new = main::s_new_master($old);
+Test::More::ok($new && main::s_alive($new) && main::s_alive($old),
+               'a new master runs beside the old one');
 t::Douyin::douyin_wait([ '7130000000000000001', '7130000000000000002' ],
                        timeout => 30);
 my $deadline = time + 15;
@@ -343,8 +376,8 @@ Test::More::is($last->{completed}, 2, '... 2 completed');
 Test::More::is($last->{failed}, 0, '... 0 failed');
 Test::More::is(main::s_log_count($started) - $n_started, 1,
                'one worker started it');
-Test::More::is(main::s_log_count(qr/douyin transcription: slot $slot run by another worker/), 1,
-               'the other worker found the slot taken');
+Test::More::is(main::s_log_count(qr/douyin transcription: slot $slot run by another worker/), 3,
+               'the other 3 workers (2 masters, 2 workers each) found the slot taken');
 Test::More::is_deeply([ sort values %{ t::Emu::emu_stats('dashscope')->{submits_per_file} } ],
                       [ 1, 1, 1 ], 'each video submitted once');
 Test::More::cmp_ok(main::s_log_count($skipped) - $n_skipped, '>=', 1,
@@ -352,6 +385,11 @@ Test::More::cmp_ok(main::s_log_count($skipped) - $n_skipped, '>=', 1,
 Test::More::is($ret->{trigger}, 'start', 'the last retention run is the one at start');
 Test::More::is($ret->{removed}, 1, '... which removed the old video');
 Test::More::ok(!main::s_wav_exists('7130000000000000009'), '... and its WAV');
+# the upgrade ends as it does in production: the old master quits
+kill 'QUIT', $old;
+$deadline = time + 10;
+Time::HiRes::sleep(0.1) while main::s_alive($old) && time < $deadline;
+Test::More::ok(!main::s_alive($old), 'the old master has quit');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":3,"accepted":3,
