@@ -521,6 +521,7 @@ ngx_http_douyin_err_e ngx_http_douyin_job_run(
 
 ngx_int_t ngx_http_douyin_schedule_init(ngx_cycle_t *cycle,
     ngx_http_douyin_runner_t *runner);
+void ngx_http_douyin_schedule_exit(ngx_http_douyin_runner_t *runner);
 cJSON *ngx_http_douyin_schedule_status(ngx_http_douyin_main_conf_t *dmcf);
 ngx_http_douyin_err_e ngx_http_douyin_cleanup_start(ngx_http_request_t *r,
     ngx_http_douyin_main_conf_t *dmcf, time_t age,

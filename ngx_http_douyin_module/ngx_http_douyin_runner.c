@@ -253,6 +253,7 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     }
 
     ngx_http_douyin_listing_free(&dmcf->runner->listing);
+    ngx_http_douyin_schedule_exit(dmcf->runner);
 
     if (dmcf->runner->store_ok) {
         if (dmcf->runner->registered) {

@@ -202,6 +202,22 @@ ngx_http_douyin_sched_create(ngx_cycle_t *cycle,
 
 
 /*
+ * ngx_http_douyin_schedule_exit: exit_process part: frees what a
+ * retention run cut by the exit still holds (its timers are cancelable).
+ */
+
+void
+ngx_http_douyin_schedule_exit(ngx_http_douyin_runner_t *runner)
+{
+    if (runner->retention != NULL) {
+        ngx_http_douyin_sched_free_items(runner->retention);
+        cJSON_Delete(runner->retention->failed_files);
+        runner->retention->failed_files = NULL;
+    }
+}
+
+
+/*
  * ngx_http_douyin_schedule_next: the first of the local times of day
  * at[0 .. n - 1] (minutes after midnight) that comes after "now", as
  * Unix s; the time zone is the process's (TZ).
