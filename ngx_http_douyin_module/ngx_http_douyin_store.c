@@ -44,6 +44,10 @@
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
  *                 records per status letter (p, c, f) and read flag
  *                 (0, 1), for the stats.
+ *   "meta"        "lease:<job>" -> a JSON object, the lease of a scheduled
+ *                 job ("process", "retention"): its last slot and run
+ *                 (ngx_http_douyin_lease.c).  Added without a format
+ *                 change: an older module ignores these keys.
  *
  * Status names and letters are those of ngx_http_douyin_statuses[].
  * Claims, task ids, outcomes, the recovery scan and the "workers"
