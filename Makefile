@@ -3,7 +3,8 @@
 #   make            build build/ngx_http_douyin_module.so against the nginx
 #                   installed here (Debian's nginx + nginx-dev); one line
 #                   per step, the full output in build/*.log (V=1 shows it)
-#   make test       build, then run the Test::Nginx suite (prove -I. -r t)
+#   make test       build, then run the Test::Nginx suite (prove -I. -r t;
+#                   TESTS=t/050-run.t runs one file)
 #   make run        build and start the demo on loopback (see README)
 #   make stop       stop what make run started (every RUN_DIR copy too)
 #   make install    install the module into Debian's layout (DESTDIR
@@ -35,6 +36,9 @@ MODULES_DIR     ?= /usr/lib/nginx/modules
 MODULES_AVAIL   ?= /usr/share/nginx/modules-available
 MODULES_ENABLED ?= /etc/nginx/modules-enabled
 MODULE_CONF     := mod-http-douyin.conf
+
+# what make test runs: files or folders
+TESTS           ?= t
 
 # the version of the nginx source tree in folder $(1), for messages
 ngx_version     = $$(sed -n 's/^\#define NGINX_VERSION *"\(.*\)"/\1/p' \
@@ -75,7 +79,7 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES) \
 
 test: $(MODULE)
 	./scripts/deps.sh
-	$(TEST_ENV) prove -I. -r t
+	$(TEST_ENV) prove -I. -r $(TESTS)
 
 run:
 	./run.sh start
