@@ -197,6 +197,59 @@ like $out, qr/curl -s http:\/\/127\.0\.0\.1:$svc_port\/health/,
     is $st, 200, 'the gateway serves /api/douyin/docs';
 }
 like $out, qr/make stop/, 'says how to stop it';
+
+# every link resolves where it is served, on both entry points: the info
+# route's docs and health, openapi.json's server and paths, and the curl
+# examples of /docs as its script makes them for that address (run by
+# Node.js, t/docs-examples.js).  A link resolves when the answer is not
+# the catch-all 404 NOT_FOUND of the confs (GET only: a 405 means the
+# route is there; nothing is changed).
+sub resolves {
+    my $url = shift;
+    my $res = HTTP::Tiny->new(timeout => 10)->get($url);
+    my $j = eval { JSON::PP->new->utf8->decode($res->{content}) };
+    return $res->{status} < 500
+        && !($res->{status} == 404 && ref $j eq 'HASH' && ($j->{error} // '') eq 'NOT_FOUND');
+}
+
+my ($some_id) = sort keys %title;
+my $node = grep { -x "$_/node" } split /:/, $ENV{PATH};
+for my $entry (["http://127.0.0.1:$svc_port", '/'], ["http://127.0.0.1:$port", '/api/douyin/']) {
+    my ($origin, $mount) = @$entry;
+    my ($st, $info) = get("$origin$mount");
+    is $st, 200, "GET $mount answers";
+    for my $k (qw(docs health)) {
+        my $link = ref $info eq 'HASH' ? $info->{$k} // '' : '';
+        is $link, "$mount$k", "GET $mount: the $k link is $mount$k";
+        is(HTTP::Tiny->new(timeout => 10)->get("$origin$link")->{status}, 200,
+           "GET $mount: its $k link answers 200");
+    }
+
+    my ($ost, $oa) = get("${origin}${mount}openapi.json");
+    is $ost, 200, "${mount}openapi.json answers";
+    my $server = ref $oa eq 'HASH' && $oa->{servers} ? $oa->{servers}[0]{url} : '';
+    is $server, $mount eq '/' ? '/' : '/api/douyin', "${mount}openapi.json: servers is the mount";
+    $server = '' if $server eq '/';
+    my @bad = grep { !resolves("$origin$server$_") }
+              map { s/\{aweme_id\}/$some_id/r } sort keys %{ ref $oa eq 'HASH' && $oa->{paths} || {} };
+    is_deeply \@bad, [], "${mount}openapi.json: every path resolves below its server";
+
+    SKIP: {
+        skip 'no Node.js to run the /docs script (nodejs, scripts/debian-packages)', 2 unless $node;
+        my $page = HTTP::Tiny->new(timeout => 10)->get("${origin}${mount}docs")->{content};
+        my $tmp = "$dir/docs.html";
+        open my $fh, '>', $tmp or die "$tmp: $!";
+        print $fh $page;
+        close $fh;
+        my $json = `node '$repo/t/docs-examples.js' '${origin}${mount}docs' < '$tmp'`;
+        my $ex = eval { JSON::PP->new->utf8->decode($json) } || {};
+        my @urls = map { m{(https?://[^\s'"]+)}g } @{ $ex->{examples} || [] };
+        cmp_ok scalar(@urls), '>=', 12, "${mount}docs: its examples, as its script makes them ("
+            . scalar(@urls) . ' URLs)';
+        is_deeply [grep { index($_, "$origin$mount") != 0 || !resolves($_) } @urls], [],
+            "${mount}docs: every example calls this server, below $mount, and resolves";
+    }
+}
 my @first = started_pids();
 cmp_ok scalar(@first), '>=', 5, 'nginx (master and 2 workers) and 2 emulators run';
 
