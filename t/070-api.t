@@ -307,3 +307,23 @@ emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
   qr/^\{.*"openapi"\s*:\s*"3\.[01]\.\d+".*"\/api\/stats"/s,
   qr/"error":"METHOD_NOT_ALLOWED"/ ]
 
+
+
+=== TEST 16: the module's own log lines: a process call at notice, each video at info
+--- log_level: info
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+emu_wav('7000000000000000007', meta => { title => 'log' });
+emu_wav('7000000000000000008');
+emu_fault('dashscope', { route => 'file', match => '0008.wav',
+                         code => 'FILE_DOWNLOAD_FAILED' });
+--- request
+POST /api/process
+--- response_body_like: "processed":2,"success":1,"failed":1
+--- error_log eval
+[ qr/\[notice\] .*douyin: a process call claimed 2 of 2 videos/,
+  qr/\[notice\] .*douyin: a process call ended: Processed 2 of 2 videos: 1 completed, 1 failed\./,
+  qr/\[info\] .*douyin: video 7000000000000000007 completed/,
+  qr/\[info\] .*douyin: video 7000000000000000008 failed/ ]
+--- timeout: 10
