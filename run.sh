@@ -256,14 +256,16 @@ start() {
         say "a previous run in $RUN is still up: stopping it first"
         stop_all
     fi
+    "$REPO/scripts/deps.sh" "$REPO/scripts/debian-packages-build" "$REPO/scripts/debian-packages-run"
+
     # the ports the README's commands use, or the ones asked for; never
     # another one silently (a command copied from the README would reach
-    # whatever listens there)
+    # whatever listens there).  After deps.sh, which installs python3;
+    # before the build, which may take minutes.
     check_port "$port" RUN_PORT "the gateway"
     check_port "$svc_port" RUN_SERVICE_PORT "the service"
     [ "$port" != "$svc_port" ] || die "RUN_PORT and RUN_SERVICE_PORT are both $port"
 
-    "$REPO/scripts/deps.sh" "$REPO/scripts/debian-packages-build" "$REPO/scripts/debian-packages-run"
     make -C "$REPO" --no-print-directory -s all
     mkdir -p "$RUN/conf" "$RUN/logs" "$RUN/modules"
     ln -sfn "$MODULE" "$RUN/modules/ngx_http_douyin_module.so"
