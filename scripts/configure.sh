@@ -2,13 +2,16 @@
 # Copies the nginx source tree SRC to DEST and configures it to build this
 # repository as a dynamic module: with FLAGS, else the flags the packaged
 # nginx was built with (SRC/conf_flags, which Debian's nginx-dev ships),
-# plus --with-compat --with-threads --add-dynamic-module=<repository>.
-# The Makefile runs it (quietly, see scripts/step.sh).
+# plus --with-compat --with-threads, any further ARGs (one configure
+# option each, e.g. --with-cc-opt='-fsanitize=address'), and
+# --add-dynamic-module=<repository>.  The Makefile runs it (quietly, see
+# scripts/step.sh).
 #
-#   scripts/configure.sh SRC DEST [FLAGS]
+#   scripts/configure.sh SRC DEST [FLAGS [ARG...]]
 set -euo pipefail
 
 src=$1 dest=$2 flags=${3:-}
+shift $(($# < 3 ? $# : 3))
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 [ -x "$src/configure" ] || {
@@ -25,4 +28,4 @@ if [ -z "$flags" ] && [ -f conf_flags ]; then
 fi
 # word splitting of the flags is meant
 # shellcheck disable=SC2086
-./configure $flags --with-compat --with-threads --add-dynamic-module="$repo"
+./configure $flags --with-compat --with-threads "$@" --add-dynamic-module="$repo"
