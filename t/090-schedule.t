@@ -219,9 +219,9 @@ GET /api/stats
 --- error_code eval
 [ 400, 400, 400, 405 ]
 --- response_body eval
-[ qq/{"success":false,"error":"INVALID_QUERY","detail":"days must be a whole number of days from 1 to 36500."}/,
-  qq/{"success":false,"error":"INVALID_QUERY","detail":"days must be a whole number of days from 1 to 36500."}/,
-  qq/{"success":false,"error":"INVALID_QUERY","detail":"days must be a whole number of days from 1 to 36500."}/,
+[ qq/{"success":false,"error":"INVALID_QUERY","detail":"days must be a whole number from 1 to 36500."}/,
+  qq/{"success":false,"error":"INVALID_QUERY","detail":"days must be a whole number from 1 to 36500."}/,
+  qq/{"success":false,"error":"INVALID_QUERY","detail":"days must be a whole number from 1 to 36500."}/,
   qq/{"success":false,"error":"METHOD_NOT_ALLOWED","detail":"This method is not allowed here."}/ ]
 --- no_error_log
 [error]
