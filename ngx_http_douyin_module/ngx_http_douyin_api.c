@@ -15,6 +15,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_READ_BODY_MAX  1024
@@ -865,6 +866,9 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
             listing->total = op->listed;
             listing->fetched = ngx_current_msec;
             listing->fetched_at = ngx_time();
+
+            ngx_http_douyin_metrics_listing(runner->conf, listing->total,
+                                            n, listing->fetched_at);
         }
 
     } else {
@@ -946,6 +950,9 @@ ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     listing->total = total;
     listing->fetched = ngx_current_msec;
     listing->fetched_at = ngx_time();
+
+    ngx_http_douyin_metrics_listing(runner->conf, total, 0,
+                                    listing->fetched_at);
 }
 
 

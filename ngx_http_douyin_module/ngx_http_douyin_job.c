@@ -20,6 +20,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
@@ -314,6 +315,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     cJSON                     *json, *data;
     ngx_uint_t                 status;
+    ngx_time_t                *tp;
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_runner_t  *runner;
 
@@ -352,13 +354,20 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     /* every listed video has a record now: none is pending */
     ngx_http_douyin_listing_update(runner, 1, op->listed);
 
+    tp = ngx_timeofday();
+
     for (job->next = 0; job->next < op->nitems; job->next++) {
         if (op->items[job->next].claimed) {
+            op->items[job->next].claimed_ms = (uint64_t) tp->sec * 1000
+                                              + tp->msec;
             job->claimed++;
         }
     }
 
     job->next = 0;
+
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_CLAIMED,
+                               job->claimed);
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin: listed %ui, ignored %ui, claimed %ui, async %i",
@@ -398,6 +407,9 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     ngx_queue_insert_tail(&runner->jobs, &job->queue);
     job->queued = 1;
+
+    ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
+                              job->claimed);
 
     ngx_queue_insert_tail(&runner->live_jobs, &job->live);
 
@@ -569,6 +581,9 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
             batch->jobs[bop->nitems] = job;
             bop->items[bop->nitems++] = *it;
 
+            ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
+                                      -1);
+
             /* the batch owns the strings now */
             it->file_url = NULL;
             it->filename = NULL;
@@ -591,6 +606,8 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
         }
 
         runner->inflight += bop->nitems;
+        ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT,
+                                  bop->nitems);
 
         if (runner->key_rejected) {
             ngx_http_douyin_batch_fail(batch, runner->key_code,
@@ -697,6 +714,9 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
         delay = ngx_http_douyin_rate_reserve(batch->runner->conf,
                                         op->op == NGX_HTTP_DOUYIN_OP_POLL);
         if (delay > 0) {
+            ngx_http_douyin_metrics_rate_wait(batch->runner->conf,
+                                          op->op == NGX_HTTP_DOUYIN_OP_POLL,
+                                          delay);
             ngx_add_timer(&batch->timer, delay);
             return;
         }
@@ -723,9 +743,15 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 ngx_int_t
 ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
 {
+    ngx_http_douyin_op_t  *op;
+
     if (ngx_thread_task_post(tp, task) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    op = task->ctx;
+    ngx_http_douyin_metric_add(op->conf, NGX_HTTP_DOUYIN_M_OPS_POSTED + op->op,
+                               1);
 
     ngx_add_timer(&task->event, NGX_HTTP_DOUYIN_WATCHDOG);
 
@@ -865,12 +891,27 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
             op->attempt++;
         }
 
+        ngx_http_douyin_metric_add(dmcf, NGX_HTTP_DOUYIN_M_RETRIES
+                                   + (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
+                                      ? NGX_HTTP_DOUYIN_RETRY_SUBMIT
+                                      : op->op == NGX_HTTP_DOUYIN_OP_POLL
+                                        ? NGX_HTTP_DOUYIN_RETRY_POLL
+                                        : NGX_HTTP_DOUYIN_RETRY_FAIL), 1);
+
         ngx_http_douyin_batch_schedule(batch,
                                   ngx_http_douyin_backoff(runner,
                                                           op->attempt));
         return;
 
     case NGX_HTTP_DOUYIN_RC_DONE:
+
+        if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
+
+            /* the provider task ended (SUCCEEDED or FAILED) */
+
+            ngx_http_douyin_metrics_observe(dmcf, NGX_HTTP_DOUYIN_H_TASK, 0,
+                        (uint64_t) (ngx_current_msec - batch->started) * 1000);
+        }
 
         if (op->key_rejected) {
             if (!runner->key_rejected) {
@@ -939,8 +980,14 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
     }
 
     runner->inflight -= op->nitems;
+    ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT,
+                              -(ngx_atomic_int_t) op->nitems);
 
     for (i = 0; i < op->nitems; i++) {
+        if (op->items[i].outcome != 0) {
+            ngx_http_douyin_metrics_video_end(runner->conf, &op->items[i]);
+        }
+
         job = batch->jobs[i];
 
         if (job == NULL) {
@@ -1017,6 +1064,9 @@ ngx_http_douyin_hand_over(ngx_http_douyin_runner_t *runner)
 
         for ( /* void */ ; job->next < op->nitems; job->next++) {
             job->handed_over += op->items[job->next].claimed;
+            ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
+                                      -(ngx_atomic_int_t)
+                                       op->items[job->next].claimed);
         }
 
         ngx_queue_remove(q);
@@ -1189,6 +1239,9 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
         }
 
         runner->inflight += n;
+        ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT, n);
+        ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED,
+                                   n);
 
         if (op->task_ids[i] != NULL) {
             bop->op = NGX_HTTP_DOUYIN_OP_POLL;

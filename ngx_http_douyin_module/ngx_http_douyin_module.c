@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 static void *ngx_http_douyin_create_main_conf(ngx_conf_t *cf);
@@ -215,6 +216,13 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       (void *) ngx_http_douyin_openapi_handler },
 
+    { ngx_string("douyin_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_metrics_handler },
+
     { ngx_string("douyin_listing_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -278,6 +286,9 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->asr_key_env = { 0, NULL };
      *     dmcf->thread_pool = NULL;
      *     dmcf->rate_zone = NULL;
+     *     dmcf->metrics_zone = NULL;
+     *     dmcf->metrics_proc = NULL;
+     *     dmcf->metrics = 0;
      *     dmcf->processing = 0;
      *     dmcf->runner = NULL;
      */
@@ -348,6 +359,14 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (dmcf->audio_base_url.data == NULL) {
         dmcf->audio_base_url = dmcf->filesystem_url;
+    }
+
+    /* counters are kept whenever something may count or show them */
+
+    if ((dmcf->metrics || dmcf->store != NULL)
+        && ngx_http_douyin_metrics_add_zone(cf, dmcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (!dmcf->filesystem && !dmcf->stored && dmcf->store == NULL) {
@@ -715,7 +734,7 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi;
+ * douyin_info; douyin_docs; douyin_openapi; douyin_metrics;
  * The command's post field is the handler; ID may contain variables.
  */
 
@@ -742,12 +761,18 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         dlcf->async = (cmd->name.len == sizeof("douyin_process_async") - 1);
     }
 
-    /* handlers that read the store, and those that call file-system-go */
+    /*
+     * handlers that read the store, and those that call file-system-go;
+     * douyin_metrics shows the store's counts when there is a store
+     */
 
-    if (dlcf->handler != ngx_http_douyin_health_handler
-        && dlcf->handler != ngx_http_douyin_info_handler
-        && dlcf->handler != ngx_http_douyin_docs_handler
-        && dlcf->handler != ngx_http_douyin_openapi_handler)
+    if (dlcf->handler == ngx_http_douyin_metrics_handler) {
+        dmcf->metrics = 1;
+
+    } else if (dlcf->handler != ngx_http_douyin_health_handler
+               && dlcf->handler != ngx_http_douyin_info_handler
+               && dlcf->handler != ngx_http_douyin_docs_handler
+               && dlcf->handler != ngx_http_douyin_openapi_handler)
     {
         dmcf->stored = 1;
     }
@@ -858,7 +883,15 @@ ngx_http_douyin_init_process(ngx_cycle_t *cycle)
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
 
-    if (dmcf == NULL || dmcf->store == NULL) {
+    if (dmcf == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_douyin_metrics_init_process(cycle, dmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (dmcf->store == NULL) {
         return NGX_OK;
     }
 
@@ -875,5 +908,6 @@ ngx_http_douyin_exit_process(ngx_cycle_t *cycle)
 
     if (dmcf != NULL) {
         ngx_http_douyin_runner_exit(cycle, dmcf);
+        ngx_http_douyin_metrics_exit_process(dmcf);
     }
 }

@@ -12,7 +12,9 @@
  *  - LMDB (douyin_store): every video record, the processing index and
  *    the format version (layout in ngx_http_douyin_store.c);
  *  - shared memory ("douyin_asr_rate" zone): the provider's per-account
- *    request rates, reserved by every worker process.
+ *    request rates, reserved by every worker process; ("douyin_metrics"
+ *    zone): counters every worker and thread adds to, served by
+ *    douyin_metrics (ngx_http_douyin_metrics.h).
  *
  * Every thread task posted has a watchdog timer on its event
  * (ngx_http_douyin_task_post()): a worker that is shutting down waits
@@ -52,6 +54,7 @@
 typedef struct ngx_http_douyin_job_s     ngx_http_douyin_job_t;
 typedef struct ngx_http_douyin_batch_s   ngx_http_douyin_batch_t;
 typedef struct ngx_http_douyin_runner_s  ngx_http_douyin_runner_t;
+typedef struct ngx_http_douyin_metrics_proc_s  ngx_http_douyin_metrics_proc_t;
 
 
 /* a NUL-terminated configuration string, for libcurl and LMDB */
@@ -85,9 +88,12 @@ typedef struct {
     ngx_thread_pool_t          *thread_pool;
 
     ngx_shm_zone_t             *rate_zone;
+    ngx_shm_zone_t             *metrics_zone;   /* "douyin_metrics" */
+    ngx_http_douyin_metrics_proc_t *metrics_proc;  /* per worker */
     ngx_flag_t                  processing;     /* a process handler is on */
     ngx_flag_t                  filesystem;     /* a handler calls fsgo */
     ngx_flag_t                  stored;         /* a handler reads the store */
+    ngx_flag_t                  metrics;        /* douyin_metrics is on */
 
     ngx_http_douyin_runner_t   *runner;         /* per worker, after fork */
 } ngx_http_douyin_main_conf_t;
@@ -128,6 +134,7 @@ typedef struct {
     char                       *file_url;       /* malloc()ed */
     char                       *filename;       /* malloc()ed */
     time_t                      claimed_at;     /* Unix s */
+    uint64_t                    claimed_ms;     /* Unix ms, 0: claimed_at */
     ngx_uint_t                  claimed;        /* OP_LIST: claimed here */
 
     /* out: NGX_HTTP_DOUYIN_COMPLETED or NGX_HTTP_DOUYIN_FAILED, or 0 */
@@ -356,6 +363,7 @@ typedef struct {
     size_t                      len;
     char                        error[128];     /* transport error text */
     ngx_uint_t                  not_sent;       /* nothing was sent */
+    ngx_uint_t                  timedout;       /* no answer in time */
 } ngx_http_douyin_fetch_t;
 
 ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);

@@ -17,6 +17,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_LIST_MAX     (64 * 1024 * 1024)
@@ -61,6 +62,15 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 {
     ngx_http_douyin_op_t  *op = data;
 
+    struct timespec        start;
+    ngx_http_douyin_op_e   what;
+
+    /* the op may turn into OP_FAIL on the way: it counts as it started */
+
+    what = op->op;
+    (void) clock_gettime(CLOCK_MONOTONIC, &start);
+    ngx_http_douyin_gauge_add(op->conf, NGX_HTTP_DOUYIN_G_OPS_RUNNING, 1);
+
     op->rc = NGX_HTTP_DOUYIN_RC_ERROR;
     op->http_status = 0;
     op->code[0] = '\0';
@@ -101,6 +111,9 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         ngx_http_douyin_op_delete(op);
         break;
     }
+
+    ngx_http_douyin_metrics_op_run(op, what, &start);
+    ngx_http_douyin_gauge_add(op->conf, NGX_HTTP_DOUYIN_G_OPS_RUNNING, -1);
 }
 
 
@@ -148,6 +161,7 @@ ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
     char                     *url, *p;
     size_t                    len, base_len;
     cJSON                    *json, *videos, *v, *name, *rel, *success;
+    ngx_int_t                 rc;
     ngx_uint_t                n, i;
     ngx_http_douyin_item_t   *items, *it;
     ngx_http_douyin_fetch_t   f;
@@ -166,12 +180,15 @@ ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
     ngx_snprintf((u_char *) url, len, "%s/api/videos/query%Z",
                  op->conf->filesystem_url.data);
 
-    if (ngx_http_douyin_fetch(&f, "POST", url, headers,
-                              "{\"filters\":{\"suffix\":\".wav\"}}",
-                              op->conf->http_timeout,
-                              NGX_HTTP_DOUYIN_LIST_MAX)
-        != NGX_OK)
-    {
+    rc = ngx_http_douyin_fetch(&f, "POST", url, headers,
+                               "{\"filters\":{\"suffix\":\".wav\"}}",
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_LIST_MAX);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_LIST,
+                                 f.status, f.timedout);
+
+    if (rc != NGX_OK) {
         free(url);
         ngx_http_douyin_set(op->code, sizeof(op->code),
                             "FILESYSTEM_UNAVAILABLE");
@@ -442,6 +459,9 @@ ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
     free(url);
     cJSON_free(body);
 
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_SUBMIT,
+                                 f.status, f.timedout);
+
     op->http_status = f.status;
 
     if (f.status == 0 && !f.not_sent) {
@@ -529,6 +549,7 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
     cJSON                    *json, *output, *status, *results, *res;
     cJSON                    *file_url, *sub, *code, *message, *turl;
     cJSON                    *rec, **records;
+    ngx_int_t                 rc;
     ngx_uint_t                i, matched;
     ngx_http_douyin_fetch_t   f, rf;
 
@@ -549,6 +570,9 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_QUERY,
+                                 f.status, f.timedout);
 
     op->http_status = f.status;
 
@@ -672,12 +696,15 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
             && ngx_strcmp(sub->valuestring, "SUCCEEDED") == 0
             && cJSON_IsString(turl))
         {
-            if (ngx_http_douyin_fetch(&rf, "GET", turl->valuestring, NULL,
-                                      NULL, op->conf->http_timeout,
-                                      NGX_HTTP_DOUYIN_RESULT_MAX)
-                != NGX_OK
-                || rf.status >= 500)
-            {
+            rc = ngx_http_douyin_fetch(&rf, "GET", turl->valuestring, NULL,
+                                       NULL, op->conf->http_timeout,
+                                       NGX_HTTP_DOUYIN_RESULT_MAX);
+
+            ngx_http_douyin_metrics_call(op->conf,
+                                         NGX_HTTP_DOUYIN_CALL_RESULT,
+                                         rf.status, rf.timedout);
+
+            if (rc != NGX_OK || rf.status >= 500) {
                 /* transient: the whole step is tried again */
 
                 ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
@@ -855,6 +882,10 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
         free(url);
         cJSON_free(body);
 
+        ngx_http_douyin_metrics_call(op->conf,
+                                     NGX_HTTP_DOUYIN_CALL_MARK_READ,
+                                     f.status, f.timedout);
+
         json = (rc == NGX_OK && f.status == 200)
                ? cJSON_ParseWithLength(f.body, f.len) : NULL;
 
@@ -925,6 +956,9 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
                                    op->conf->http_timeout,
                                    NGX_HTTP_DOUYIN_ANSWER_MAX);
         free(url);
+
+        ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_DELETE,
+                                     f.status, f.timedout);
 
         if (rc != NGX_OK || (f.status != 200 && f.status != 404)) {
             ngx_http_douyin_filesystem_error(op, &f, rc, "delete");
@@ -1262,6 +1296,7 @@ ngx_http_douyin_add_metadata(ngx_http_douyin_op_t *op,
     char                     *url;
     size_t                    len;
     cJSON                    *json, *meta, *field;
+    ngx_int_t                 rc;
     ngx_uint_t                i;
     ngx_http_douyin_fetch_t   f;
 
@@ -1279,11 +1314,14 @@ ngx_http_douyin_add_metadata(ngx_http_douyin_op_t *op,
     ngx_snprintf((u_char *) url, len, "%s/api/metadata/%s%Z",
                  op->conf->filesystem_url.data, item->filename);
 
-    if (ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
-                              op->conf->http_timeout,
-                              NGX_HTTP_DOUYIN_ANSWER_MAX)
-        != NGX_OK)
-    {
+    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_METADATA,
+                                 f.status, f.timedout);
+
+    if (rc != NGX_OK) {
         free(url);
         return;
     }
