@@ -124,7 +124,7 @@ typedef enum {
 
 #define NGX_HTTP_DOUYIN_G_INFLIGHT      0   /* videos in batches */
 #define NGX_HTTP_DOUYIN_G_QUEUED        1   /* claimed, waiting for room */
-#define NGX_HTTP_DOUYIN_G_OPS_RUNNING   2   /* thread ops posted, not done */
+#define NGX_HTTP_DOUYIN_G_OPS_RUNNING   2   /* thread ops running now */
 #define NGX_HTTP_DOUYIN_G_N             3
 
 /* processes that may count at once: old and new workers on a reload */
