@@ -19,7 +19,7 @@
 #include "ngx_http_douyin_metrics.h"
 
 
-#define NGX_HTTP_DOUYIN_METRICS_ZONE_SIZE  (128 * 1024)
+#define NGX_HTTP_DOUYIN_METRICS_ZONE_SIZE  (64 * 1024)
 #define NGX_HTTP_DOUYIN_METRICS_TEXT_MAX   (64 * 1024)
 
 
