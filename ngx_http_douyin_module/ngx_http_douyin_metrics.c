@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
  * ngx_http_douyin_module: the "douyin_metrics" zone and the douyin_metrics
  * handler (Prometheus text exposition format, version 0.0.4).
  *
@@ -604,10 +609,8 @@ ngx_http_douyin_metrics_handler(ngx_http_request_t *r)
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
     if (dmcf->metrics_zone == NULL) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_UNAVAILABLE",
-                                          "There are no metrics without "
-                                          "\"douyin_store\".");
+        /* cannot happen: douyin_metrics adds the zone */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     sh = dmcf->metrics_zone->data;
@@ -889,13 +892,11 @@ ngx_http_douyin_metrics_store(u_char *p, u_char *last,
     ngx_http_douyin_main_conf_t *dmcf, ngx_log_t *log)
 {
     int                        err;
-    int64_t                    counts[3][2];
+    int64_t                    counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     MDB_stat                   st;
     ngx_uint_t                 s;
     MDB_envinfo                info;
     ngx_http_douyin_runner_t  *runner;
-
-    static const char  *statuses[3] = { "processing", "completed", "failed" };
 
     runner = dmcf->runner;
 
@@ -907,16 +908,21 @@ ngx_http_douyin_metrics_store(u_char *p, u_char *last,
         err = ngx_http_douyin_store_counts(&runner->store, counts);
 
         if (err == 0) {
-            for (s = 0; s < 3; s++) {
+            /* the statuses a record may have: pending has none */
+
+            for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS;
+                 s++)
+            {
                 p = ngx_slprintf(p, last,
-                                 "douyin_videos{status=\"%s\"} %L\n",
-                                 statuses[s], counts[s][0] + counts[s][1]);
+                                 "douyin_videos{status=\"%V\"} %L\n",
+                                 &ngx_http_douyin_statuses[s].name,
+                                 counts[s][0] + counts[s][1]);
             }
 
         } else {
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "douyin: reading the store's counts failed: %s",
-                          ngx_http_douyin_store_strerror(err));
+                          mdb_strerror(err));
         }
     }
 

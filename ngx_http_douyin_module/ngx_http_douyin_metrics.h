@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
  * ngx_http_douyin_module: metrics in the shared memory zone
  * "douyin_metrics", served in the Prometheus text format by the
  * douyin_metrics handler.

@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
  * ngx_http_douyin_module: module definition, directives and configuration.
  *
  * Every directive is documented in README.md (Syntax / Default /
@@ -35,6 +40,50 @@ static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_douyin_init_process(ngx_cycle_t *cycle);
 static void ngx_http_douyin_exit_process(ngx_cycle_t *cycle);
+
+
+/*
+ * A location handler directive's post: the handler and what it needs
+ * (NGX_HTTP_DOUYIN_NEEDS_*), which init_main_conf checks and
+ * init_process prepares.
+ */
+
+typedef struct {
+    ngx_http_handler_pt         handler;
+    ngx_uint_t                  needs;
+    ngx_flag_t                  async;
+} ngx_http_douyin_route_t;
+
+
+#define NGX_HTTP_DOUYIN_NEEDS_LISTING                                        \
+    (NGX_HTTP_DOUYIN_NEEDS_STORE|NGX_HTTP_DOUYIN_NEEDS_FSGO)
+#define NGX_HTTP_DOUYIN_NEEDS_PROCESS                                        \
+    (NGX_HTTP_DOUYIN_NEEDS_LISTING|NGX_HTTP_DOUYIN_NEEDS_KEY)
+
+static ngx_http_douyin_route_t  ngx_http_douyin_health_route =
+    { ngx_http_douyin_health_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_process_route =
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_process_async_route =
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1 };
+static ngx_http_douyin_route_t  ngx_http_douyin_result_route =
+    { ngx_http_douyin_result_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_videos_route =
+    { ngx_http_douyin_videos_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_route =
+    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_read_route =
+    { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_stats_route =
+    { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_info_route =
+    { ngx_http_douyin_info_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
+    { ngx_http_douyin_docs_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
+    { ngx_http_douyin_openapi_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
+    { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0 };
 
 
 static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
@@ -144,84 +193,84 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_health_handler },
+      &ngx_http_douyin_health_route },
 
     { ngx_string("douyin_process"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_process_handler },
+      &ngx_http_douyin_process_route },
 
     { ngx_string("douyin_process_async"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_process_handler },
+      &ngx_http_douyin_process_async_route },
 
     { ngx_string("douyin_result"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_result_handler },
+      &ngx_http_douyin_result_route },
 
     { ngx_string("douyin_videos"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_videos_handler },
+      &ngx_http_douyin_videos_route },
 
     { ngx_string("douyin_video"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_video_handler },
+      &ngx_http_douyin_video_route },
 
     { ngx_string("douyin_video_read"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_video_read_handler },
+      &ngx_http_douyin_video_read_route },
 
     { ngx_string("douyin_stats"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_stats_handler },
+      &ngx_http_douyin_stats_route },
 
     { ngx_string("douyin_info"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_info_handler },
+      &ngx_http_douyin_info_route },
 
     { ngx_string("douyin_docs"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_docs_handler },
+      &ngx_http_douyin_docs_route },
 
     { ngx_string("douyin_openapi"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_openapi_handler },
+      &ngx_http_douyin_openapi_route },
 
     { ngx_string("douyin_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_metrics_handler },
+      &ngx_http_douyin_metrics_route },
 
     { ngx_string("douyin_listing_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -288,8 +337,7 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->rate_zone = NULL;
      *     dmcf->metrics_zone = NULL;
      *     dmcf->metrics_proc = NULL;
-     *     dmcf->metrics = 0;
-     *     dmcf->processing = 0;
+     *     dmcf->needs = 0;
      *     dmcf->runner = NULL;
      */
 
@@ -363,13 +411,17 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* counters are kept whenever something may count or show them */
 
-    if ((dmcf->metrics || dmcf->store != NULL)
+    if (((dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_METRICS) || dmcf->store != NULL)
         && ngx_http_douyin_metrics_add_zone(cf, dmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    if (!dmcf->filesystem && !dmcf->stored && dmcf->store == NULL) {
+    /* douyin_metrics alone needs no store: the store's gauges are left out */
+
+    if ((dmcf->needs & ~NGX_HTTP_DOUYIN_NEEDS_METRICS) == 0
+        && dmcf->store == NULL)
+    {
         return NGX_CONF_OK;
     }
 
@@ -380,14 +432,16 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (dmcf->filesystem && dmcf->filesystem_url.data == NULL) {
+    if ((dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FSGO)
+        && dmcf->filesystem_url.data == NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "douyin handlers need \"douyin_filesystem_url\" "
                            "in the http block");
         return NGX_CONF_ERROR;
     }
 
-    if (dmcf->processing) {
+    if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
 
         /*
          * "nginx -t" warns when the key is not in its environment (an
@@ -734,8 +788,9 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi; douyin_metrics;
- * The command's post field is the handler; ID may contain variables.
+ * douyin_info; douyin_docs; douyin_openapi;
+ * The command's post field is the route (ngx_http_douyin_route_t); ID may
+ * contain variables.
  */
 
 static char *
@@ -744,6 +799,7 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_douyin_loc_conf_t  *dlcf = conf;
 
     ngx_str_t                         *value;
+    ngx_http_douyin_route_t           *route;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_douyin_main_conf_t       *dmcf;
     ngx_http_compile_complex_value_t   ccv;
@@ -752,39 +808,13 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    dlcf->handler = (ngx_http_handler_pt) cmd->post;
+    route = cmd->post;
+
+    dlcf->handler = route->handler;
+    dlcf->async = route->async;
 
     dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_douyin_module);
-
-    if (dlcf->handler == ngx_http_douyin_process_handler) {
-        dmcf->processing = 1;
-        dlcf->async = (cmd->name.len == sizeof("douyin_process_async") - 1);
-    }
-
-    /*
-     * handlers that read the store, and those that call file-system-go;
-     * douyin_metrics shows the store's counts when there is a store
-     */
-
-    if (dlcf->handler == ngx_http_douyin_metrics_handler) {
-        dmcf->metrics = 1;
-
-    } else if (dlcf->handler != ngx_http_douyin_health_handler
-               && dlcf->handler != ngx_http_douyin_info_handler
-               && dlcf->handler != ngx_http_douyin_docs_handler
-               && dlcf->handler != ngx_http_douyin_openapi_handler)
-    {
-        dmcf->stored = 1;
-    }
-
-    if (dlcf->handler == ngx_http_douyin_process_handler
-        || dlcf->handler == ngx_http_douyin_videos_handler
-        || dlcf->handler == ngx_http_douyin_video_handler
-        || dlcf->handler == ngx_http_douyin_video_read_handler
-        || dlcf->handler == ngx_http_douyin_stats_handler)
-    {
-        dmcf->filesystem = 1;
-    }
+    dmcf->needs |= route->needs;
 
     if (cf->args->nelts == 2) {
         value = cf->args->elts;
@@ -843,7 +873,7 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
 
-    if (dmcf == NULL || !dmcf->processing) {
+    if (dmcf == NULL || !(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
         return NGX_OK;
     }
 

@@ -1,6 +1,11 @@
 
 /*
- * ngx_http_douyin_module: the per-worker runner (event loop side).
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: the per-worker runner (event loop).
  *
  * A job is one /api/process (or /api/process/async) call: an OP_LIST
  * thread task lists file-system-go and claims the videos to transcribe
@@ -25,13 +30,14 @@
 
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
 #define NGX_HTTP_DOUYIN_BACKOFF_MAX       30000
-#define NGX_HTTP_DOUYIN_WATCHDOG          60000
 #define NGX_HTTP_DOUYIN_WATCH             500
 
 
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
 static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
-    ngx_uint_t status, cJSON *json);
+    ngx_http_douyin_err_e err, cJSON *json);
+static cJSON *ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_job_check(ngx_http_douyin_job_t *job);
 static void ngx_http_douyin_job_free(ngx_http_douyin_job_t *job);
 static void ngx_http_douyin_job_request_cleanup(void *data);
@@ -42,6 +48,14 @@ static void ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
     ngx_msec_t delay);
 static void ngx_http_douyin_batch_timer(ngx_event_t *ev);
 static void ngx_http_douyin_batch_done(ngx_event_t *ev);
+static void ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
     const char *code, const char *message);
 static void ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch);
@@ -113,7 +127,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         runner->store_ok = 1;
     }
 
-    if (!dmcf->filesystem) {
+    if (!(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FSGO)) {
         return NGX_OK;
     }
 
@@ -122,7 +136,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (!dmcf->processing) {
+    if (!(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
         return NGX_OK;
     }
 
@@ -148,7 +162,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     }
 
     if (runner->store_ok) {
-        rc = ngx_http_douyin_store_register(&runner->store, &runner->owner,
+        rc = ngx_http_douyin_claim_register(&runner->store, &runner->owner,
                                             1);
         if (rc != 0) {
 
@@ -157,7 +171,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
             ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                           "douyin: registering the worker in the store "
                           "failed: %s; processing answers 503",
-                          ngx_http_douyin_store_strerror(rc));
+                          mdb_strerror(rc));
             runner->store_ok = 0;
         }
     }
@@ -201,8 +215,8 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_listing_free(&dmcf->runner->listing);
 
     if (dmcf->runner->store_ok) {
-        if (dmcf->processing) {
-            (void) ngx_http_douyin_store_register(&dmcf->runner->store,
+        if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
+            (void) ngx_http_douyin_claim_register(&dmcf->runner->store,
                                                   &dmcf->runner->owner, 0);
         }
 
@@ -214,14 +228,17 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
 
 /*
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
- * answer once listed, else when every claimed video has ended).  Returns
- * NGX_DONE (r is answered later), or an error already sent (503 when the
- * store, the key or the thread pool is unavailable).
+ * answer once listed, else when every claimed video has ended): posts
+ * its OP_LIST thread op.  The job answers r once, through respond(r,
+ * err, json); the caller holds a reference of r for it.  Returns
+ * NGX_HTTP_DOUYIN_OK, or the error to answer now (the store, the key or
+ * the thread pool is unavailable).
  */
 
-ngx_int_t
+ngx_http_douyin_err_e
 ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async)
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_respond_pt respond)
 {
     ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
@@ -229,41 +246,34 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     ngx_http_douyin_job_t     *job;
     ngx_http_douyin_runner_t  *runner;
 
-    runner = dmcf->runner;
-
-    if (runner == NULL || !runner->store_ok) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_UNAVAILABLE",
-                                          "The transcript store could not "
-                                          "be opened; see the error log.");
+    if (!ngx_http_douyin_store_ready(dmcf)) {
+        return NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
     }
 
+    runner = dmcf->runner;
+
     if (runner->auth_header == NULL) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "ASR_KEY_MISSING",
-                                          "The ASR key is not set in the "
-                                          "environment of nginx.");
+        return NGX_HTTP_DOUYIN_ERR_KEY_MISSING;
     }
 
     pool = ngx_create_pool(4096, runner->log);
     if (pool == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_HTTP_DOUYIN_ERR_INTERNAL;
     }
 
     job = ngx_pcalloc(pool, sizeof(ngx_http_douyin_job_t));
     if (job == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     job->pool = pool;
     job->runner = runner;
     job->async = async;
+    job->respond = respond;
 
     job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
     if (job->task == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     op = job->task->ctx;
@@ -279,17 +289,16 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     if (ngx_http_douyin_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
         ngx_destroy_pool(pool);
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "THREAD_POOL_UNAVAILABLE",
-                                          "The thread pool queue is full; "
-                                          "try again later.");
+        return NGX_HTTP_DOUYIN_ERR_THREAD_POOL;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin job %p: listing posted", job);
 
     cln->handler = ngx_http_douyin_job_request_cleanup;
     cln->data = job;
@@ -300,9 +309,12 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     /* a new call tries the key again */
     runner->key_rejected = 0;
 
-    r->main->count++;
+    return NGX_HTTP_DOUYIN_OK;
 
-    return NGX_DONE;
+failed:
+
+    ngx_destroy_pool(pool);
+    return NGX_HTTP_DOUYIN_ERR_INTERNAL;
 }
 
 
@@ -313,8 +325,8 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 {
     ngx_http_douyin_job_t *job = ev->data;
 
-    cJSON                     *json, *data;
-    ngx_uint_t                 status;
+    uint64_t                   now;
+    ngx_uint_t                 i;
     ngx_time_t                *tp;
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_runner_t  *runner;
@@ -330,20 +342,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
                       "douyin: %s: %s", op->code, op->detail);
 
-        status = (ngx_strncmp(op->code, "FILESYSTEM", 10) == 0)
-                 ? NGX_HTTP_BAD_GATEWAY : NGX_HTTP_SERVICE_UNAVAILABLE;
-
-        json = cJSON_CreateObject();
-        cJSON_AddFalseToObject(json, "success");
-        cJSON_AddStringToObject(json, "error", op->code);
-        cJSON_AddStringToObject(json, "detail",
-                                status == NGX_HTTP_BAD_GATEWAY
-                                ? "file-system-go answered badly or not at "
-                                  "all; nothing was changed."
-                                : "The transcript store failed; nothing was "
-                                  "changed.");
-
-        ngx_http_douyin_job_respond(job, status, json);
+        ngx_http_douyin_job_respond(job, op->err, NULL);
         ngx_http_douyin_job_free(job);
         return;
     }
@@ -355,13 +354,11 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     ngx_http_douyin_listing_update(runner, 1, op->listed);
 
     tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
 
-    for (job->next = 0; job->next < op->nitems; job->next++) {
-        if (op->items[job->next].claimed) {
-            op->items[job->next].claimed_ms = (uint64_t) tp->sec * 1000
-                                              + tp->msec;
-            job->claimed++;
-        }
+    for (i = 0; i < op->nitems; i++) {
+        job->claimed += op->items[i].claimed;
+        op->items[i].claimed_ms = now;
     }
 
     job->next = 0;
@@ -369,35 +366,14 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_CLAIMED,
                                job->claimed);
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, runner->log, 0,
-                   "douyin: listed %ui, ignored %ui, claimed %ui, async %i",
-                   op->listed, op->ignored, job->claimed, job->async);
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin job %p: listed %ui, ignored %ui, claimed %ui, "
+                   "async %i", job, op->listed, op->ignored, job->claimed,
+                   job->async);
 
     if (job->async || job->claimed == 0) {
-        json = cJSON_CreateObject();
-        cJSON_AddTrueToObject(json, "success");
-
-        if (job->async) {
-            cJSON_AddStringToObject(json, "message",
-                                    job->claimed ? "Processing started."
-                                                 : "Nothing to process.");
-            data = cJSON_AddObjectToObject(json, "data");
-            cJSON_AddNumberToObject(data, "total", job->total);
-            cJSON_AddNumberToObject(data, "pending", job->claimed);
-            cJSON_AddNumberToObject(data, "skip", job->total - job->claimed);
-
-        } else {
-            cJSON_AddStringToObject(json, "message", "Nothing to process.");
-            data = cJSON_AddObjectToObject(json, "data");
-            cJSON_AddNumberToObject(data, "total", job->total);
-            cJSON_AddNumberToObject(data, "processed", 0);
-            cJSON_AddNumberToObject(data, "success", 0);
-            cJSON_AddNumberToObject(data, "failed", 0);
-        }
-
-        cJSON_AddNumberToObject(data, "ignored", op->ignored);
-
-        ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+        ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK,
+                                    ngx_http_douyin_job_listed(job, op));
     }
 
     if (job->claimed == 0) {
@@ -421,14 +397,50 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 }
 
 
-/* sends json (deleted here) to the job's waiting request, if any */
+/* the answer once listed: async, or nothing to process */
+
+static cJSON *
+ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_op_t *op)
+{
+    cJSON  *json, *data;
+
+    json = cJSON_CreateObject();
+    cJSON_AddTrueToObject(json, "success");
+
+    if (job->async) {
+        cJSON_AddStringToObject(json, "message",
+                                job->claimed ? "Processing started."
+                                             : "Nothing to process.");
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "total", job->total);
+        cJSON_AddNumberToObject(data, "pending", job->claimed);
+        cJSON_AddNumberToObject(data, "skip", job->total - job->claimed);
+
+    } else {
+        cJSON_AddStringToObject(json, "message", "Nothing to process.");
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "total", job->total);
+        cJSON_AddNumberToObject(data, "processed", 0);
+        cJSON_AddNumberToObject(data, "success", 0);
+        cJSON_AddNumberToObject(data, "failed", 0);
+    }
+
+    cJSON_AddNumberToObject(data, "ignored", op->ignored);
+
+    return json;
+}
+
+
+/*
+ * the job's answer (err, or json, deleted here) to its waiting request,
+ * if any, through the job's respond handler
+ */
 
 static void
-ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
-    cJSON *json)
+ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_err_e err, cJSON *json)
 {
-    ngx_int_t            rc;
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = job->request;
@@ -441,14 +453,7 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
     job->request = NULL;
     job->request_cleanup->handler = NULL;
 
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    rc = ngx_http_douyin_send_cjson(r, status, json);
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+    job->respond(r, err, json);
 }
 
 
@@ -457,8 +462,9 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
 static void
 ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
 {
-    cJSON      *json, *data;
-    u_char      msg[192];
+    u_char                 msg[192];
+    cJSON                 *json, *data;
+    ngx_http_douyin_op_t  *op;
 
     if (job->ended + job->handed_over < job->claimed) {
         return;
@@ -487,10 +493,10 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
     cJSON_AddNumberToObject(data, "processed", job->ended);
     cJSON_AddNumberToObject(data, "success", job->success);
     cJSON_AddNumberToObject(data, "failed", job->failed);
-    cJSON_AddNumberToObject(data, "ignored",
-                            ((ngx_http_douyin_op_t *) job->task->ctx)->ignored);
+    op = job->task->ctx;
+    cJSON_AddNumberToObject(data, "ignored", op->ignored);
 
-    ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+    ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, json);
     ngx_http_douyin_job_free(job);
 }
 
@@ -500,8 +506,7 @@ ngx_http_douyin_job_free(ngx_http_douyin_job_t *job)
 {
     if (job->request != NULL) {
         /* never answered: cannot happen, but never leave r hanging */
-        ngx_http_douyin_job_respond(job, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    NULL);
+        ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, NULL);
     }
 
     if (job->queued) {
@@ -565,7 +570,7 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
 
         batch = ngx_http_douyin_batch_create(runner, n);
         if (batch == NULL) {
-            return;             /* out of memory, logged; a later end retries */
+            return;         /* out of memory, logged; a later end retries */
         }
 
         bop = batch->task->ctx;
@@ -724,7 +729,8 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 
     batch->reserved = 0;
 
-    if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool, batch->task)
+    if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool,
+                                  batch->task)
         != NGX_OK)
     {
         /* the queue is full (logged by nginx): try again in a while */
@@ -733,211 +739,209 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 }
 
 
-/*
- * ngx_http_douyin_task_post: posts task to the pool tp with a watchdog
- * timer on its event (not cancelable: a worker that shuts down waits for
- * its threads, as for nginx's own thread tasks).  Returns what
- * ngx_thread_task_post() returns (NGX_ERROR: the queue is full, logged).
- */
-
-ngx_int_t
-ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
-{
-    ngx_http_douyin_op_t  *op;
-
-    if (ngx_thread_task_post(tp, task) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    op = task->ctx;
-    ngx_http_douyin_metric_add(op->conf, NGX_HTTP_DOUYIN_M_OPS_POSTED + op->op,
-                               1);
-
-    ngx_add_timer(&task->event, NGX_HTTP_DOUYIN_WATCHDOG);
-
-    return NGX_OK;
-}
-
-
-/*
- * ngx_http_douyin_task_timedout: called first by every completion
- * handler; returns 1 when it is the watchdog that fired (the task is
- * still running: the handler returns and waits), 0 when the task is done
- * (the watchdog is removed).
- */
-
-ngx_int_t
-ngx_http_douyin_task_timedout(ngx_event_t *ev)
-{
-    if (ev->timedout) {
-        ev->timedout = 0;
-
-        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                      "douyin: a thread task is still running after %M ms",
-                      (ngx_msec_t) NGX_HTTP_DOUYIN_WATCHDOG);
-
-        ngx_add_timer(ev, NGX_HTTP_DOUYIN_WATCHDOG);
-        return 1;
-    }
-
-    if (ev->timer_set) {
-        ngx_del_timer(ev);
-    }
-
-    return 0;
-}
-
-
-/* a step of the batch is done (event loop) */
+/* a step of the batch is done: the event loop decides the next one */
 
 static void
 ngx_http_douyin_batch_done(ngx_event_t *ev)
 {
     ngx_http_douyin_batch_t *batch = ev->data;
 
-    ngx_uint_t                 shift;
-    ngx_msec_t                 delay;
-    ngx_http_douyin_op_t      *op;
-    ngx_http_douyin_runner_t  *runner;
-    ngx_http_douyin_main_conf_t *dmcf;
+    ngx_http_douyin_op_t  *op;
 
     if (ngx_http_douyin_task_timedout(ev)) {
         return;
     }
 
     op = batch->task->ctx;
-    runner = batch->runner;
-    dmcf = runner->conf;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: op %ui done, rc %ui", batch,
+                   (ngx_uint_t) op->op, (ngx_uint_t) op->rc);
 
     switch (op->rc) {
 
     case NGX_HTTP_DOUYIN_RC_NEXT:
 
         if (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT) {
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
-                           "douyin: submitted %ui file(s) as task %s "
-                           "(first %s)", op->nitems, op->task_id,
-                           op->items[0].aweme_id);
+            ngx_http_douyin_batch_submitted(batch, op);
 
-            if (op->detail[0] != '\0') {
-                ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                              "douyin: task %s: %s", op->task_id, op->detail);
-            }
-
-            op->op = NGX_HTTP_DOUYIN_OP_POLL;
-            op->attempt = 0;
-            batch->polls = 0;
-
-            /* douyin_asr_timeout counts from the submit */
-            batch->started = ngx_current_msec;
-            ngx_http_douyin_batch_schedule(batch, dmcf->poll_interval);
-            return;
+        } else {
+            ngx_http_douyin_batch_running(batch, op);
         }
 
-        /* OP_POLL: still PENDING or RUNNING */
-
-        op->attempt = 0;
-        batch->polls++;
-
-        if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
-            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                          "douyin: task %s did not end within "
-                          "douyin_asr_timeout", op->task_id);
-            ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
-                                       "The ASR provider did not finish "
-                                       "in time.");
-            return;
-        }
-
-        /* as the official SDK: doubling every 3 polls, up to the max */
-
-        shift = ngx_min(batch->polls / 3, 16);
-        delay = ngx_min(dmcf->poll_interval << shift, dmcf->poll_max);
-
-        ngx_http_douyin_batch_schedule(batch, delay);
         return;
 
     case NGX_HTTP_DOUYIN_RC_RETRY:
     case NGX_HTTP_DOUYIN_RC_ERROR:
-
-        if (op->attempt + 1 >= NGX_HTTP_DOUYIN_MAX_ATTEMPTS
-            && ngx_strncmp(op->code, "STORE_", 6) == 0)
-        {
-            /*
-             * the outcome cannot be stored: the records stay
-             * "processing", held by this worker, and the next worker
-             * resumes them from their task id; the callers learn now
-             */
-
-            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                          "douyin: %s; giving up, the video(s) stay "
-                          "processing until a restart resumes them",
-                          op->detail);
-
-            for (shift = 0; shift < op->nitems; shift++) {
-                op->items[shift].outcome = NGX_HTTP_DOUYIN_FAILED;
-            }
-
-            ngx_http_douyin_batch_end(batch);
-            return;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, runner->log, 0,
-                      "douyin: %s (attempt %ui), retrying",
-                      op->detail[0] ? op->detail : op->code,
-                      op->attempt + 1);
-
-        if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
-            op->attempt++;
-        }
-
-        ngx_http_douyin_metric_add(dmcf, NGX_HTTP_DOUYIN_M_RETRIES
-                                   + (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
-                                      ? NGX_HTTP_DOUYIN_RETRY_SUBMIT
-                                      : op->op == NGX_HTTP_DOUYIN_OP_POLL
-                                        ? NGX_HTTP_DOUYIN_RETRY_POLL
-                                        : NGX_HTTP_DOUYIN_RETRY_FAIL), 1);
-
-        ngx_http_douyin_batch_schedule(batch,
-                                  ngx_http_douyin_backoff(runner,
-                                                          op->attempt));
+        ngx_http_douyin_batch_retry(batch, op);
         return;
 
     case NGX_HTTP_DOUYIN_RC_DONE:
+        ngx_http_douyin_batch_ended(batch, op);
+        return;
+    }
+}
 
-        if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
 
-            /* the provider task ended (SUCCEEDED or FAILED) */
+/* submitted: poll the provider task, first after douyin_poll_interval */
 
-            ngx_http_douyin_metrics_observe(dmcf, NGX_HTTP_DOUYIN_H_TASK, 0,
-                        (uint64_t) (ngx_current_msec - batch->started) * 1000);
-        }
+static void
+ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_http_douyin_runner_t  *runner;
 
-        if (op->key_rejected) {
-            if (!runner->key_rejected) {
-                ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                              "douyin: the ASR provider rejected the key "
-                              "from \"%V\": HTTP %l %s; failing queued "
-                              "videos", &dmcf->asr_key_env,
-                              op->http_status, op->code);
-            }
+    runner = batch->runner;
 
-            runner->key_rejected = 1;
-            ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
-                        sizeof(runner->key_code));
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin: submitted %ui file(s) as task %s (first %s)",
+                   op->nitems, op->task_id, op->items[0].aweme_id);
 
-        } else if (op->code[0] != '\0') {
+    if (op->detail[0] != '\0') {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: task %s: %s", op->task_id, op->detail);
+    }
 
-            /* a provider's refusal or answer we could not use */
+    op->op = NGX_HTTP_DOUYIN_OP_POLL;
+    op->attempt = 0;
+    batch->polls = 0;
 
-            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                          "douyin: %s", op->detail[0] ? op->detail
-                                                      : op->code);
+    /* douyin_asr_timeout counts from the submit */
+    batch->started = ngx_current_msec;
+    ngx_http_douyin_batch_schedule(batch, runner->conf->poll_interval);
+}
+
+
+/* the provider task is still PENDING or RUNNING: poll again, or give up */
+
+static void
+ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_uint_t                    shift;
+    ngx_msec_t                    delay;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = batch->runner->conf;
+
+    op->attempt = 0;
+    batch->polls++;
+
+    if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
+        ngx_log_error(NGX_LOG_ERR, batch->runner->log, 0,
+                      "douyin: task %s did not end within "
+                      "douyin_asr_timeout", op->task_id);
+        ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
+                                   "The ASR provider did not finish in "
+                                   "time.");
+        return;
+    }
+
+    /* as the official SDK: doubling every 3 polls, up to the max */
+
+    shift = ngx_min(batch->polls / 3, 16);
+    delay = ngx_min(dmcf->poll_interval << shift, dmcf->poll_max);
+
+    ngx_http_douyin_batch_schedule(batch, delay);
+}
+
+
+/* a transient failure: the same step again after a backoff */
+
+static void
+ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_uint_t                 i;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    if (op->attempt + 1 >= NGX_HTTP_DOUYIN_MAX_ATTEMPTS
+        && (op->err == NGX_HTTP_DOUYIN_ERR_STORE
+            || op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL))
+    {
+        /*
+         * the outcome cannot be stored: the records stay "processing",
+         * held by this worker, and the next worker resumes them from
+         * their task id; the callers learn now
+         */
+
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s; giving up, the video(s) stay "
+                      "processing until a restart resumes them",
+                      op->detail);
+
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].outcome = NGX_HTTP_DOUYIN_FAILED;
         }
 
         ngx_http_douyin_batch_end(batch);
         return;
     }
+
+    ngx_log_error(NGX_LOG_WARN, runner->log, 0,
+                  "douyin: %s (attempt %ui), retrying",
+                  op->detail[0] ? op->detail : op->code, op->attempt + 1);
+
+    if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
+        op->attempt++;
+    }
+
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RETRIES
+                               + (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
+                                  ? NGX_HTTP_DOUYIN_RETRY_SUBMIT
+                                  : op->op == NGX_HTTP_DOUYIN_OP_POLL
+                                    ? NGX_HTTP_DOUYIN_RETRY_POLL
+                                    : NGX_HTTP_DOUYIN_RETRY_FAIL), 1);
+
+    ngx_http_douyin_batch_schedule(batch,
+                                   ngx_http_douyin_backoff(runner,
+                                                           op->attempt));
+}
+
+
+/* the batch's outcomes are stored (or it failed): log why, end it */
+
+static void
+ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
+
+        /* the provider task ended (SUCCEEDED or FAILED) */
+
+        ngx_http_douyin_metrics_observe(runner->conf, NGX_HTTP_DOUYIN_H_TASK,
+                        0, (uint64_t) (ngx_current_msec - batch->started)
+                           * 1000);
+    }
+
+    if (op->key_rejected) {
+        if (!runner->key_rejected) {
+            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                          "douyin: the ASR provider rejected the key from "
+                          "\"%V\": HTTP %l %s; failing queued videos",
+                          &runner->conf->asr_key_env, op->http_status,
+                          op->code);
+        }
+
+        runner->key_rejected = 1;
+        ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
+                    sizeof(runner->key_code));
+
+    } else if (op->code[0] != '\0') {
+
+        /* a provider's refusal or answer we could not use */
+
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s", op->detail[0] ? op->detail : op->code);
+    }
+
+    ngx_http_douyin_batch_end(batch);
 }
 
 
@@ -984,7 +988,9 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
                               -(ngx_atomic_int_t) op->nitems);
 
     for (i = 0; i < op->nitems; i++) {
-        if (op->items[i].outcome != 0) {
+        if (op->items[i].outcome == NGX_HTTP_DOUYIN_COMPLETED
+            || op->items[i].outcome == NGX_HTTP_DOUYIN_FAILED)
+        {
             ngx_http_douyin_metrics_video_end(runner->conf, &op->items[i]);
         }
 
@@ -1151,7 +1157,8 @@ ngx_http_douyin_recover_timer(ngx_event_t *ev)
 
     op->limit = runner->conf->max_inflight - runner->inflight;
 
-    if (ngx_http_douyin_task_post(runner->conf->thread_pool, runner->recover_task)
+    if (ngx_http_douyin_task_post(runner->conf->thread_pool,
+                                  runner->recover_task)
         != NGX_OK)
     {
         ngx_add_timer(ev, NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
