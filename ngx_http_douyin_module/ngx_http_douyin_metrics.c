@@ -40,6 +40,19 @@ typedef struct {
 } ngx_http_douyin_hist_t;
 
 
+/* a counter family: one word per value of its label (or one word) */
+
+typedef struct {
+    const char                 *name;
+    const char                 *help;
+    const char                 *label;      /* NULL: none */
+    const char *const          *values;     /* of the label */
+    ngx_uint_t                  n;          /* words */
+    ngx_uint_t                  base;       /* first counter word */
+    ngx_uint_t                  ms;         /* counted in ms, shown in s */
+} ngx_http_douyin_family_t;
+
+
 static ngx_int_t ngx_http_douyin_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_douyin_metrics_alive(ngx_pid_t pid);
@@ -48,9 +61,8 @@ static u_char *ngx_http_douyin_metrics_seconds(u_char *p, u_char *last,
     uint64_t us);
 static u_char *ngx_http_douyin_metrics_family(u_char *p, u_char *last,
     const char *name, const char *type, const char *help);
-static u_char *ngx_http_douyin_metrics_labelled(u_char *p, u_char *last,
-    ngx_http_douyin_metrics_sh_t *sh, const char *name, const char *label,
-    const char *const *values, ngx_uint_t n, ngx_uint_t base);
+static u_char *ngx_http_douyin_metrics_counters(u_char *p, u_char *last,
+    ngx_http_douyin_metrics_sh_t *sh, ngx_http_douyin_family_t *f);
 static u_char *ngx_http_douyin_metrics_calls(u_char *p, u_char *last,
     ngx_http_douyin_metrics_sh_t *sh, const char *name, ngx_uint_t from,
     ngx_uint_t to);
@@ -179,6 +191,53 @@ static ngx_http_douyin_hist_t  ngx_http_douyin_hists[] = {
       NGX_HTTP_DOUYIN_M_OP_HIST, NGX_HTTP_DOUYIN_OP_BUCKETS_N,
       ngx_http_douyin_op_bounds, "op", ngx_http_douyin_op_names,
       NGX_HTTP_DOUYIN_OPS_N }
+};
+
+
+static ngx_http_douyin_family_t  ngx_http_douyin_families[] = {
+
+    { "douyin_videos_claimed_total",
+      "Videos claimed for transcription by a process call.",
+      NULL, NULL, 1, NGX_HTTP_DOUYIN_M_CLAIMED, 0 },
+
+    { "douyin_videos_resumed_total",
+      "Videos taken over from a worker that is gone and resumed.",
+      NULL, NULL, 1, NGX_HTTP_DOUYIN_M_RESUMED, 0 },
+
+    { "douyin_videos_completed_total",
+      "Videos whose transcript was stored.",
+      NULL, NULL, 1, NGX_HTTP_DOUYIN_M_COMPLETED, 0 },
+
+    { "douyin_videos_failed_total",
+      "Videos stored as failed, by failure code (provider per-file codes, "
+      "ours, or OTHER).",
+      "code", ngx_http_douyin_fail_codes, NGX_HTTP_DOUYIN_FAIL_CODES_N + 1,
+      NGX_HTTP_DOUYIN_M_FAILED, 0 },
+
+    { "douyin_retries_total",
+      "Batch steps retried after a backoff (429, 5xx, no answer, a result "
+      "download or a store write that failed).",
+      "step", ngx_http_douyin_retry_steps, NGX_HTTP_DOUYIN_RETRY_N,
+      NGX_HTTP_DOUYIN_M_RETRIES, 0 },
+
+    { "douyin_rate_limit_waits_total",
+      "Provider requests that waited for their slot of douyin_asr_rate.",
+      "kind", ngx_http_douyin_rate_kinds, 2, NGX_HTTP_DOUYIN_M_RATE_WAITS, 0 },
+
+    { "douyin_rate_limit_wait_seconds_total",
+      "Time provider requests waited for their rate slot.",
+      "kind", ngx_http_douyin_rate_kinds, 2, NGX_HTTP_DOUYIN_M_RATE_WAIT_MS,
+      1 },
+
+    { "douyin_billed_audio_seconds_total",
+      "Audio seconds the provider bills (its usage.duration of succeeded "
+      "tasks).",
+      NULL, NULL, 1, NGX_HTTP_DOUYIN_M_BILLED_MS, 1 },
+
+    { "douyin_thread_ops_total",
+      "Operations posted to the thread pool, by operation.",
+      "op", ngx_http_douyin_op_names, NGX_HTTP_DOUYIN_OPS_N,
+      NGX_HTTP_DOUYIN_M_OPS_POSTED, 0 }
 };
 
 
@@ -594,6 +653,7 @@ ngx_http_douyin_metrics_handler(ngx_http_request_t *r)
     u_char                        *p, *last;
     ngx_int_t                      rc;
     ngx_buf_t                     *b;
+    ngx_uint_t                     i;
     ngx_chain_t                    out;
     ngx_http_douyin_main_conf_t   *dmcf;
     ngx_http_douyin_metrics_sh_t  *sh;
@@ -625,39 +685,19 @@ ngx_http_douyin_metrics_handler(ngx_http_request_t *r)
 
     p = ngx_http_douyin_metrics_store(p, last, dmcf, r->connection->log);
 
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_videos_claimed_total", "counter",
-            "Videos claimed for transcription by a process call.");
-    p = ngx_slprintf(p, last, "douyin_videos_claimed_total %uA\n",
-                     sh->counter[NGX_HTTP_DOUYIN_M_CLAIMED]);
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_videos_resumed_total", "counter",
-            "Videos taken over from a worker that is gone and resumed.");
-    p = ngx_slprintf(p, last, "douyin_videos_resumed_total %uA\n",
-                     sh->counter[NGX_HTTP_DOUYIN_M_RESUMED]);
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_videos_completed_total", "counter",
-            "Videos whose transcript was stored.");
-    p = ngx_slprintf(p, last, "douyin_videos_completed_total %uA\n",
-                     sh->counter[NGX_HTTP_DOUYIN_M_COMPLETED]);
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_videos_failed_total", "counter",
-            "Videos stored as failed, by failure code (provider per-file "
-            "codes, ours, or OTHER).");
-    p = ngx_http_douyin_metrics_labelled(p, last, sh,
-            "douyin_videos_failed_total", "code", ngx_http_douyin_fail_codes,
-            NGX_HTTP_DOUYIN_FAIL_CODES_N + 1, NGX_HTTP_DOUYIN_M_FAILED);
-
     p = ngx_http_douyin_metrics_gauges(p, last, sh);
+
+    for (i = 0; i < sizeof(ngx_http_douyin_families)
+                    / sizeof(ngx_http_douyin_family_t); i++)
+    {
+        p = ngx_http_douyin_metrics_counters(p, last, sh,
+                                             &ngx_http_douyin_families[i]);
+    }
 
     p = ngx_http_douyin_metrics_family(p, last,
             "douyin_provider_requests_total", "counter",
             "Requests to the ASR provider by kind and outcome (HTTP status "
             "class, 429 apart from 4xx; error: no answer; timeout).");
-
     p = ngx_http_douyin_metrics_calls(p, last, sh,
             "douyin_provider_requests_total", 0,
             NGX_HTTP_DOUYIN_CALL_PROVIDER_N);
@@ -665,60 +705,13 @@ ngx_http_douyin_metrics_handler(ngx_http_request_t *r)
     p = ngx_http_douyin_metrics_family(p, last,
             "douyin_filesystem_requests_total", "counter",
             "Requests to file-system-go by kind and outcome.");
-
     p = ngx_http_douyin_metrics_calls(p, last, sh,
             "douyin_filesystem_requests_total",
             NGX_HTTP_DOUYIN_CALL_PROVIDER_N, NGX_HTTP_DOUYIN_CALL_N);
 
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_retries_total", "counter",
-            "Batch steps retried after a backoff (429, 5xx, no answer, "
-            "a result download or a store write that failed).");
-    p = ngx_http_douyin_metrics_labelled(p, last, sh, "douyin_retries_total",
-            "step", ngx_http_douyin_retry_steps, NGX_HTTP_DOUYIN_RETRY_N,
-            NGX_HTTP_DOUYIN_M_RETRIES);
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_rate_limit_waits_total", "counter",
-            "Provider requests that waited for their slot of "
-            "douyin_asr_rate.");
-    p = ngx_http_douyin_metrics_labelled(p, last, sh,
-            "douyin_rate_limit_waits_total", "kind",
-            ngx_http_douyin_rate_kinds, 2, NGX_HTTP_DOUYIN_M_RATE_WAITS);
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_rate_limit_wait_seconds_total", "counter",
-            "Time provider requests waited for their rate slot.");
-
-    for (rc = 0; rc < 2; rc++) {
-        p = ngx_slprintf(p, last,
-                         "douyin_rate_limit_wait_seconds_total{kind=\"%s\"} ",
-                         ngx_http_douyin_rate_kinds[rc]);
-        p = ngx_http_douyin_metrics_seconds(p, last,
-                (uint64_t) sh->counter[NGX_HTTP_DOUYIN_M_RATE_WAIT_MS + rc]
-                * 1000);
-        p = ngx_slprintf(p, last, "\n");
-    }
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_billed_audio_seconds_total", "counter",
-            "Audio seconds the provider bills (its usage.duration of "
-            "succeeded tasks).");
-    p = ngx_slprintf(p, last, "douyin_billed_audio_seconds_total ");
-    p = ngx_http_douyin_metrics_seconds(p, last,
-            (uint64_t) sh->counter[NGX_HTTP_DOUYIN_M_BILLED_MS] * 1000);
-    p = ngx_slprintf(p, last, "\n");
-
-    p = ngx_http_douyin_metrics_family(p, last,
-            "douyin_thread_ops_total", "counter",
-            "Operations posted to the thread pool, by operation.");
-    p = ngx_http_douyin_metrics_labelled(p, last, sh,
-            "douyin_thread_ops_total", "op", ngx_http_douyin_op_names,
-            NGX_HTTP_DOUYIN_OPS_N, NGX_HTTP_DOUYIN_M_OPS_POSTED);
-
-    for (rc = 0; rc < NGX_HTTP_DOUYIN_H_N; rc++) {
+    for (i = 0; i < NGX_HTTP_DOUYIN_H_N; i++) {
         p = ngx_http_douyin_metrics_histogram(p, last, sh,
-                                              &ngx_http_douyin_hists[rc]);
+                                              &ngx_http_douyin_hists[i]);
     }
 
     if (p == last) {
@@ -761,18 +754,35 @@ ngx_http_douyin_metrics_family(u_char *p, u_char *last, const char *name,
 }
 
 
-/* the n samples of a family with one label: name{label="values[i]"} */
+/* a counter family: # HELP, # TYPE, and name or name{label="value"} */
 
 static u_char *
-ngx_http_douyin_metrics_labelled(u_char *p, u_char *last,
-    ngx_http_douyin_metrics_sh_t *sh, const char *name, const char *label,
-    const char *const *values, ngx_uint_t n, ngx_uint_t base)
+ngx_http_douyin_metrics_counters(u_char *p, u_char *last,
+    ngx_http_douyin_metrics_sh_t *sh, ngx_http_douyin_family_t *f)
 {
-    ngx_uint_t  i;
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  v;
 
-    for (i = 0; i < n; i++) {
-        p = ngx_slprintf(p, last, "%s{%s=\"%s\"} %uA\n", name, label,
-                         values[i], sh->counter[base + i]);
+    p = ngx_http_douyin_metrics_family(p, last, f->name, "counter", f->help);
+
+    for (i = 0; i < f->n; i++) {
+        v = sh->counter[f->base + i];
+
+        if (f->label != NULL) {
+            p = ngx_slprintf(p, last, "%s{%s=\"%s\"} ", f->name, f->label,
+                             f->values[i]);
+
+        } else {
+            p = ngx_slprintf(p, last, "%s ", f->name);
+        }
+
+        if (f->ms) {
+            p = ngx_http_douyin_metrics_seconds(p, last, (uint64_t) v * 1000);
+            p = ngx_slprintf(p, last, "\n");
+
+        } else {
+            p = ngx_slprintf(p, last, "%uA\n", v);
+        }
     }
 
     return p;
