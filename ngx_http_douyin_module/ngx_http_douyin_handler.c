@@ -63,6 +63,9 @@ ngx_http_douyin_info_handler(ngx_http_request_t *r)
                             NGX_HTTP_DOUYIN_VERSION "\",\"docs\":\"/docs\","
                             "\"health\":\"/health\"}";
 
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin info handler");
+
     return ngx_http_douyin_send_static(r, NULL, body, sizeof(body) - 1);
 }
 
@@ -72,6 +75,9 @@ ngx_http_douyin_info_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_douyin_docs_handler(ngx_http_request_t *r)
 {
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin docs handler");
+
     return ngx_http_douyin_send_static(r, "text/html; charset=utf-8",
                                        ngx_http_douyin_docs_html,
                                        ngx_http_douyin_docs_html_len);
@@ -86,6 +92,9 @@ ngx_http_douyin_docs_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_douyin_openapi_handler(ngx_http_request_t *r)
 {
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin openapi handler");
+
     return ngx_http_douyin_send_static(r, NULL, ngx_http_douyin_openapi_json,
                                        ngx_http_douyin_openapi_json_len);
 }

@@ -618,14 +618,14 @@ ngx_http_douyin_metrics_listing(ngx_http_douyin_main_conf_t *dmcf,
 
 
 /*
- * ngx_http_douyin_metrics_op_run: thread side, at the end of an op of
- * kind "what" that started at "start" (CLOCK_MONOTONIC): observes its
- * run time.  The running gauge is kept by ngx_http_douyin_op_handler().
+ * ngx_http_douyin_metrics_op_run: thread side, at the end of an op that
+ * started at "start" (CLOCK_MONOTONIC): observes its run time by its
+ * kind.  The running gauge is kept by ngx_http_douyin_op_handler().
  */
 
 void
 ngx_http_douyin_metrics_op_run(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_op_e what, struct timespec *start)
+    struct timespec *start)
 {
     int64_t          us;
     struct timespec  now;
@@ -637,7 +637,7 @@ ngx_http_douyin_metrics_op_run(ngx_http_douyin_op_t *op,
     us = (int64_t) (now.tv_sec - start->tv_sec) * 1000000
          + (now.tv_nsec - start->tv_nsec) / 1000;
 
-    ngx_http_douyin_metrics_observe(op->conf, NGX_HTTP_DOUYIN_H_OP, what,
+    ngx_http_douyin_metrics_observe(op->conf, NGX_HTTP_DOUYIN_H_OP, op->op,
                                     (uint64_t) ngx_max(us, 0));
 }
 

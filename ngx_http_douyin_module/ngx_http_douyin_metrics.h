@@ -174,7 +174,7 @@ void ngx_http_douyin_metrics_billed(ngx_http_douyin_main_conf_t *dmcf,
 void ngx_http_douyin_metrics_listing(ngx_http_douyin_main_conf_t *dmcf,
     ngx_uint_t total, ngx_uint_t pending, time_t fetched_at);
 void ngx_http_douyin_metrics_op_run(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_op_e what, struct timespec *start);
+    struct timespec *start);
 
 
 /*

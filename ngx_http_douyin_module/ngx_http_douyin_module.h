@@ -251,10 +251,16 @@ typedef enum {
 } ngx_http_douyin_op_e;
 
 
+/*
+ * What a thread op asks the event loop for; the loop alone decides which
+ * op runs next.
+ */
+
 typedef enum {
     NGX_HTTP_DOUYIN_RC_DONE = 0,      /* items have their outcome stored */
     NGX_HTTP_DOUYIN_RC_NEXT,          /* step done, go on (e.g. polling) */
     NGX_HTTP_DOUYIN_RC_RETRY,         /* transient: retry after backoff */
+    NGX_HTTP_DOUYIN_RC_FAIL,          /* fail the items: fail_code, ... */
     NGX_HTTP_DOUYIN_RC_ERROR          /* the op failed; nothing changed */
 } ngx_http_douyin_rc_e;
 
@@ -277,8 +283,9 @@ typedef struct {
     ngx_uint_t                  nitems;
 
     char                        task_id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    /* OP_FAIL in; RC_FAIL out */
     char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
-    char                        fail_message[160];  /* OP_FAIL */
+    char                        fail_message[160];
     char                      **task_ids;       /* OP_RECOVER, per item */
 
     /* out */
@@ -432,12 +439,10 @@ ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
 
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
 
-typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r,
-    ngx_int_t ok);
+typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
     ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
-ngx_int_t ngx_http_douyin_listing_failed(ngx_http_request_t *r);
 void ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     ngx_uint_t fresh, ngx_uint_t total);
 void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);

@@ -33,6 +33,8 @@
 #define NGX_HTTP_DOUYIN_WATCH             500
 
 
+static ngx_int_t ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
 static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
     ngx_http_douyin_err_e err, cJSON *json);
@@ -54,7 +56,7 @@ static void ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
-static void ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
+static void ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
     const char *code, const char *message);
@@ -65,6 +67,9 @@ static ngx_msec_t ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner,
     ngx_uint_t attempt);
 static void ngx_http_douyin_recover_timer(ngx_event_t *ev);
 static void ngx_http_douyin_recover_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_douyin_recover_batch(
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_op_t *op,
+    ngx_uint_t from, ngx_uint_t to);
 
 
 /*
@@ -80,9 +85,7 @@ ngx_int_t
 ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
-    int                        rc;
-    char                      *key, *path;
-    size_t                     len;
+    char                      *path;
     ngx_http_douyin_runner_t  *runner;
 
     runner = ngx_pcalloc(cycle->pool, sizeof(ngx_http_douyin_runner_t));
@@ -140,6 +143,26 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
+    return ngx_http_douyin_runner_processing(cycle, runner);
+}
+
+
+/*
+ * the part of init_process for the process handlers: the key from the
+ * environment, this worker in the store's registry, the recovery timer
+ */
+
+static ngx_int_t
+ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner)
+{
+    int                           rc;
+    char                         *key;
+    size_t                        len;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = runner->conf;
+
     key = getenv((char *) dmcf->asr_key_env.data);
 
     if (key == NULL || key[0] == '\0') {
@@ -168,7 +191,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
 
             /* unregistered, its claims would look orphaned to others */
 
-            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+            ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
                           "douyin: registering the worker in the store "
                           "failed: %s; processing answers 503",
                           mdb_strerror(rc));
@@ -729,6 +752,10 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 
     batch->reserved = 0;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: posting op %ui", batch,
+                   (ngx_uint_t) op->op);
+
     if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool,
                                   batch->task)
         != NGX_OK)
@@ -776,8 +803,22 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
         ngx_http_douyin_batch_retry(batch, op);
         return;
 
+    case NGX_HTTP_DOUYIN_RC_FAIL:
+        ngx_http_douyin_batch_refused(batch, op);
+        return;
+
     case NGX_HTTP_DOUYIN_RC_DONE:
-        ngx_http_douyin_batch_ended(batch, op);
+
+        if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
+
+            /* the provider task ended (SUCCEEDED or FAILED) */
+
+            ngx_http_douyin_metrics_observe(batch->runner->conf,
+                        NGX_HTTP_DOUYIN_H_TASK, 0,
+                        (uint64_t) (ngx_current_msec - batch->started) * 1000);
+        }
+
+        ngx_http_douyin_batch_end(batch);
         return;
     }
 }
@@ -901,24 +942,15 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
 }
 
 
-/* the batch's outcomes are stored (or it failed): log why, end it */
+/* the provider refused the batch: log why, then store the failure */
 
 static void
-ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
+ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op)
 {
     ngx_http_douyin_runner_t  *runner;
 
     runner = batch->runner;
-
-    if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
-
-        /* the provider task ended (SUCCEEDED or FAILED) */
-
-        ngx_http_douyin_metrics_observe(runner->conf, NGX_HTTP_DOUYIN_H_TASK,
-                        0, (uint64_t) (ngx_current_msec - batch->started)
-                           * 1000);
-    }
 
     if (op->key_rejected) {
         if (!runner->key_rejected) {
@@ -933,19 +965,19 @@ ngx_http_douyin_batch_ended(ngx_http_douyin_batch_t *batch,
         ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
                     sizeof(runner->key_code));
 
-    } else if (op->code[0] != '\0') {
-
-        /* a provider's refusal or answer we could not use */
-
+    } else {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
                       "douyin: %s", op->detail[0] ? op->detail : op->code);
     }
 
-    ngx_http_douyin_batch_end(batch);
+    ngx_http_douyin_batch_fail(batch, NULL, NULL);
 }
 
 
-/* every item of the batch fails with code (stored in a thread task) */
+/*
+ * every item of the batch fails with code and message (stored by an
+ * OP_FAIL thread op); NULL: with the op's fail_code and fail_message
+ */
 
 static void
 ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
@@ -957,10 +989,16 @@ ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
 
     op->op = NGX_HTTP_DOUYIN_OP_FAIL;
     op->attempt = 0;
-    ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
-                sizeof(op->fail_code));
-    ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
-                sizeof(op->fail_message));
+
+    if (code != NULL) {
+        ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
+                    sizeof(op->fail_code));
+        ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
+                    sizeof(op->fail_message));
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: failing with %s", batch, op->fail_code);
 
     ngx_http_douyin_batch_schedule(batch, 0);
 }
@@ -978,6 +1016,9 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
 
     op = batch->task->ctx;
     runner = batch->runner;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin batch %p: ended, %ui video(s)", batch, op->nitems);
 
     if (batch->timer.timer_set) {
         ngx_del_timer(&batch->timer);
@@ -1173,10 +1214,8 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
 {
     ngx_http_douyin_runner_t *runner = ev->data;
 
-    ngx_uint_t                 i, j, n;
-    ngx_msec_t                 age;
-    ngx_http_douyin_op_t      *op, *bop;
-    ngx_http_douyin_batch_t   *batch;
+    ngx_uint_t             i, j;
+    ngx_http_douyin_op_t  *op;
 
     if (ngx_http_douyin_task_timedout(ev)) {
         return;
@@ -1222,44 +1261,9 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
             }
         }
 
-        n = j - i;
-
-        batch = ngx_http_douyin_batch_create(runner, n);
-        if (batch == NULL) {
+        if (ngx_http_douyin_recover_batch(runner, op, i, j) != NGX_OK) {
             break;      /* the records stay ours; a restart resumes them */
         }
-
-        bop = batch->task->ctx;
-
-        for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
-            bop->items[bop->nitems] = op->items[i + bop->nitems];
-            op->items[i + bop->nitems].file_url = NULL;
-            op->items[i + bop->nitems].filename = NULL;
-        }
-
-        if (op->task_ids[i] != NULL) {
-
-            /* a resumed task: its time limit counts from the claim */
-
-            age = (ngx_msec_t) (ngx_time() - op->items[i].claimed_at) * 1000;
-            batch->started = ngx_current_msec - ngx_min(age, 86400000);
-        }
-
-        runner->inflight += n;
-        ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT, n);
-        ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED,
-                                   n);
-
-        if (op->task_ids[i] != NULL) {
-            bop->op = NGX_HTTP_DOUYIN_OP_POLL;
-            ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[i],
-                        sizeof(bop->task_id));
-
-        } else {
-            bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
-        }
-
-        ngx_http_douyin_batch_schedule(batch, 0);
     }
 
 next:
@@ -1270,4 +1274,59 @@ next:
         ngx_add_timer(&runner->recover_timer,
                       NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
     }
+}
+
+
+/*
+ * one batch of the videos op->items[from .. to - 1] taken over by the
+ * recovery, which share one provider task id (poll it) or have none
+ * (submit them); NGX_ERROR when out of memory
+ */
+
+static ngx_int_t
+ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
+    ngx_http_douyin_op_t *op, ngx_uint_t from, ngx_uint_t to)
+{
+    ngx_uint_t                n;
+    ngx_msec_t                age;
+    ngx_http_douyin_op_t     *bop;
+    ngx_http_douyin_batch_t  *batch;
+
+    n = to - from;
+
+    batch = ngx_http_douyin_batch_create(runner, n);
+    if (batch == NULL) {
+        return NGX_ERROR;
+    }
+
+    bop = batch->task->ctx;
+
+    for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
+        bop->items[bop->nitems] = op->items[from + bop->nitems];
+        op->items[from + bop->nitems].file_url = NULL;
+        op->items[from + bop->nitems].filename = NULL;
+    }
+
+    runner->inflight += n;
+    ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT, n);
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED, n);
+
+    if (op->task_ids[from] == NULL) {
+        bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
+        ngx_http_douyin_batch_schedule(batch, 0);
+        return NGX_OK;
+    }
+
+    /* a resumed provider task: its time limit counts from the claim */
+
+    age = (ngx_msec_t) (ngx_time() - op->items[from].claimed_at) * 1000;
+    batch->started = ngx_current_msec - ngx_min(age, 86400000);
+
+    bop->op = NGX_HTTP_DOUYIN_OP_POLL;
+    ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[from],
+                sizeof(bop->task_id));
+
+    ngx_http_douyin_batch_schedule(batch, 0);
+
+    return NGX_OK;
 }

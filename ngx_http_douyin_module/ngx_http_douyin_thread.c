@@ -33,8 +33,9 @@
 static void ngx_http_douyin_op_list(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op);
-static void ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op,
-    const char *code, const char *message);
+static void ngx_http_douyin_op_failing(ngx_http_douyin_op_t *op,
+    const char *message);
+static void ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
@@ -79,8 +80,8 @@ ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
 /*
  * ngx_http_douyin_task_timedout: called first by every completion
  * handler; returns 1 when it is the watchdog that fired (the task is
- * still running: the handler returns and waits), 0 when the task is done
- * (the watchdog is removed).
+ * still running: logged ALERT once, the handler returns and waits), 0
+ * when the task is done (the watchdog is removed).
  */
 
 ngx_int_t
@@ -89,17 +90,30 @@ ngx_http_douyin_task_timedout(ngx_event_t *ev)
     if (ev->timedout) {
         ev->timedout = 0;
 
-        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                      "douyin: a thread task is still running after %M ms",
-                      (ngx_msec_t) NGX_HTTP_DOUYIN_WATCHDOG);
+        /*
+         * ALERT once per run of the task: ev->delayed marks that it was
+         * said (nginx uses no "delayed" flag on thread task events)
+         */
+
+        if (!ev->delayed) {
+            ev->delayed = 1;
+            ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                          "douyin: a thread task is still running after "
+                          "%M ms", (ngx_msec_t) NGX_HTTP_DOUYIN_WATCHDOG);
+        }
 
         ngx_add_timer(ev, NGX_HTTP_DOUYIN_WATCHDOG);
         return 1;
     }
 
+    ev->delayed = 0;
+
     if (ev->timer_set) {
         ngx_del_timer(ev);
     }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "douyin thread task done");
 
     return 0;
 }
@@ -145,11 +159,7 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
     ngx_http_douyin_op_t  *op = data;
 
     struct timespec        start;
-    ngx_http_douyin_op_e   what;
 
-    /* the op may turn into OP_FAIL on the way: it counts as it started */
-
-    what = op->op;
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
     ngx_http_douyin_gauge_add(op->conf, NGX_HTTP_DOUYIN_G_OPS_RUNNING, 1);
 
@@ -175,7 +185,7 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         break;
 
     case NGX_HTTP_DOUYIN_OP_FAIL:
-        ngx_http_douyin_op_fail(op, op->fail_code, op->fail_message);
+        ngx_http_douyin_op_fail(op);
         break;
 
     case NGX_HTTP_DOUYIN_OP_RECOVER:
@@ -195,7 +205,7 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         break;
     }
 
-    ngx_http_douyin_metrics_op_run(op, what, &start);
+    ngx_http_douyin_metrics_op_run(op, &start);
     ngx_http_douyin_gauge_add(op->conf, NGX_HTTP_DOUYIN_G_OPS_RUNNING, -1);
 }
 
@@ -246,7 +256,7 @@ ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
         return;
 
     case NGX_DECLINED:
-        ngx_http_douyin_op_fail(op, op->code, fail);
+        ngx_http_douyin_op_failing(op, fail);
         return;
 
     default: /* NGX_OK */
@@ -289,7 +299,7 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
         return;
 
     case NGX_HTTP_DOUYIN_TASK_FAIL:
-        ngx_http_douyin_op_fail(op, op->code, fail);
+        ngx_http_douyin_op_failing(op, fail);
         return;
 
     case NGX_HTTP_DOUYIN_TASK_ENDED:
@@ -328,33 +338,29 @@ done:
 }
 
 
-/* OP_FAIL and fatal provider errors: every item fails with code */
+/*
+ * the provider refused the items, or answered what we cannot use: they
+ * are to fail with op->code and message; the event loop logs why and
+ * posts OP_FAIL (a submit is never resent)
+ */
 
 static void
-ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op, const char *code,
-    const char *message)
+ngx_http_douyin_op_failing(ngx_http_douyin_op_t *op, const char *message)
+{
+    ngx_http_douyin_set(op->fail_code, sizeof(op->fail_code), op->code);
+    ngx_http_douyin_set(op->fail_message, sizeof(op->fail_message), message);
+
+    op->rc = NGX_HTTP_DOUYIN_RC_FAIL;
+}
+
+
+/* OP_FAIL: every item fails with fail_code and fail_message */
+
+static void
+ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op)
 {
     cJSON       **records;
-    ngx_uint_t    i, asked;
-    char          saved[NGX_HTTP_DOUYIN_CODE_MAX + 1];
-
-    ngx_http_douyin_set(saved, sizeof(saved), code);
-
-    /* an OP_FAIL the event loop asked for: it has logged why already */
-    asked = (op->op == NGX_HTTP_DOUYIN_OP_FAIL);
-
-    /*
-     * from now on the step is an OP_FAIL: should storing the failure
-     * fail, the retry repeats the write only (a submit is never resent)
-     */
-
-    if (op->op != NGX_HTTP_DOUYIN_OP_FAIL) {
-        ngx_http_douyin_set(op->fail_code, sizeof(op->fail_code), saved);
-        ngx_http_douyin_set(op->fail_message, sizeof(op->fail_message),
-                            message);
-        op->op = NGX_HTTP_DOUYIN_OP_FAIL;
-        message = op->fail_message;
-    }
+    ngx_uint_t    i;
 
     records = calloc(op->nitems ? op->nitems : 1, sizeof(cJSON *));
     if (records == NULL) {
@@ -363,7 +369,8 @@ ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op, const char *code,
     }
 
     for (i = 0; i < op->nitems; i++) {
-        records[i] = ngx_http_douyin_failed_record(saved, message);
+        records[i] = ngx_http_douyin_failed_record(op->fail_code,
+                                                   op->fail_message);
     }
 
     ngx_http_douyin_store_outcome(op, records);
@@ -373,12 +380,6 @@ ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op, const char *code,
     }
 
     free(records);
-
-    if (op->rc == NGX_HTTP_DOUYIN_RC_DONE && op->code[0] == '\0'
-        && !asked)
-    {
-        ngx_http_douyin_set(op->code, sizeof(op->code), saved);
-    }
 }
 
 
