@@ -402,3 +402,29 @@ GET /metrics
 --- response_body_like: \ndouyin_videos_completed_total 1\n
 --- error_log eval
 qr/worker process \d+ exited on signal 9/
+
+
+
+=== TEST 6: douyin_metrics without a store: the counters, no store gauges
+--- http_config
+    server {
+        listen $TEST_NGINX_SERVER_PORT reuseport;
+        server_name douyin-reuseport;
+        location = /metrics { douyin_metrics; }
+        location = /w/pid { return 200 $pid; }
+    }
+--- config
+    location = /metrics { douyin_metrics; }
+    location = /w/pid { return 200 $pid; }
+--- init
+my ($m, $text) = m_scrape();
+my ($rc, $out) = m_promtool($text);
+is($rc, 0, 'promtool check metrics accepts it') or diag($out);
+is($m->{douyin_videos_claimed_total}, 0, 'the counters are there');
+ok(!grep({ /^douyin_(?:videos\{|store_)/ } keys %$m),
+   'no store counts or sizes without a store');
+--- request
+GET /metrics
+--- response_body_like: \ndouyin_videos_in_flight 0\n
+--- no_error_log
+[error]
