@@ -8,10 +8,10 @@
 # Calls that must reach a given worker use the test port's "reuseport"
 # listener as t/030-workers.t does: a keep-alive connection asks GET
 # /w/pid which worker it reached, and the call is sent on it only when it
-# is the wanted one.
+# is the wanted one.  Every block stands alone (README "Tests").
 use t::Douyin;
 use t::Emu;
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket 'no_plan';   # --- init asserts, as many as the run needs
 
 use File::Temp ();
 use IO::Select ();
@@ -21,7 +21,6 @@ use Time::HiRes ();
 master_on();
 workers(2);
 repeat_each(1);
-no_shuffle();
 no_root_location();
 
 $ENV{TEST_NGINX_M_LOCATIONS} = $ENV{TEST_NGINX_DOUYIN_LOCATIONS} . <<'_EOC_';
@@ -31,7 +30,7 @@ _EOC_
 
 $ENV{TEST_NGINX_M_HTTP} = $ENV{TEST_NGINX_DOUYIN_HTTP} . <<"_EOC_";
     server {
-        listen $ENV{TEST_NGINX_SERVER_PORT} reuseport;
+        listen @{[ Test::Nginx::Util::server_port() ]} reuseport;
         server_name douyin-reuseport;
 $ENV{TEST_NGINX_M_LOCATIONS}
     }
@@ -42,9 +41,7 @@ _EOC_
     =~ s/douyin_http_timeout \S+;/douyin_http_timeout 1s;/
     or die "no douyin_http_timeout in the default http config\n";
 
-our %M;     # what a block leaves for the next ones
-
-sub m_port { $ENV{TEST_NGINX_CLIENT_PORT} || $ENV{TEST_NGINX_SERVER_PORT} }
+sub m_port { t::Douyin::douyin_port() }
 
 # reads one response from $sock: (status, head, body); the body ends at
 # Content-Length, or at the end of the connection
@@ -131,7 +128,7 @@ sub m_sum {
 
 # the two running workers
 sub m_workers {
-    my $master = douyin_master_pid();
+    my $master = t::Douyin::douyin_master_pid();
     my $deadline = Time::HiRes::time() + 10;
     while (1) {
         my @w;
@@ -158,7 +155,7 @@ sub m_wait {
     my $deadline = Time::HiRes::time() + ($timeout || 20);
     my $m;
     while (1) {
-        ($m) = m_scrape();
+        ($m) = main::m_scrape();
         return $m if ($m->{$key} // -1) == $want;
         die "m_wait: $key is " . ($m->{$key} // 'absent') . ", not $want\n"
             if Time::HiRes::time() > $deadline;
@@ -171,8 +168,8 @@ sub m_wait_running {
     my ($id) = @_;
     my $deadline = Time::HiRes::time() + 10;
     my $tid;
-    until (($tid = douyin_task_of($id))
-           && ((emu_task($tid) || {})->{status} // '') eq 'RUNNING')
+    until (($tid = t::Douyin::douyin_task_of($id))
+           && ((t::Emu::emu_task($tid) || {})->{status} // '') eq 'RUNNING')
     {
         die "m_wait_running: $id: no running task\n"
             if Time::HiRes::time() > $deadline;
@@ -191,18 +188,18 @@ __DATA__
 --- config
     $TEST_NGINX_M_LOCATIONS
 --- init
-my ($m, $text, $type) = m_scrape();
-is($type, 'text/plain; version=0.0.4', 'Content-Type of the format 0.0.4');
-my ($rc, $out) = m_promtool($text);
-is($rc, 0, 'promtool check metrics accepts it') or diag($out, $text);
+my ($m, $text, $type) = main::m_scrape();
+Test::More::is($type, 'text/plain; version=0.0.4', 'Content-Type of the format 0.0.4');
+my ($rc, $out) = main::m_promtool($text);
+Test::More::is($rc, 0, 'promtool check metrics accepts it') or diag($out, $text);
 my %typed = map { $_ => 1 } $text =~ /^# TYPE (\S+) \S+$/mg;
 my %helped = map { $_ => 1 } $text =~ /^# HELP (\S+) \S/mg;
-is_deeply(\%helped, \%typed, 'every family has # HELP and # TYPE');
+Test::More::is_deeply(\%helped, \%typed, 'every family has # HELP and # TYPE');
 my @untyped = grep { my $f = $_; $f =~ s/\{.*//;
                      $f =~ s/_(?:bucket|sum|count)$// unless $typed{$f};
                      !$typed{$f} } keys %$m;
-is_deeply(\@untyped, [], 'every sample belongs to a typed family');
-is_deeply([sort keys %typed], [sort map { "douyin_$_" } qw(
+Test::More::is_deeply(\@untyped, [], 'every sample belongs to a typed family');
+Test::More::is_deeply([sort keys %typed], [sort map { "douyin_$_" } qw(
     videos store_size_bytes store_used_bytes videos_claimed_total
     videos_resumed_total videos_completed_total videos_failed_total
     listing_videos listing_pending_videos listing_age_seconds
@@ -215,13 +212,13 @@ is_deeply([sort keys %typed], [sort map { "douyin_$_" } qw(
 my @moved = grep { $m->{$_} != 0 && !/^douyin_store_\w+_bytes$/
                    && !/op="recover"/ && $_ ne 'douyin_thread_ops_running' }
              keys %$m;
-is_deeply(\@moved, [], 'nothing has counted yet (but the recovery ops, '
+Test::More::is_deeply(\@moved, [], 'nothing has counted yet (but the recovery ops, '
                        . 'every 3 s, which may be running)');
-is($m->{'douyin_videos{status="completed"}'}, 0, 'no video in the store');
-cmp_ok($m->{douyin_store_size_bytes}, '==', 64 * 1024 * 1024,
+Test::More::is($m->{'douyin_videos{status="completed"}'}, 0, 'no video in the store');
+Test::More::cmp_ok($m->{douyin_store_size_bytes}, '==', 64 * 1024 * 1024,
        'the store map size is douyin_store map_size=64m');
-cmp_ok($m->{douyin_store_used_bytes}, '>', 0, 'the store uses some pages');
-ok(!exists $m->{douyin_listing_age_seconds},
+Test::More::cmp_ok($m->{douyin_store_used_bytes}, '>', 0, 'the store uses some pages');
+Test::More::ok(!exists $m->{douyin_listing_age_seconds},
    'no listing age before the first listing');
 --- request eval
 [ "GET /metrics", "HEAD /metrics", "POST /metrics" ]
@@ -241,21 +238,21 @@ ok(!exists $m->{douyin_listing_age_seconds},
 --- config
     $TEST_NGINX_M_LOCATIONS
 --- init
-emu_wavs(map { "710000000000000000$_" } 1 .. 4);
-emu_fault(dashscope => { route => 'submit', status => 429, count => 2 });
-emu_fault(dashscope => { route => 'query', status => 500, count => 1 });
-emu_fault(dashscope => { route => 'file', match => '7100000000000000002.wav',
+t::Emu::emu_wavs(map { "710000000000000000$_" } 1 .. 4);
+t::Emu::emu_fault(dashscope => { route => 'submit', status => 429, count => 2 });
+t::Emu::emu_fault(dashscope => { route => 'query', status => 500, count => 1 });
+t::Emu::emu_fault(dashscope => { route => 'file', match => '7100000000000000002.wav',
                          code => 'FILE_404_NOT_FOUND' });
-emu_fault(dashscope => { route => 'file', match => '7100000000000000003.wav',
+t::Emu::emu_fault(dashscope => { route => 'file', match => '7100000000000000003.wav',
                          code => 'InvalidFile.DownloadFailed' });
-emu_fault(fsgo => { route => 'metadata', delay_ms => 1500, count => 1 });
-my ($st, $json) = douyin_post('/api/process');
-is_deeply($json && $json->{data}, { total => 4, processed => 4, success => 2,
+t::Emu::emu_fault(fsgo => { route => 'metadata', delay_ms => 1500, count => 1 });
+my ($st, $json) = t::Douyin::douyin_post('/api/process');
+Test::More::is_deeply($json && $json->{data}, { total => 4, processed => 4, success => 2,
                                    failed => 2, ignored => 0 },
           'the run: 2 completed, 2 failed');
-my ($m, $text) = m_scrape();
-my ($rc, $out) = m_promtool($text);
-is($rc, 0, 'promtool check metrics accepts it') or diag($out);
+my ($m, $text) = main::m_scrape();
+my ($rc, $out) = main::m_promtool($text);
+Test::More::is($rc, 0, 'promtool check metrics accepts it') or diag($out);
 my %want = (
     'douyin_videos_claimed_total' => 4,
     'douyin_videos_completed_total' => 2,
@@ -283,22 +280,22 @@ my %want = (
     'douyin_videos_queued' => 0,
     'douyin_thread_ops_running' => 0,
 );
-is($m->{$_}, $want{$_}, $_) for sort keys %want;
-is(m_sum($m, 'douyin_videos_failed_total'), 2, 'failures: 2 in all');
-is(m_sum($m, 'douyin_filesystem_requests_total{kind="metadata"'), 2,
+Test::More::is($m->{$_}, $want{$_}, $_) for sort keys %want;
+Test::More::is(main::m_sum($m, 'douyin_videos_failed_total'), 2, 'failures: 2 in all');
+Test::More::is(main::m_sum($m, 'douyin_filesystem_requests_total{kind="metadata"'), 2,
    'metadata: one call per completed video');
-my $submits = emu_stats('dashscope')->{submits};
-is(m_sum($m, 'douyin_provider_requests_total{kind="submit"'), $submits,
+my $submits = t::Emu::emu_stats('dashscope')->{submits};
+Test::More::is(main::m_sum($m, 'douyin_provider_requests_total{kind="submit"'), $submits,
    "submits: as many as the emulator saw ($submits)");
-cmp_ok($m->{'douyin_rate_limit_waits_total{kind="submit"}'}, '>=', 3,
+Test::More::cmp_ok($m->{'douyin_rate_limit_waits_total{kind="submit"}'}, '>=', 3,
        '4 submits at 4/s: at least 3 waited for their slot');
-cmp_ok($m->{'douyin_rate_limit_wait_seconds_total{kind="submit"}'}, '>', 0.5,
+Test::More::cmp_ok($m->{'douyin_rate_limit_wait_seconds_total{kind="submit"}'}, '>', 0.5,
        '... for more than 0.5 s in all');
-cmp_ok($m->{douyin_video_claim_to_stored_seconds_sum}, '>', 0,
+Test::More::cmp_ok($m->{douyin_video_claim_to_stored_seconds_sum}, '>', 0,
        'claim to stored: some time');
-cmp_ok($m->{'douyin_video_claim_to_stored_seconds_bucket{le="+Inf"}'}, '==',
+Test::More::cmp_ok($m->{'douyin_video_claim_to_stored_seconds_bucket{le="+Inf"}'}, '==',
        4, '... +Inf bucket is the count');
-cmp_ok($m->{'douyin_listing_age_seconds'}, '<', 30, 'the listing is fresh');
+Test::More::cmp_ok($m->{'douyin_listing_age_seconds'}, '<', 30, 'the listing is fresh');
 --- request
 GET /metrics
 --- response_body_like: ^# HELP douyin_videos
@@ -313,36 +310,36 @@ DashScope submit answered HTTP 429
 --- config
     $TEST_NGINX_M_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-@M{qw(a b)} = m_workers();
-emu_generate(3, seconds => 0.2, start => '7200000000000000001');
-my ($st, undef, $body) = m_call($M{a}, POST => '/api/process/async');
-like($body, qr/"pending":3/, 'worker A claimed 3 videos');
-emu_generate(2, seconds => 0.2, start => '7200000000000000101');
-($st, undef, $body) = m_call($M{b}, POST => '/api/process/async');
-like($body, qr/"pending":2/, 'worker B claimed 2 more');
-m_wait_running($_) for qw(7200000000000000001 7200000000000000101);
-my ($ma) = m_scrape($M{a});
-my ($mb) = m_scrape($M{b});
-is($ma->{douyin_videos_in_flight}, 5, 'worker A sees 5 in flight');
-is($mb->{douyin_videos_in_flight}, 5, 'worker B sees 5 in flight');
-is($ma->{douyin_videos_claimed_total}, 5, 'worker A: 5 claimed in all');
-is($mb->{douyin_videos_claimed_total}, 5, 'worker B: 5 claimed in all');
-douyin_wait([ qw(7200000000000000001 7200000000000000002 7200000000000000003
-                 7200000000000000101 7200000000000000102) ], timeout => 30);
-($ma) = m_scrape($M{a});
-($mb) = m_scrape($M{b});
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+my ($a, $b) = main::m_workers();
+t::Emu::emu_generate(3, seconds => 0.2, start => '7200000000000000001');
+my ($st, undef, $body) = main::m_call($a, POST => '/api/process/async');
+Test::More::like($body, qr/"pending":3/, 'worker A claimed 3 videos');
+t::Emu::emu_generate(2, seconds => 0.2, start => '7200000000000000101');
+($st, undef, $body) = main::m_call($b, POST => '/api/process/async');
+Test::More::like($body, qr/"pending":2/, 'worker B claimed 2 more');
+main::m_wait_running($_) for qw(7200000000000000001 7200000000000000101);
+my ($ma) = main::m_scrape($a);
+my ($mb) = main::m_scrape($b);
+Test::More::is($ma->{douyin_videos_in_flight}, 5, 'worker A sees 5 in flight');
+Test::More::is($mb->{douyin_videos_in_flight}, 5, 'worker B sees 5 in flight');
+Test::More::is($ma->{douyin_videos_claimed_total}, 5, 'worker A: 5 claimed in all');
+Test::More::is($mb->{douyin_videos_claimed_total}, 5, 'worker B: 5 claimed in all');
+t::Douyin::douyin_wait([ qw(7200000000000000001 7200000000000000002
+                           7200000000000000003 7200000000000000101
+                           7200000000000000102) ], timeout => 30);
+($ma) = main::m_scrape($a);
+($mb) = main::m_scrape($b);
 for my $k ('douyin_videos_completed_total', 'douyin_videos_in_flight',
            'douyin_provider_requests_total{kind="submit",outcome="2xx"}',
            'douyin_videos{status="completed"}')
 {
-    is($ma->{$k}, $mb->{$k}, "both workers show the same $k");
+    Test::More::is($ma->{$k}, $mb->{$k}, "both workers show the same $k");
 }
-is($ma->{douyin_videos_completed_total}, 5, '5 completed in all');
-is($ma->{'douyin_provider_requests_total{kind="submit",outcome="2xx"}'}, 5,
-   '5 submits in all');
-is($ma->{douyin_videos_in_flight}, 0, 'none in flight any more');
-$M{before} = $ma;
+Test::More::is($ma->{douyin_videos_completed_total}, 5, '5 completed in all');
+Test::More::is($ma->{'douyin_provider_requests_total{kind="submit",outcome="2xx"}'},
+               5, '5 submits in all');
+Test::More::is($ma->{douyin_videos_in_flight}, 0, 'none in flight any more');
 --- request
 GET /metrics
 --- response_body_like: \ndouyin_videos_completed_total 5\n
@@ -351,27 +348,42 @@ GET /metrics
 
 
 
-=== TEST 4: ... a reload keeps the counters; a video handed over at the reload counts once, resumed
+=== TEST 4: a reload keeps the counters; a video handed over at the reload counts once, resumed
+--- http_config
+    $TEST_NGINX_M_HTTP
+--- config
+    $TEST_NGINX_M_LOCATIONS
 --- init
-emu_generate(1, seconds => 0.2, start => '7200000000000000201');
-my ($st, undef, $body) = m_call(undef, POST => '/api/process/async');
-like($body, qr/"pending":1/, 'one more video claimed');
-m_wait_running('7200000000000000201');
-douyin_reload();
-my @new = m_workers();
-ok(!grep({ $_ == $M{a} || $_ == $M{b} } @new), 'new workers after the reload');
-douyin_wait(['7200000000000000201'], timeout => 30);
-my $m = m_wait('douyin_videos_completed_total', 6);
-is($m->{douyin_videos_claimed_total}, 6, 'claimed: the 5 before the reload and 1');
-is($m->{douyin_videos_resumed_total}, 1, 'the handed-over video was resumed');
-is($m->{'douyin_provider_requests_total{kind="submit",outcome="2xx"}'}, 6,
-   'submits: 6, none twice');
-is($m->{douyin_videos_in_flight}, 0, 'none in flight');
-cmp_ok($m->{douyin_video_claim_to_stored_seconds_count}, '==', 6,
-       'claim to stored: 6 observations');
+my @old = main::m_workers();
+t::Emu::emu_wavs('7250000000000000001', '7250000000000000002');
+my ($st, $json) = t::Douyin::douyin_post('/api/process');
+Test::More::is($json && $json->{data}{success}, 2, '2 videos completed first');
+my ($m) = main::m_scrape();
+Test::More::is($m->{douyin_videos_completed_total}, 2, 'completed: 2 before the reload');
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7250000000000000003');
+my $body;
+($st, undef, $body) = main::m_call(undef, POST => '/api/process/async');
+Test::More::like($body, qr/"pending":1/, 'one more video claimed');
+main::m_wait_running('7250000000000000003');
+t::Douyin::douyin_reload();
+my @new = main::m_workers();
+Test::More::ok(!grep({ my $n = $_; grep { $_ == $n } @old } @new),
+               'new workers after the reload');
+t::Douyin::douyin_wait(['7250000000000000003'], timeout => 30);
+$m = main::m_wait('douyin_videos_completed_total', 3);
+Test::More::is($m->{douyin_videos_claimed_total}, 3,
+               'claimed: the 3, counted before the reload and after');
+Test::More::is($m->{douyin_videos_resumed_total}, 1,
+               'the handed-over video was resumed');
+Test::More::is($m->{'douyin_provider_requests_total{kind="submit",outcome="2xx"}'},
+               3, 'submits: 3, none twice');
+Test::More::is($m->{douyin_videos_in_flight}, 0, 'none in flight');
+Test::More::is($m->{douyin_video_claim_to_stored_seconds_count}, 3,
+               'claim to stored: 3 observations');
 --- request
 GET /metrics
---- response_body_like: \ndouyin_videos_claimed_total 6\n
+--- response_body_like: \ndouyin_videos_claimed_total 3\n
 --- no_error_log
 [error]
 
@@ -383,20 +395,20 @@ GET /metrics
 --- config
     $TEST_NGINX_M_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-emu_wavs('7300000000000000001');
-my ($st, undef, $body) = m_call(undef, POST => '/api/process/async');
-like($body, qr/"pending":1/, 'one video claimed');
-m_wait_running('7300000000000000001');
-my $m = m_wait('douyin_videos_in_flight', 1);
-is($m->{douyin_videos_in_flight}, 1, 'in flight: 1');
-douyin_kill_owner('7300000000000000001');
-douyin_wait(['7300000000000000001'], timeout => 20);
-$m = m_wait('douyin_videos_completed_total', 1);
-is($m->{douyin_videos_in_flight}, 0,
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7300000000000000001');
+my ($st, undef, $body) = main::m_call(undef, POST => '/api/process/async');
+Test::More::like($body, qr/"pending":1/, 'one video claimed');
+main::m_wait_running('7300000000000000001');
+my $m = main::m_wait('douyin_videos_in_flight', 1);
+Test::More::is($m->{douyin_videos_in_flight}, 1, 'in flight: 1');
+t::Douyin::douyin_kill_owner('7300000000000000001');
+t::Douyin::douyin_wait(['7300000000000000001'], timeout => 20);
+$m = main::m_wait('douyin_videos_completed_total', 1);
+Test::More::is($m->{douyin_videos_in_flight}, 0,
    'in flight: 0 (the killed worker\'s slot is not counted)');
-is($m->{douyin_videos_resumed_total}, 1, 'resumed: 1');
-is($m->{douyin_videos_claimed_total}, 1, 'claimed: 1');
+Test::More::is($m->{douyin_videos_resumed_total}, 1, 'resumed: 1');
+Test::More::is($m->{douyin_videos_claimed_total}, 1, 'claimed: 1');
 --- request
 GET /metrics
 --- response_body_like: \ndouyin_videos_completed_total 1\n
@@ -417,11 +429,11 @@ qr/worker process \d+ exited on signal 9/
     location = /metrics { douyin_metrics; }
     location = /w/pid { return 200 $pid; }
 --- init
-my ($m, $text) = m_scrape();
-my ($rc, $out) = m_promtool($text);
-is($rc, 0, 'promtool check metrics accepts it') or diag($out);
-is($m->{douyin_videos_claimed_total}, 0, 'the counters are there');
-ok(!grep({ /^douyin_(?:videos\{|store_)/ } keys %$m),
+my ($m, $text) = main::m_scrape();
+my ($rc, $out) = main::m_promtool($text);
+Test::More::is($rc, 0, 'promtool check metrics accepts it') or diag($out);
+Test::More::is($m->{douyin_videos_claimed_total}, 0, 'the counters are there');
+Test::More::ok(!grep({ /^douyin_(?:videos\{|store_)/ } keys %$m),
    'no store counts or sizes without a store');
 --- request
 GET /metrics
