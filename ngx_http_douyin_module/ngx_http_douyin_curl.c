@@ -63,9 +63,10 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log)
  *   max_size largest response body accepted, bytes.
  * Fills f: status (0 when no HTTP answer came), body (malloc()ed and
  * NUL-terminated, also on non-2xx answers; free with
- * ngx_http_douyin_fetch_free()) and, on a transport failure, error and
- * not_sent (no byte of the request left: the name did not resolve, the
- * connection or the TLS handshake failed or timed out).
+ * ngx_http_douyin_fetch_free()) and, on a transport failure, error,
+ * timedout (douyin_http_timeout passed) and not_sent (no byte of the
+ * request left: the name did not resolve, the connection or the TLS
+ * handshake failed or timed out).
  * Returns NGX_OK when an HTTP answer came, NGX_ERROR otherwise.
  */
 
@@ -138,6 +139,11 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     if (code == CURLE_OK) {
         f->not_sent = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f->status);
+
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+        f->timedout = 1;
+        ngx_cpystrn((u_char *) f->error,
+                    (u_char *) curl_easy_strerror(code), sizeof(f->error));
 
     } else if (ctx.too_big) {
         ngx_snprintf((u_char *) f->error, sizeof(f->error) - 1,

@@ -27,6 +27,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_ANSWER_MAX   (4 * 1024 * 1024)
@@ -98,6 +99,9 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
     cJSON_free(body);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_SUBMIT,
+                                 f.status, f.timedout);
 
     op->http_status = f.status;
 
@@ -244,6 +248,9 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_QUERY,
+                                 f.status, f.timedout);
 
     op->http_status = f.status;
 
@@ -419,14 +426,17 @@ static ngx_int_t
 ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec)
 {
+    ngx_int_t                rc;
     ngx_http_douyin_fetch_t  f;
 
-    if (ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
-                              op->conf->http_timeout,
-                              NGX_HTTP_DOUYIN_RESULT_MAX)
-        != NGX_OK
-        || f.status >= 500)
-    {
+    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_RESULT_MAX);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_RESULT,
+                                 f.status, f.timedout);
+
+    if (rc != NGX_OK || f.status >= 500) {
         /* transient: the whole step is tried again */
 
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,

@@ -22,6 +22,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_LIST_MAX     (64 * 1024 * 1024)
@@ -112,6 +113,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     char                     *url;
     size_t                    len;
     cJSON                    *json, *videos, *success;
+    ngx_int_t                 rc;
     ngx_http_douyin_fetch_t   f;
 
     static const char  *headers[] = {
@@ -128,12 +130,15 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     ngx_snprintf((u_char *) url, len, "%s/api/videos/query%Z",
                  op->conf->filesystem_url.data);
 
-    if (ngx_http_douyin_fetch(&f, "POST", url, headers,
-                              "{\"filters\":{\"suffix\":\".wav\"}}",
-                              op->conf->http_timeout,
-                              NGX_HTTP_DOUYIN_LIST_MAX)
-        != NGX_OK)
-    {
+    rc = ngx_http_douyin_fetch(&f, "POST", url, headers,
+                               "{\"filters\":{\"suffix\":\".wav\"}}",
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_LIST_MAX);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_LIST,
+                                 f.status, f.timedout);
+
+    if (rc != NGX_OK) {
         free(url);
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE);
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
@@ -305,6 +310,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     char                     *url;
     size_t                    len;
     cJSON                    *json, *meta, *field;
+    ngx_int_t                 rc;
     ngx_uint_t                i;
     ngx_http_douyin_fetch_t   f;
 
@@ -322,11 +328,14 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     ngx_snprintf((u_char *) url, len, "%s/api/metadata/%s%Z",
                  op->conf->filesystem_url.data, item->filename);
 
-    if (ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
-                              op->conf->http_timeout,
-                              NGX_HTTP_DOUYIN_ANSWER_MAX)
-        != NGX_OK)
-    {
+    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_METADATA,
+                                 f.status, f.timedout);
+
+    if (rc != NGX_OK) {
         free(url);
         return;
     }
@@ -400,6 +409,9 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     free(url);
     cJSON_free(body);
 
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_MARK_READ,
+                                 f.status, f.timedout);
+
     json = (rc == NGX_OK && f.status == 200)
            ? cJSON_ParseWithLength(f.body, f.len) : NULL;
 
@@ -446,6 +458,9 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_DELETE,
+                                 f.status, f.timedout);
 
     if (rc != NGX_OK || (f.status != 200 && f.status != 404)) {
         ngx_http_douyin_fsgo_error(op, &f, rc, "delete");

@@ -17,6 +17,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 typedef struct {
@@ -220,6 +221,9 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     listing->total = op->listed;
     listing->fetched = ngx_current_msec;
     listing->fetched_at = ngx_time();
+
+    ngx_http_douyin_metrics_listing(runner->conf, listing->total,
+                                    listing->npending, listing->fetched_at);
 }
 
 
@@ -279,6 +283,9 @@ ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     listing->total = total;
     listing->fetched = ngx_current_msec;
     listing->fetched_at = ngx_time();
+
+    ngx_http_douyin_metrics_listing(runner->conf, total, 0,
+                                    listing->fetched_at);
 }
 
 

@@ -15,6 +15,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 static void *ngx_http_douyin_create_main_conf(ngx_conf_t *cf);
@@ -90,6 +91,8 @@ static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
     { ngx_http_douyin_docs_handler, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
     { ngx_http_douyin_openapi_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
+    { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0 };
 
 
 static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
@@ -271,6 +274,13 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       &ngx_http_douyin_openapi_route },
 
+    { ngx_string("douyin_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_metrics_route },
+
     { ngx_string("douyin_cleanup"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
@@ -355,6 +365,8 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->asr_key_env = { 0, NULL };
      *     dmcf->thread_pool = NULL;
      *     dmcf->rate_zone = NULL;
+     *     dmcf->metrics_zone = NULL;
+     *     dmcf->metrics_proc = NULL;
      *     dmcf->needs = 0;
      *     dmcf->runner = NULL;
      *     dmcf->nprocess_at = 0;
@@ -406,7 +418,19 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (dmcf->needs == 0 && dmcf->store == NULL) {
+    /* counters are kept whenever something may count or show them */
+
+    if (((dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_METRICS) || dmcf->store != NULL)
+        && ngx_http_douyin_metrics_add_zone(cf, dmcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* douyin_metrics alone needs no store: the store's gauges are left out */
+
+    if ((dmcf->needs & ~NGX_HTTP_DOUYIN_NEEDS_METRICS) == 0
+        && dmcf->store == NULL)
+    {
         return NGX_CONF_OK;
     }
 
@@ -1118,7 +1142,15 @@ ngx_http_douyin_init_process(ngx_cycle_t *cycle)
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
 
-    if (dmcf == NULL || dmcf->store == NULL) {
+    if (dmcf == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_douyin_metrics_init_process(cycle, dmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (dmcf->store == NULL) {
         return NGX_OK;
     }
 
@@ -1135,5 +1167,6 @@ ngx_http_douyin_exit_process(ngx_cycle_t *cycle)
 
     if (dmcf != NULL) {
         ngx_http_douyin_runner_exit(cycle, dmcf);
+        ngx_http_douyin_metrics_exit_process(dmcf);
     }
 }

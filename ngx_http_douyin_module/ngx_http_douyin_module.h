@@ -35,7 +35,10 @@
  *    that exactly one worker of all generations runs a slot
  *    (ngx_http_douyin_lease.c);
  *  - retention: removing completed videos older than an age, WAV first
- *    then record (also POST /api/aweme/cleanup).
+ *    then record (also POST /api/aweme/cleanup);
+ *  - metrics: counters in the "douyin_metrics" shared zone that every
+ *    worker and thread adds to, served by douyin_metrics
+ *    (ngx_http_douyin_metrics.h).
  *
  * The boundary (README "Design"):
  *  - event loop: response, handler, video, list, listing, runner, rate,
@@ -85,6 +88,7 @@ typedef struct ngx_http_douyin_job_s     ngx_http_douyin_job_t;
 typedef struct ngx_http_douyin_batch_s   ngx_http_douyin_batch_t;
 typedef struct ngx_http_douyin_runner_s  ngx_http_douyin_runner_t;
 typedef struct ngx_http_douyin_sched_s   ngx_http_douyin_sched_t;
+typedef struct ngx_http_douyin_metrics_proc_s  ngx_http_douyin_metrics_proc_t;
 
 
 /*
@@ -205,6 +209,8 @@ typedef struct {
     ngx_thread_pool_t          *thread_pool;
 
     ngx_shm_zone_t             *rate_zone;
+    ngx_shm_zone_t             *metrics_zone;   /* "douyin_metrics" */
+    ngx_http_douyin_metrics_proc_t *metrics_proc;  /* per worker */
     ngx_uint_t                  needs;          /* NGX_HTTP_DOUYIN_NEEDS_* */
 
     ngx_http_douyin_runner_t   *runner;         /* per worker, after fork */
@@ -215,6 +221,7 @@ typedef struct {
 #define NGX_HTTP_DOUYIN_NEEDS_STORE    0x01
 #define NGX_HTTP_DOUYIN_NEEDS_FSGO     0x02
 #define NGX_HTTP_DOUYIN_NEEDS_KEY      0x04
+#define NGX_HTTP_DOUYIN_NEEDS_METRICS  0x08   /* the "douyin_metrics" zone */
 
 
 typedef struct {
@@ -252,10 +259,12 @@ typedef struct {
     char                       *file_url;       /* malloc()ed */
     char                       *filename;       /* malloc()ed */
     time_t                      claimed_at;     /* Unix s */
+    uint64_t                    claimed_ms;     /* Unix ms, 0: claimed_at */
     ngx_uint_t                  claimed;        /* OP_LIST: claimed here */
 
-    /* out: the status the op last saw or stored */
+    /* out: the status the op last saw or stored, a failure's code */
     ngx_http_douyin_status_e    outcome;
+    char                        error[NGX_HTTP_DOUYIN_CODE_MAX + 1];
 } ngx_http_douyin_item_t;
 
 
@@ -628,6 +637,7 @@ typedef struct {
     size_t                      len;
     char                        error[128];     /* transport error text */
     ngx_uint_t                  not_sent;       /* nothing was sent */
+    ngx_uint_t                  timedout;       /* no answer in time */
 } ngx_http_douyin_fetch_t;
 
 ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);

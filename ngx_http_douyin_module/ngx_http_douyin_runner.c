@@ -25,6 +25,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
@@ -429,7 +430,9 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 {
     ngx_http_douyin_job_t *job = ev->data;
 
+    uint64_t                   now;
     ngx_uint_t                 i;
+    ngx_time_t                *tp;
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_runner_t  *runner;
 
@@ -459,11 +462,18 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     /* every listed video has a record now: none is pending */
     ngx_http_douyin_listing_update(runner, 1, op->listed);
 
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
     for (i = 0; i < op->nitems; i++) {
         job->claimed += op->items[i].claimed;
+        op->items[i].claimed_ms = now;
     }
 
     job->next = 0;
+
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_CLAIMED,
+                               job->claimed);
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin job %p: listed %ui, ignored %ui, claimed %ui, "
@@ -500,6 +510,9 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     ngx_queue_insert_tail(&runner->jobs, &job->queue);
     job->queued = 1;
+
+    ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
+                              job->claimed);
 
     ngx_queue_insert_tail(&runner->live_jobs, &job->live);
 
@@ -714,6 +727,9 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
             batch->jobs[bop->nitems] = job;
             bop->items[bop->nitems++] = *it;
 
+            ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
+                                      -1);
+
             /* the batch owns the strings now */
             it->file_url = NULL;
             it->filename = NULL;
@@ -736,6 +752,8 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
         }
 
         runner->inflight += bop->nitems;
+        ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT,
+                                  bop->nitems);
 
         if (runner->key_rejected) {
             ngx_http_douyin_batch_fail(batch, runner->key_code,
@@ -842,6 +860,9 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
         delay = ngx_http_douyin_rate_reserve(batch->runner->conf,
                                         op->op == NGX_HTTP_DOUYIN_OP_POLL);
         if (delay > 0) {
+            ngx_http_douyin_metrics_rate_wait(batch->runner->conf,
+                                          op->op == NGX_HTTP_DOUYIN_OP_POLL,
+                                          delay);
             ngx_add_timer(&batch->timer, delay);
             return;
         }
@@ -905,6 +926,16 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
         return;
 
     case NGX_HTTP_DOUYIN_RC_DONE:
+
+        if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
+
+            /* the provider task ended (SUCCEEDED or FAILED) */
+
+            ngx_http_douyin_metrics_observe(batch->runner->conf,
+                        NGX_HTTP_DOUYIN_H_TASK, 0,
+                        (uint64_t) (ngx_current_msec - batch->started) * 1000);
+        }
+
         ngx_http_douyin_batch_end(batch);
         return;
     }
@@ -1016,6 +1047,13 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
         op->attempt++;
     }
 
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RETRIES
+                               + (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
+                                  ? NGX_HTTP_DOUYIN_RETRY_SUBMIT
+                                  : op->op == NGX_HTTP_DOUYIN_OP_POLL
+                                    ? NGX_HTTP_DOUYIN_RETRY_POLL
+                                    : NGX_HTTP_DOUYIN_RETRY_FAIL), 1);
+
     ngx_http_douyin_batch_schedule(batch,
                                    ngx_http_douyin_backoff(runner,
                                                            op->attempt));
@@ -1105,11 +1143,19 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
     }
 
     runner->inflight -= op->nitems;
+    ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT,
+                              -(ngx_atomic_int_t) op->nitems);
 
     for (i = 0; i < op->nitems; i++) {
         ngx_log_error(NGX_LOG_INFO, runner->log, 0, "douyin: video %s %V",
                       op->items[i].aweme_id,
                       &ngx_http_douyin_statuses[op->items[i].outcome].name);
+
+        if (op->items[i].outcome == NGX_HTTP_DOUYIN_COMPLETED
+            || op->items[i].outcome == NGX_HTTP_DOUYIN_FAILED)
+        {
+            ngx_http_douyin_metrics_video_end(runner->conf, &op->items[i]);
+        }
 
         job = batch->jobs[i];
 
@@ -1187,6 +1233,9 @@ ngx_http_douyin_hand_over(ngx_http_douyin_runner_t *runner)
 
         for ( /* void */ ; job->next < op->nitems; job->next++) {
             job->handed_over += op->items[job->next].claimed;
+            ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
+                                      -(ngx_atomic_int_t)
+                                       op->items[job->next].claimed);
         }
 
         ngx_queue_remove(q);
@@ -1381,6 +1430,8 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     }
 
     runner->inflight += n;
+    ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT, n);
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED, n);
 
     if (op->task_ids[from] == NULL) {
         bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;

@@ -24,6 +24,7 @@
 
 
 #include "ngx_http_douyin_module.h"
+#include "ngx_http_douyin_metrics.h"
 
 
 #define NGX_HTTP_DOUYIN_WATCHDOG          60000
@@ -61,9 +62,15 @@ static void ngx_http_douyin_store_outcome(ngx_http_douyin_op_t *op,
 ngx_int_t
 ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
 {
+    ngx_http_douyin_op_t  *op;
+
     if (ngx_thread_task_post(tp, task) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    op = task->ctx;
+    ngx_http_douyin_metric_add(op->conf, NGX_HTTP_DOUYIN_M_OPS_POSTED + op->op,
+                               1);
 
     ngx_add_timer(&task->event, NGX_HTTP_DOUYIN_WATCHDOG);
 
@@ -157,6 +164,11 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 {
     ngx_http_douyin_op_t  *op = data;
 
+    struct timespec        start;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &start);
+    ngx_http_douyin_gauge_add(op->conf, NGX_HTTP_DOUYIN_G_OPS_RUNNING, 1);
+
     op->rc = NGX_HTTP_DOUYIN_RC_ERROR;
     op->err = NGX_HTTP_DOUYIN_OK;
     op->http_status = 0;
@@ -214,6 +226,9 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         ngx_http_douyin_op_expire(op);
         break;
     }
+
+    ngx_http_douyin_metrics_op_run(op, &start);
+    ngx_http_douyin_gauge_add(op->conf, NGX_HTTP_DOUYIN_G_OPS_RUNNING, -1);
 }
 
 
@@ -644,6 +659,7 @@ static void
 ngx_http_douyin_store_outcome(ngx_http_douyin_op_t *op, cJSON **records)
 {
     int                        err;
+    cJSON                     *error;
     ngx_uint_t                 i;
     ngx_http_douyin_status_e   status;
 
@@ -660,6 +676,14 @@ ngx_http_douyin_store_outcome(ngx_http_douyin_op_t *op, cJSON **records)
 
         op->items[i].outcome = (status == NGX_HTTP_DOUYIN_COMPLETED)
                                ? status : NGX_HTTP_DOUYIN_FAILED;
+
+        /* the failure code, for the metrics */
+
+        error = cJSON_GetObjectItemCaseSensitive(records[i], "error");
+        ngx_http_douyin_set(op->items[i].error, sizeof(op->items[i].error),
+                            (status != NGX_HTTP_DOUYIN_COMPLETED
+                             && cJSON_IsString(error))
+                            ? error->valuestring : "");
     }
 
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;

@@ -1,7 +1,8 @@
 # conf/douyin-gateway.conf, included as a gateway host would: the routes
-# under /api/douyin/..., mutating ones only from trusted networks; the
-# links they give (GET /api/douyin/ and /api/douyin/openapi.json) lead to
-# routes of the gateway, not to the direct mount's paths.
+# under /api/douyin/..., mutating ones and the metrics only from trusted
+# networks; the links they give (GET /api/douyin/ and
+# /api/douyin/openapi.json) lead to routes of the gateway, not to the
+# direct mount's paths.
 use t::Douyin;
 use Cwd qw(abs_path);
 use t::Plan;
@@ -34,20 +35,22 @@ t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
   "GET /api/douyin/videos/7609169800750206794",
   "POST /api/douyin/videos/7609169800750206794/read\n{\"is_read\":true}",
   "DELETE /api/douyin/videos/7609169800750206794?keep_file=true",
-  "GET /api/douyin/", "GET /api/douyin/openapi.json" ]
+  "GET /api/douyin/", "GET /api/douyin/openapi.json",
+  "GET /api/douyin/metrics" ]
 --- response_body_like eval
 [ qr/"status":"healthy"/, qr/"processed":1,"success":1/,
   qr/"status":"completed"/, qr/^\{"total_count":1,/,
   qr/^\{"total":1,"completed":1,/, qr/"title":"t"/,
   qr/marked read/, qr/deleted; its file was kept/,
-  qr/"service":"douyin-processor"/, qr/openapi/ ]
+  qr/"service":"douyin-processor"/, qr/openapi/,
+  qr/\ndouyin_videos_completed_total 1\n/ ]
 --- timeout: 10
 --- no_error_log
 [error]
 
 
 
-=== TEST 2: from an untrusted address: reads are open, changes are 403
+=== TEST 2: from an untrusted address: reads are open, changes and metrics are 403
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     set_real_ip_from 127.0.0.1;
@@ -61,9 +64,9 @@ X-Forwarded-For: 203.0.113.7
   "GET /api/douyin/videos", "POST /api/douyin/process",
   "POST /api/douyin/process/async",
   "POST /api/douyin/videos/1/read\n{\"is_read\":true}",
-  "DELETE /api/douyin/videos/1" ]
+  "DELETE /api/douyin/videos/1", "GET /api/douyin/metrics" ]
 --- error_code eval
-[ 200, 200, 200, 403, 403, 403, 403 ]
+[ 200, 200, 200, 403, 403, 403, 403, 403 ]
 
 
 

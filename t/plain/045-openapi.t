@@ -47,6 +47,7 @@ my %routes = (
     '/api/stats' => { get => [200, 405, 502, 503] },
     '/docs' => { get => [200, 405] },
     '/openapi.json' => { get => [200, 405] },
+    '/metrics' => { get => [200, 405] },
 );
 
 my @methods = qw(get put post delete options head patch trace);
@@ -225,6 +226,12 @@ ok(exists $doc->{paths}{'/docs'}{get}{responses}{200}{content}{'text/html'},
 ok(exists $doc->{paths}{'/openapi.json'}{get}{responses}{200}{content}
            {'application/json'},
    '/openapi.json is application/json');
+ok(exists $doc->{paths}{'/metrics'}{get}{responses}{200}{content}
+           {'text/plain'},
+   '/metrics is text/plain');
+like($doc->{paths}{'/metrics'}{get}{responses}{200}{description} // '',
+     qr/text\/plain; version=0\.0\.4/,
+     '/metrics: the Prometheus text format 0.0.4');
 
 # the error body
 
