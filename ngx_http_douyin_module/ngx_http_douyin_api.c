@@ -50,10 +50,9 @@ static void ngx_http_douyin_video_pending(ngx_http_request_t *r,
     ngx_int_t ok);
 static ngx_int_t ngx_http_douyin_video_delete(ngx_http_request_t *r,
     ngx_http_douyin_main_conf_t *dmcf, char *id, cJSON *rec);
+static void ngx_http_douyin_video_delete_listed(ngx_http_request_t *r,
+    ngx_int_t ok);
 static void ngx_http_douyin_video_read_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_douyin_request_task(ngx_http_request_t *r,
-    ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
-    ngx_uint_t flag);
 static void ngx_http_douyin_request_task_done(ngx_event_t *ev);
 static void ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok);
 static ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
@@ -77,7 +76,7 @@ ngx_http_douyin_videos_handler(ngx_http_request_t *r)
 {
     int                           err;
     cJSON                        *json, *list, *page, *rec, *id;
-    int64_t                       counts[3][2], total;
+    int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2], total;
     ngx_int_t                     rc;
     ngx_uint_t                    s, rd;
     ngx_http_douyin_query_t       q, *qp;
@@ -100,7 +99,7 @@ ngx_http_douyin_videos_handler(ngx_http_request_t *r)
         return ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_STORE_CLOSED);
     }
 
-    if (q.status_mask == 8) {
+    if (q.status_mask == (1 << NGX_HTTP_DOUYIN_S_PENDING)) {
         qp = ngx_palloc(r->pool, sizeof(ngx_http_douyin_query_t));
         if (qp == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -134,7 +133,7 @@ ngx_http_douyin_videos_handler(ngx_http_request_t *r)
 
     total = 0;
 
-    for (s = 0; s < 3; s++) {
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
         for (rd = 0; rd < 2; rd++) {
             if ((q.status_mask & (1 << s)) && (q.read_mask & (1 << rd))) {
                 total += counts[s][rd];
@@ -162,14 +161,20 @@ ngx_http_douyin_videos_handler(ngx_http_request_t *r)
 }
 
 
-/* status=pending: a page of the listed videos without a record */
+/*
+ * status=pending: a page of the pending videos: first those the collector
+ * pushed (records, newest push first), then the listed videos without a
+ * record (ids descending)
+ */
 
 static void
 ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
 {
-    cJSON                        *json, *list;
+    int                           err;
+    cJSON                        *json, *list, *page, *rec, *id;
+    int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     ngx_int_t                     rc;
-    ngx_uint_t                    i, from, total;
+    ngx_uint_t                    i, from, total, pushed, listed;
     ngx_http_douyin_query_t      *q;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
@@ -183,16 +188,60 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
         return;
     }
 
-    /* pending videos have no record: never read */
-    total = (q->read_mask & 1) ? listing->npending : 0;
+    page = NULL;
+    from = (q->page - 1) * q->page_size;
+
+    err = ngx_http_douyin_store_counts(&dmcf->runner->store, counts);
+
+    pushed = 0;
+
+    if (err == 0) {
+        pushed = ((q->read_mask & 1)
+                  ? counts[NGX_HTTP_DOUYIN_S_PENDING][0] : 0)
+                 + ((q->read_mask & 2)
+                    ? counts[NGX_HTTP_DOUYIN_S_PENDING][1] : 0);
+
+        err = ngx_http_douyin_store_list(&dmcf->runner->store,
+                                         q->status_mask, q->read_mask,
+                                         from, q->page_size, &page);
+    }
+
+    if (err != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "douyin: listing the store failed: %s",
+                      ngx_http_douyin_store_strerror(err));
+        rc = ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "STORE_ERROR",
+                                        "The transcript store could not "
+                                        "be read.");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    /* listed videos without a record have never been read */
+    listed = (q->read_mask & 1) ? listing->npending : 0;
+    total = pushed + listed;
 
     json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "total_count", total);
     list = cJSON_AddArrayToObject(json, "videos");
 
-    from = (q->page - 1) * q->page_size;
+    cJSON_ArrayForEach(rec, page) {
+        id = cJSON_GetObjectItemCaseSensitive(rec, "aweme_id");
+        cJSON_AddItemToArray(list,
+                             ngx_http_douyin_item(dmcf, id->valuestring, rec,
+                                                  0));
+    }
 
-    for (i = from; i < total && i < from + q->page_size; i++) {
+    cJSON_Delete(page);
+
+    from = (from > pushed) ? from - pushed : 0;
+
+    for (i = from;
+         i < listed
+         && (ngx_uint_t) cJSON_GetArraySize(list) < q->page_size;
+         i++)
+    {
         cJSON_AddItemToArray(list,
                              ngx_http_douyin_item(dmcf, listing->pending[i],
                                                   NULL, 0));
@@ -207,11 +256,13 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
 
 
 /*
- * ngx_http_douyin_video_handler: douyin_video ID;  GET/HEAD -> the detail
- * object (a video without record is pending when file-system-go lists it,
- * else 404 VIDEO_NOT_FOUND); DELETE [?keep_file=true|false] -> drops the
- * record and, unless keep_file, first deletes the WAV on file-system-go
- * (502 and nothing changed when that fails).
+ * ngx_http_douyin_video_handler: douyin_video ID; and douyin_video_delete
+ * ID; (DELETE only).  GET/HEAD -> the detail object (a video without
+ * record is pending when file-system-go lists it, else 404
+ * VIDEO_NOT_FOUND); DELETE [?keep_file=true|false] -> a tombstone
+ * (status "deleted", the transcript dropped, never transcribed again)
+ * and, unless keep_file, first deletes the WAV on file-system-go (502
+ * and nothing changed when that fails).
  */
 
 ngx_int_t
@@ -220,10 +271,12 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1], *p;
     cJSON                        *rec, *json;
     ngx_int_t                     rc;
+    ngx_http_douyin_loc_conf_t   *dlcf;
     ngx_http_douyin_main_conf_t  *dmcf;
 
-    rc = ngx_http_douyin_open_video(r, NGX_HTTP_GET|NGX_HTTP_HEAD
-                                       |NGX_HTTP_DELETE, id, &rec);
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+
+    rc = ngx_http_douyin_open_video(r, dlcf->methods, id, &rec);
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -296,6 +349,7 @@ static ngx_int_t
 ngx_http_douyin_video_delete(ngx_http_request_t *r,
     ngx_http_douyin_main_conf_t *dmcf, char *id, cJSON *rec)
 {
+    char       *p;
     ngx_int_t   rc;
     ngx_str_t   value;
     ngx_uint_t  keep_file;
@@ -319,9 +373,25 @@ ngx_http_douyin_video_delete(ngx_http_request_t *r,
     }
 
     if (rec == NULL && keep_file) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_NOT_FOUND,
-                                          "VIDEO_NOT_FOUND",
-                                          "No video has this aweme_id.");
+
+        /*
+         * a listed video never processed: a tombstone keeps it from
+         * being transcribed; an id nobody knows is a 404
+         */
+
+        p = ngx_pnalloc(r->pool, NGX_HTTP_DOUYIN_ID_MAX + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(p, id, NGX_HTTP_DOUYIN_ID_MAX + 1);
+        ngx_http_set_ctx(r, p, ngx_http_douyin_module);
+
+        /* a file uploaded since the cached listing counts: list again */
+        ngx_http_douyin_listing_update(dmcf->runner, 0, 0);
+
+        return ngx_http_douyin_listing_wait(r, dmcf->runner,
+                                        ngx_http_douyin_video_delete_listed);
     }
 
     rc = ngx_http_douyin_request_task(r, NGX_HTTP_DOUYIN_OP_DELETE, id, rec,
@@ -334,6 +404,51 @@ ngx_http_douyin_video_delete(ngx_http_request_t *r,
     }
 
     return rc;
+}
+
+
+/* DELETE ?keep_file=true of a video without record: listed or not */
+
+static void
+ngx_http_douyin_video_delete_listed(ngx_http_request_t *r, ngx_int_t ok)
+{
+    char                         *id;
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_http_douyin_listing_t    *listing;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+    id = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
+    listing = &dmcf->runner->listing;
+
+    if (!ok) {
+        ngx_http_douyin_listing_failed(r);
+        return;
+    }
+
+    for (i = 0; i < listing->npending; i++) {
+        if (ngx_strcmp(listing->pending[i], id) == 0) {
+            break;
+        }
+    }
+
+    if (i == listing->npending) {
+        rc = ngx_http_douyin_send_error(r, NGX_HTTP_NOT_FOUND,
+                                        "VIDEO_NOT_FOUND",
+                                        "No video has this aweme_id.");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    rc = ngx_http_douyin_request_task(r, NGX_HTTP_DOUYIN_OP_DELETE, id, NULL,
+                                      1);
+
+    /* listing_wait() holds the reference the task's completion drops */
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
 }
 
 
@@ -374,24 +489,21 @@ ngx_http_douyin_video_read_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_douyin_video_read_body(ngx_http_request_t *r)
-{
-    char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    u_char                       *p;
-    cJSON                        *json, *is_read, *rec;
-    size_t                        len;
-    ngx_int_t                     rc;
-    ngx_uint_t                    what;
-    ngx_buf_t                    *b;
-    ngx_chain_t                  *cl;
-    ngx_http_douyin_main_conf_t  *dmcf;
+/*
+ * ngx_http_douyin_read_body: the request body read by
+ * ngx_http_read_client_request_body() as one buffer in r->pool (*body,
+ * *len; NUL-terminated).  NGX_OK; NGX_DECLINED when it is longer than max
+ * bytes (or went to a file); NGX_ERROR when out of memory.
+ */
 
-    rc = ngx_http_douyin_get_id(r, id);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID));
-        return;
-    }
+ngx_int_t
+ngx_http_douyin_read_body(ngx_http_request_t *r, size_t max, u_char **body,
+    size_t *len_out)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
 
     len = 0;
 
@@ -402,27 +514,19 @@ ngx_http_douyin_video_read_body(ngx_http_request_t *r)
         b = cl->buf;
 
         if (b->in_file) {
-            len = NGX_HTTP_DOUYIN_READ_BODY_MAX + 1;
-            break;
+            return NGX_DECLINED;
         }
 
         len += b->last - b->pos;
     }
 
-    if (len > NGX_HTTP_DOUYIN_READ_BODY_MAX) {
-        r->keepalive = 0;
-        ngx_http_finalize_request(r,
-            ngx_http_douyin_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "BODY_TOO_LARGE",
-                                       "The body must be at most 1024 "
-                                       "bytes."));
-        return;
+    if (len > max) {
+        return NGX_DECLINED;
     }
 
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     len = 0;
@@ -433,6 +537,50 @@ ngx_http_douyin_video_read_body(ngx_http_request_t *r)
     {
         len = ngx_cpymem(p + len, cl->buf->pos, cl->buf->last - cl->buf->pos)
               - p;
+    }
+
+    p[len] = '\0';
+
+    *body = p;
+    *len_out = len;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_douyin_video_read_body(ngx_http_request_t *r)
+{
+    char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    u_char                       *p;
+    cJSON                        *json, *is_read, *rec;
+    size_t                        len;
+    ngx_int_t                     rc;
+    ngx_uint_t                    what;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    rc = ngx_http_douyin_get_id(r, id);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_douyin_refuse(r, rc, NGX_HTTP_DOUYIN_BAD_ID));
+        return;
+    }
+
+    rc = ngx_http_douyin_read_body(r, NGX_HTTP_DOUYIN_READ_BODY_MAX, &p,
+                                   &len);
+
+    if (rc == NGX_DECLINED) {
+        r->keepalive = 0;
+        ngx_http_finalize_request(r,
+            ngx_http_douyin_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "BODY_TOO_LARGE",
+                                       "The body must be at most 1024 "
+                                       "bytes."));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     json = cJSON_ParseWithLength((char *) p, len);
@@ -479,13 +627,17 @@ ngx_http_douyin_video_read_body(ngx_http_request_t *r)
 
 
 /*
- * Posts an OP_READ or OP_DELETE task for r (flag: is_read or keep_file);
- * its completion finalizes r once (the caller holds a reference for it).
- * Returns NGX_DONE, or the status of an error already sent (503 when
- * the thread pool queue is full).
+ * ngx_http_douyin_request_task: posts an OP_READ, OP_DELETE or OP_PUSH
+ * task for r on the video id whose record is rec (NULL: none; its
+ * filename is the one file-system-go is called with, else
+ * "<id>.wav").  flag: is_read (OP_READ) or keep_file (OP_DELETE); for
+ * OP_PUSH, rec is the cJSON object of the fields to store, which the op
+ * takes over.  Its completion finalizes r once (the caller holds a
+ * reference for it).  Returns NGX_DONE, or the status of an error
+ * already sent (503 when the thread pool queue is full).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_douyin_request_task(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
     const char *id, cJSON *rec, ngx_uint_t flag)
 {
@@ -506,16 +658,25 @@ ngx_http_douyin_request_task(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
     op->conf = dmcf;
     op->store = &dmcf->runner->store;
 
-    if (kind == NGX_HTTP_DOUYIN_OP_READ) {
+    if (kind == NGX_HTTP_DOUYIN_OP_PUSH) {
+        op->fields = rec;
+        rec = NULL;
+
+    } else if (kind == NGX_HTTP_DOUYIN_OP_READ) {
         op->is_read = flag;
 
     } else {
         op->keep_file = flag;
+
+        /* DELETE ?keep_file=true of a listed video without record */
+        op->create = (rec == NULL);
     }
 
     op->items = ngx_calloc(sizeof(ngx_http_douyin_item_t),
                            r->connection->log);
     if (op->items == NULL) {
+        cJSON_Delete(op->fields);
+        op->fields = NULL;
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -526,19 +687,21 @@ ngx_http_douyin_request_task(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
 
     filename = cJSON_GetObjectItemCaseSensitive(rec, "filename");
 
-    op->items[0].filename = ngx_alloc(NGX_HTTP_DOUYIN_ID_MAX + 5,
+    /* a pushed audio_filename is 1..255 bytes, a plain file name */
+
+    op->items[0].filename = ngx_alloc(NGX_HTTP_DOUYIN_FILENAME_MAX + 1,
                                       r->connection->log);
     if (op->items[0].filename == NULL) {
         ngx_http_douyin_op_free(op);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (cJSON_IsString(filename)
-        && ngx_strlen(filename->valuestring) <= NGX_HTTP_DOUYIN_ID_MAX + 4)
+    if (cJSON_IsString(filename) && filename->valuestring[0] != '\0'
+        && ngx_strlen(filename->valuestring) <= NGX_HTTP_DOUYIN_FILENAME_MAX)
     {
         ngx_cpystrn((u_char *) op->items[0].filename,
                     (u_char *) filename->valuestring,
-                    NGX_HTTP_DOUYIN_ID_MAX + 5);
+                    NGX_HTTP_DOUYIN_FILENAME_MAX + 1);
 
     } else {
         ngx_sprintf((u_char *) op->items[0].filename, "%s.wav%Z", id);
@@ -571,7 +734,7 @@ ngx_http_douyin_request_task_done(ngx_event_t *ev)
 {
     ngx_http_request_t *r = ev->data;
 
-    u_char                 msg[128];
+    u_char                 msg[160];
     ngx_int_t              rc;
     ngx_uint_t             status;
     ngx_connection_t      *c;
@@ -592,6 +755,9 @@ ngx_http_douyin_request_task_done(ngx_event_t *ev)
 
     r->main->blocked--;
     r->aio = 0;
+
+    cJSON_Delete(op->fields);
+    op->fields = NULL;
 
     if (c->error) {
 
@@ -628,9 +794,23 @@ ngx_http_douyin_request_task_done(ngx_event_t *ev)
             ngx_sprintf(msg, "Video %s marked %s.%Z", op->items[0].aweme_id,
                         op->is_read ? "read" : "unread");
 
+        } else if (op->op == NGX_HTTP_DOUYIN_OP_PUSH) {
+            if (ngx_strcmp(op->was, "pending") == 0) {
+                ngx_sprintf(msg, "Video %s is pending.%Z",
+                            op->items[0].aweme_id);
+
+            } else {
+                /* never reset: the push changed nothing */
+                ngx_sprintf(msg, "Video %s is already %s; nothing was "
+                            "changed.%Z", op->items[0].aweme_id, op->was);
+            }
+
+            ngx_http_douyin_listing_update(op->conf->runner, 0, 0);
+
         } else {
-            ngx_sprintf(msg, "Video %s deleted%s.%Z", op->items[0].aweme_id,
-                        op->keep_file ? "; its file was kept"
+            ngx_sprintf(msg, "Video %s deleted%s; it will not be "
+                        "transcribed again.%Z", op->items[0].aweme_id,
+                        op->keep_file ? ", its file was kept"
                                       : " with its file");
 
             /* total and pending have changed */
@@ -688,7 +868,8 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok)
 {
     int                           err;
     cJSON                        *json;
-    int64_t                       counts[3][2], c, p, f;
+    int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2];
+    int64_t                       c, p, f, q;
     ngx_int_t                     rc;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
@@ -711,16 +892,24 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok)
         return;
     }
 
-    p = counts[0][0] + counts[0][1];
-    c = counts[1][0] + counts[1][1];
-    f = counts[2][0] + counts[2][1];
+    p = counts[NGX_HTTP_DOUYIN_S_PROCESSING][0]
+        + counts[NGX_HTTP_DOUYIN_S_PROCESSING][1];
+    c = counts[NGX_HTTP_DOUYIN_S_COMPLETED][0]
+        + counts[NGX_HTTP_DOUYIN_S_COMPLETED][1];
+    f = counts[NGX_HTTP_DOUYIN_S_FAILED][0]
+        + counts[NGX_HTTP_DOUYIN_S_FAILED][1];
+    q = counts[NGX_HTTP_DOUYIN_S_PENDING][0]
+        + counts[NGX_HTTP_DOUYIN_S_PENDING][1];
+
+    /* tombstones count nowhere; pending: listed without record, pushed */
 
     json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "total", listing->total);
     cJSON_AddNumberToObject(json, "completed", (double) c);
     cJSON_AddNumberToObject(json, "processing", (double) p);
     cJSON_AddNumberToObject(json, "failed", (double) f);
-    cJSON_AddNumberToObject(json, "pending", listing->npending);
+    cJSON_AddNumberToObject(json, "pending",
+                            (double) (listing->npending + q));
     cJSON_AddNumberToObject(json, "success_rate",
                             (c + f) ? (double) ((c * 100 + (c + f) / 2)
                                                 / (c + f)) / 100
@@ -841,6 +1030,8 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
     if (op->rc == NGX_HTTP_DOUYIN_RC_DONE) {
         ngx_http_douyin_listing_free(listing);
 
+        /* tombstones are not counted, though their WAV may be listed */
+
         n = 0;
         for (i = 0; i < op->nitems; i++) {
             n += (op->items[i].outcome == NGX_HTTP_DOUYIN_PENDING);
@@ -862,7 +1053,7 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
             }
 
             listing->npending = n;
-            listing->total = op->listed;
+            listing->total = op->listed - op->deleted;
             listing->fetched = ngx_current_msec;
             listing->fetched_at = ngx_time();
         }
@@ -1097,18 +1288,25 @@ ngx_http_douyin_item(ngx_http_douyin_main_conf_t *dmcf, const char *id,
 
     field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
 
+    /* a pushed audio_filename may need escaping (at most 3 bytes each) */
+
     len = dmcf->audio_base_url.len + sizeof("/audio/.wav")
-          + NGX_HTTP_DOUYIN_ID_MAX + 1;
+          + 3 * NGX_HTTP_DOUYIN_FILENAME_MAX + 1;
 
     url = ngx_alloc(len, ngx_cycle->log);
     if (url != NULL) {
-        if (cJSON_IsString(field)
-            && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_ID_MAX + 4)
+        if (cJSON_IsString(field) && field->valuestring[0] != '\0'
+            && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_FILENAME_MAX)
         {
-            ngx_snprintf(url, len, "%s/audio/%s%Z",
-                         dmcf->audio_base_url.data
-                         ? dmcf->audio_base_url.data : "",
-                         field->valuestring);
+            u_char  *p;
+
+            p = ngx_snprintf(url, len, "%s/audio/",
+                             dmcf->audio_base_url.data
+                             ? dmcf->audio_base_url.data : "");
+            p = (u_char *) ngx_escape_uri(p, (u_char *) field->valuestring,
+                                          ngx_strlen(field->valuestring),
+                                          NGX_ESCAPE_URI_COMPONENT);
+            *p = '\0';
 
         } else {
             ngx_snprintf(url, len, "%s/audio/%s.wav%Z",
@@ -1151,6 +1349,20 @@ ngx_http_douyin_item(ngx_http_douyin_main_conf_t *dmcf, const char *id,
                           ? cJSON_CreateString(field->valuestring)
                           : cJSON_CreateNull());
 
+    /* the collector-fed workflow: what the push gave, and when */
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "video_publish_time");
+    cJSON_AddItemToObject(item, "video_publish_time",
+                          cJSON_IsString(field)
+                          ? cJSON_CreateString(field->valuestring)
+                          : cJSON_CreateNull());
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "pending_at");
+    cJSON_AddItemToObject(item, "pending_at",
+                          cJSON_IsNumber(field)
+                          ? cJSON_CreateNumber(field->valuedouble)
+                          : cJSON_CreateNull());
+
     field = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
     cJSON_AddBoolToObject(item, "is_read", cJSON_IsTrue(field));
 
@@ -1181,9 +1393,11 @@ ngx_http_douyin_item(ngx_http_douyin_main_conf_t *dmcf, const char *id,
 
 
 /*
- * page >= 1 (default 1), page_size 1..100 (default 20), status one of
- * pending, processing, completed, failed, is_read true or false: NGX_OK,
- * else NGX_DECLINED.  Without status the list leaves out pending videos.
+ * page >= 1 (default 1), page_size 1..1000 (default 20), status one of
+ * pending, processing, completed, failed, deleted, unread (completed and
+ * not read), read (completed and read), is_read true or false: NGX_OK,
+ * else NGX_DECLINED.  Without status the list leaves out pending and
+ * deleted videos.
  */
 
 static ngx_int_t
@@ -1193,14 +1407,27 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
     ngx_str_t   value;
     ngx_uint_t  i;
 
-    static ngx_str_t  statuses[] = {
-        ngx_string("processing"), ngx_string("completed"),
-        ngx_string("failed"), ngx_string("pending")
+    /* name, status bit, read mask (api.md: unread and read are completed) */
+
+    static struct {
+        ngx_str_t   name;
+        ngx_uint_t  status;
+        ngx_uint_t  read;
+    } statuses[] = {
+        { ngx_string("processing"), NGX_HTTP_DOUYIN_S_PROCESSING, 3 },
+        { ngx_string("completed"), NGX_HTTP_DOUYIN_S_COMPLETED, 3 },
+        { ngx_string("failed"), NGX_HTTP_DOUYIN_S_FAILED, 3 },
+        { ngx_string("pending"), NGX_HTTP_DOUYIN_S_PENDING, 3 },
+        { ngx_string("deleted"), NGX_HTTP_DOUYIN_S_DELETED, 3 },
+        { ngx_string("unread"), NGX_HTTP_DOUYIN_S_COMPLETED, 1 },
+        { ngx_string("read"), NGX_HTTP_DOUYIN_S_COMPLETED, 2 }
     };
 
     q->page = 1;
     q->page_size = 20;
-    q->status_mask = 7;
+    q->status_mask = (1 << NGX_HTTP_DOUYIN_S_PROCESSING)
+                     | (1 << NGX_HTTP_DOUYIN_S_COMPLETED)
+                     | (1 << NGX_HTTP_DOUYIN_S_FAILED);
     q->read_mask = 3;
 
     if (ngx_http_arg(r, (u_char *) "page", 4, &value) == NGX_OK) {
@@ -1213,35 +1440,39 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
 
     if (ngx_http_arg(r, (u_char *) "page_size", 9, &value) == NGX_OK) {
         n = ngx_atoi(value.data, value.len);
-        if (n < 1 || n > 100) {
+        if (n < 1 || n > 1000) {
             goto invalid;
         }
         q->page_size = n;
     }
 
     if (ngx_http_arg(r, (u_char *) "status", 6, &value) == NGX_OK) {
-        for (i = 0; i < 4; i++) {
-            if (value.len == statuses[i].len
-                && ngx_strncmp(value.data, statuses[i].data, value.len) == 0)
+        for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+            if (value.len == statuses[i].name.len
+                && ngx_strncmp(value.data, statuses[i].name.data, value.len)
+                   == 0)
             {
                 break;
             }
         }
 
-        if (i == 4) {
+        if (i == sizeof(statuses) / sizeof(statuses[0])) {
             goto invalid;
         }
 
-        q->status_mask = 1 << i;
+        q->status_mask = 1 << statuses[i].status;
+        q->read_mask = statuses[i].read;
     }
+
+    /* is_read narrows what status gave (status=read&is_read=false: none) */
 
     if (ngx_http_arg(r, (u_char *) "is_read", 7, &value) == NGX_OK) {
         if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0) {
-            q->read_mask = 2;
+            q->read_mask &= 2;
 
         } else if (value.len == 5 && ngx_strncmp(value.data, "false", 5) == 0)
         {
-            q->read_mask = 1;
+            q->read_mask &= 1;
 
         } else {
             goto invalid;

@@ -230,9 +230,9 @@ ngx_http_douyin_health_handler(ngx_http_request_t *r)
 
 
 /*
- * ngx_http_douyin_process_handler: douyin_process and
- * douyin_process_async.  POST only (405 otherwise); any body is read and
- * dropped.  Starts a job (ngx_http_douyin_job_start()).
+ * ngx_http_douyin_process_handler: douyin_process, douyin_process_async
+ * and douyin_process_pending.  POST only (405 otherwise); any body is
+ * read and dropped.  Starts a job (ngx_http_douyin_job_start()).
  */
 
 ngx_int_t
@@ -250,7 +250,7 @@ ngx_http_douyin_process_handler(ngx_http_request_t *r)
     dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
-    return ngx_http_douyin_job_start(r, dmcf, dlcf->async);
+    return ngx_http_douyin_job_start(r, dmcf, dlcf->async, dlcf->pending);
 }
 
 
@@ -281,8 +281,9 @@ ngx_http_douyin_valid_id(ngx_str_t *id)
 /*
  * ngx_http_douyin_result_handler: douyin_result ID.  GET/HEAD only.  An
  * ID that is not an aweme_id is a 400; otherwise 200 with
- * {"success":true,"data":{...}}: status pending (no record), processing,
- * failed (error, message) or completed (text, segments, confidence,
+ * {"success":true,"data":{...}}: status pending (no record, or pushed),
+ * processing, deleted (a tombstone: message), failed (error, message) or
+ * completed (text, segments, confidence,
  * audio_duration, and title/author/description/upload_time when known),
  * as api.md "Result object" says.  A read transaction on the event loop.
  */
@@ -312,10 +313,18 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
 
     status = cJSON_GetObjectItemCaseSensitive(rec, "status");
 
-    if (!cJSON_IsString(status)) {
+    if (!cJSON_IsString(status)
+        || ngx_strcmp(status->valuestring, "pending") == 0)
+    {
         cJSON_AddStringToObject(data, "status", "pending");
         cJSON_AddStringToObject(data, "message",
                                 "The video has not been processed yet.");
+
+    } else if (ngx_strcmp(status->valuestring, "deleted") == 0) {
+        cJSON_AddStringToObject(data, "status", "deleted");
+        cJSON_AddStringToObject(data, "message",
+                                "The video was deleted; it will not be "
+                                "transcribed again.");
 
     } else if (ngx_strcmp(status->valuestring, "completed") == 0) {
         cJSON_AddStringToObject(data, "status", "completed");
@@ -474,10 +483,11 @@ ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc, ngx_uint_t what)
     default:
         return ngx_http_douyin_send_error(r, NGX_HTTP_BAD_REQUEST,
                                           "INVALID_QUERY",
-                                          "page >= 1, page_size 1..100, "
+                                          "page >= 1, page_size 1..1000, "
                                           "status pending|processing|"
-                                          "completed|failed and is_read "
-                                          "true|false are expected.");
+                                          "completed|failed|unread|read|"
+                                          "deleted and is_read true|false "
+                                          "are expected.");
     }
 }
 

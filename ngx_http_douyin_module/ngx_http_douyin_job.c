@@ -116,7 +116,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (ngx_http_douyin_fetch_global_init(cycle->log) != NGX_OK) {
+    if (ngx_http_douyin_fetch_global_init(cycle->log, dmcf) != NGX_OK) {
         runner->store_ok = 0;
         return NGX_OK;
     }
@@ -213,15 +213,21 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
 
 /*
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
- * answer once listed, else when every claimed video has ended).  Returns
- * NGX_DONE (r is answered later), or an error already sent (503 when the
- * store, the key or the thread pool is unavailable).
+ * answer once listed, else when every claimed video has ended; pending:
+ * POST /api/process/pending, which transcribes the pushed videos that
+ * are listed and answers at once).  Returns NGX_DONE (r is answered
+ * later), or an error already sent (503 when the store, the key or the
+ * thread pool is unavailable), or, for pending while videos are being
+ * transcribed, the answer that a run is already going.
  */
 
 ngx_int_t
 ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async)
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending)
 {
+    int                        err;
+    cJSON                     *json, *data;
+    int64_t                    counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
     ngx_http_douyin_op_t      *op;
@@ -244,6 +250,38 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
                                           "environment of nginx.");
     }
 
+    if (pending) {
+
+        /*
+         * "a run is already going" (api.md): videos are being transcribed,
+         * by this worker or another; the later front end reads this 200
+         */
+
+        err = ngx_http_douyin_store_counts(&runner->store, counts);
+        if (err != 0) {
+            return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                              "STORE_ERROR",
+                                              "The transcript store could "
+                                              "not be read.");
+        }
+
+        if (counts[NGX_HTTP_DOUYIN_S_PROCESSING][0]
+            + counts[NGX_HTTP_DOUYIN_S_PROCESSING][1] > 0)
+        {
+            json = cJSON_CreateObject();
+            cJSON_AddFalseToObject(json, "success");
+            cJSON_AddStringToObject(json, "message",
+                                    "A run is already going; try again "
+                                    "when it has ended.");
+            data = cJSON_AddObjectToObject(json, "data");
+            cJSON_AddNumberToObject(data, "pending", 0);
+
+            return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
+        }
+
+        async = 1;
+    }
+
     pool = ngx_create_pool(4096, runner->log);
     if (pool == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -258,6 +296,7 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     job->pool = pool;
     job->runner = runner;
     job->async = async;
+    job->pending = pending;
 
     job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
     if (job->task == NULL) {
@@ -266,7 +305,8 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     }
 
     op = job->task->ctx;
-    op->op = NGX_HTTP_DOUYIN_OP_LIST;
+    op->op = pending ? NGX_HTTP_DOUYIN_OP_LIST_PENDING
+                     : NGX_HTTP_DOUYIN_OP_LIST;
     op->conf = dmcf;
     op->store = &runner->store;
     op->owner = runner->owner;
@@ -349,8 +389,14 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     job->total = op->listed;
     job->claimed = 0;
 
-    /* every listed video has a record now: none is pending */
-    ngx_http_douyin_listing_update(runner, 1, op->listed);
+    if (job->pending) {
+        /* pushed videos became processing: pending has changed */
+        ngx_http_douyin_listing_update(runner, 0, 0);
+
+    } else {
+        /* every listed video has a record now: none is pending */
+        ngx_http_douyin_listing_update(runner, 1, op->listed - op->deleted);
+    }
 
     for (job->next = 0; job->next < op->nitems; job->next++) {
         if (op->items[job->next].claimed) {
@@ -364,7 +410,27 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
                    "douyin: listed %ui, ignored %ui, claimed %ui, async %i",
                    op->listed, op->ignored, job->claimed, job->async);
 
-    if (job->async || job->claimed == 0) {
+    if (job->pending) {
+        u_char  msg[96];
+
+        if (job->claimed) {
+            ngx_snprintf(msg, sizeof(msg), "Transcribing %ui pending "
+                         "video(s).%Z", job->claimed);
+
+        } else {
+            ngx_snprintf(msg, sizeof(msg), "Nothing to process: no pending "
+                         "video is listed on file-system-go.%Z");
+        }
+
+        json = cJSON_CreateObject();
+        cJSON_AddTrueToObject(json, "success");
+        cJSON_AddStringToObject(json, "message", (char *) msg);
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "pending", job->claimed);
+
+        ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+
+    } else if (job->async || job->claimed == 0) {
         json = cJSON_CreateObject();
         cJSON_AddTrueToObject(json, "success");
 

@@ -29,6 +29,10 @@ static char *ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_douyin_filesystem_api(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
     ngx_http_douyin_cstr_t *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
@@ -59,6 +63,27 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       ngx_http_douyin_set_url,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_douyin_main_conf_t, filesystem_url),
+      NULL },
+
+    { ngx_string("douyin_filesystem_api"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_filesystem_api,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, ssl_verify),
+      NULL },
+
+    { ngx_string("douyin_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_ssl_trusted_certificate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("douyin_audio_base_url"),
@@ -158,6 +183,41 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       (void *) ngx_http_douyin_process_handler },
+
+    { ngx_string("douyin_process_pending"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_process_handler },
+
+    { ngx_string("douyin_aweme_pending"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_aweme_pending_handler },
+
+    { ngx_string("douyin_aweme_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_aweme_status_handler },
+
+    { ngx_string("douyin_video_unread"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_video_unread_handler },
+
+    { ngx_string("douyin_video_delete"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_douyin_video_handler },
 
     { ngx_string("douyin_result"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -292,6 +352,8 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
     dmcf->asr_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->http_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->listing_cache = NGX_CONF_UNSET_MSEC;
+    dmcf->filesystem_api = NGX_CONF_UNSET_UINT;
+    dmcf->ssl_verify = NGX_CONF_UNSET;
 
     return dmcf;
 }
@@ -314,6 +376,8 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dmcf->asr_timeout, 3 * 60 * 60 * 1000);
     ngx_conf_init_msec_value(dmcf->http_timeout, 30000);
     ngx_conf_init_msec_value(dmcf->listing_cache, 30000);
+    ngx_conf_init_uint_value(dmcf->filesystem_api, 15);
+    ngx_conf_init_value(dmcf->ssl_verify, 1);
 
     if (dmcf->poll_max < dmcf->poll_interval) {
         dmcf->poll_max = dmcf->poll_interval;
@@ -454,6 +518,8 @@ ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->handler = prev->handler;
         conf->id = prev->id;
         conf->async = prev->async;
+        conf->pending = prev->pending;
+        conf->methods = prev->methods;
         clcf->handler = conf->handler;
     }
 
@@ -715,7 +781,9 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi;
+ * douyin_info; douyin_docs; douyin_openapi; douyin_process_pending;
+ * douyin_aweme_pending ID; douyin_aweme_status ID; douyin_video_unread
+ * ID; douyin_video_delete ID;
  * The command's post field is the handler; ID may contain variables.
  */
 
@@ -739,8 +807,15 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (dlcf->handler == ngx_http_douyin_process_handler) {
         dmcf->processing = 1;
-        dlcf->async = (cmd->name.len == sizeof("douyin_process_async") - 1);
+        dlcf->async = (ngx_strcmp(cmd->name.data, "douyin_process_async")
+                       == 0);
+        dlcf->pending = (ngx_strcmp(cmd->name.data, "douyin_process_pending")
+                         == 0);
     }
+
+    dlcf->methods = (ngx_strcmp(cmd->name.data, "douyin_video_delete") == 0)
+                    ? NGX_HTTP_DELETE
+                    : NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE;
 
     /* handlers that read the store, and those that call file-system-go */
 
@@ -753,6 +828,7 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (dlcf->handler == ngx_http_douyin_process_handler
+        || dlcf->handler == ngx_http_douyin_video_unread_handler
         || dlcf->handler == ngx_http_douyin_videos_handler
         || dlcf->handler == ngx_http_douyin_video_handler
         || dlcf->handler == ngx_http_douyin_video_read_handler
@@ -803,9 +879,81 @@ ngx_http_douyin_cstr(ngx_conf_t *cf, ngx_http_douyin_cstr_t *dst,
 }
 
 
+/* douyin_filesystem_api 1.5 | 2; */
+
+static char *
+ngx_http_douyin_filesystem_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (dmcf->filesystem_api != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "1.5", 3) == 0) {
+        dmcf->filesystem_api = 15;
+
+    } else if (value[1].len == 1 && value[1].data[0] == '2') {
+        dmcf->filesystem_api = 2;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": \"1.5\" or \"2\" is "
+                           "expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_ssl_trusted_certificate FILE;  a PEM file, readable now */
+
+static char *
+ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t        *value, name;
+    ngx_file_info_t   fi;
+
+    if (dmcf->ssl_trusted_certificate.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* ngx_conf_full_name() gives a NUL-terminated copy */
+
+    if (ngx_file_info(name.data, &fi) == NGX_FILE_ERROR
+        || access((char *) name.data, R_OK) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "douyin_ssl_trusted_certificate \"%V\" cannot be "
+                           "read", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->ssl_trusted_certificate = name;
+
+    return NGX_CONF_OK;
+}
+
+
 /*
  * After the whole configuration is read: warn when the ASR key's
- * variable is not passed to workers by an "env" directive.
+ * variable is not passed to workers by an "env" directive, and when TLS
+ * verification is off.
  */
 
 static ngx_int_t
@@ -817,6 +965,16 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
     ngx_http_douyin_main_conf_t  *dmcf;
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
+
+    if (dmcf != NULL && !dmcf->ssl_verify
+        && (dmcf->filesystem || dmcf->processing))
+    {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "douyin: \"douyin_ssl_verify off\": the TLS "
+                      "certificates of file-system-go and the ASR provider "
+                      "are not verified; anyone on the path can read and "
+                      "change what they answer");
+    }
 
     if (dmcf == NULL || !dmcf->processing) {
         return NGX_OK;

@@ -45,6 +45,9 @@
 #define NGX_HTTP_DOUYIN_CODE_MAX       63
 #define NGX_HTTP_DOUYIN_BATCH_MAX      100
 
+/* api.md: a pushed audio_filename is 1 to 255 bytes */
+#define NGX_HTTP_DOUYIN_FILENAME_MAX   255
+
 /* attempts of one provider call on 429, 5xx or a transport error */
 #define NGX_HTTP_DOUYIN_MAX_ATTEMPTS   6
 
@@ -66,6 +69,7 @@ typedef struct {
     size_t                      map_size;       /* map_size=, bytes */
 
     ngx_http_douyin_cstr_t      filesystem_url; /* no trailing slash */
+    ngx_uint_t                  filesystem_api; /* 15 (1.5) or 2 */
     ngx_http_douyin_cstr_t      audio_base_url;
     ngx_http_douyin_cstr_t      asr_url;
     ngx_http_douyin_cstr_t      asr_model;
@@ -84,6 +88,9 @@ typedef struct {
 
     ngx_thread_pool_t          *thread_pool;
 
+    ngx_flag_t                  ssl_verify;     /* douyin_ssl_verify */
+    ngx_str_t                   ssl_trusted_certificate;  /* NUL-ended */
+
     ngx_shm_zone_t             *rate_zone;
     ngx_flag_t                  processing;     /* a process handler is on */
     ngx_flag_t                  filesystem;     /* a handler calls fsgo */
@@ -97,6 +104,8 @@ typedef struct {
     ngx_http_handler_pt         handler;
     ngx_http_complex_value_t   *id;             /* douyin_result ID */
     ngx_flag_t                  async;          /* douyin_process_async */
+    ngx_flag_t                  pending;        /* douyin_process_pending */
+    ngx_uint_t                  methods;        /* douyin_video(_delete) */
 } ngx_http_douyin_loc_conf_t;
 
 
@@ -121,6 +130,14 @@ typedef struct {
 } ngx_http_douyin_owner_t;
 
 
+/* a listed file name and its relative URL (OP_LIST_PENDING) */
+
+typedef struct {
+    char                       *name;           /* malloc()ed */
+    char                       *url;            /* malloc()ed, or NULL */
+} ngx_http_douyin_name_t;
+
+
 /* one video handled by an op (thread side in, thread side out) */
 
 typedef struct {
@@ -140,6 +157,21 @@ typedef struct {
 #define NGX_HTTP_DOUYIN_PROCESSING   2
 #define NGX_HTTP_DOUYIN_COMPLETED    3
 #define NGX_HTTP_DOUYIN_FAILED       4
+#define NGX_HTTP_DOUYIN_DELETED      5
+
+
+/*
+ * the statuses of the store's indexes and counts, in this order (the
+ * bits of a status mask): processing, completed, failed, pending (pushed
+ * by the collector), deleted (a tombstone)
+ */
+
+#define NGX_HTTP_DOUYIN_NSTATUS      5
+#define NGX_HTTP_DOUYIN_S_PROCESSING 0
+#define NGX_HTTP_DOUYIN_S_COMPLETED  1
+#define NGX_HTTP_DOUYIN_S_FAILED     2
+#define NGX_HTTP_DOUYIN_S_PENDING    3
+#define NGX_HTTP_DOUYIN_S_DELETED    4
 
 
 typedef enum {
@@ -150,7 +182,9 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_RECOVER,       /* claim orphaned processing records */
     NGX_HTTP_DOUYIN_OP_LISTING,       /* list file-system-go, find pending */
     NGX_HTTP_DOUYIN_OP_READ,          /* mark read on file-system-go, store */
-    NGX_HTTP_DOUYIN_OP_DELETE         /* delete the WAV, drop the record */
+    NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, write a tombstone */
+    NGX_HTTP_DOUYIN_OP_PUSH,          /* store the collector's push */
+    NGX_HTTP_DOUYIN_OP_LIST_PENDING   /* list, claim pushed listed videos */
 } ngx_http_douyin_op_e;
 
 
@@ -191,12 +225,22 @@ typedef struct {
     char                        detail[256];    /* for the log, no secret */
     ngx_uint_t                  listed;         /* OP_LIST: valid WAVs */
     ngx_uint_t                  ignored;        /* OP_LIST: other files */
+    ngx_uint_t                  deleted;        /* OP_LIST(ING): listed
+                                                   tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
 
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
     ngx_uint_t                  keep_file;      /* OP_DELETE */
     ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE */
     ngx_uint_t                  limit;          /* OP_RECOVER: at most */
+
+    cJSON                      *fields;         /* OP_PUSH: what was sent */
+    ngx_http_douyin_name_t     *names;          /* OP_LIST_PENDING */
+    ngx_uint_t                  nnames;
+    char                        was[16];        /* OP_PUSH: status after */
+    ngx_uint_t                  create;         /* OP_DELETE: no record */
+    ngx_uint_t                  pushed;         /* OP_LISTING: pending
+                                                   records */
 } ngx_http_douyin_op_t;
 
 
@@ -206,6 +250,7 @@ struct ngx_http_douyin_job_s {
     ngx_pool_cleanup_t         *request_cleanup;
     ngx_http_douyin_runner_t   *runner;
     ngx_flag_t                  async;
+    ngx_flag_t                  pending;        /* /api/process/pending */
 
     ngx_thread_task_t          *task;           /* OP_LIST */
 
@@ -240,7 +285,8 @@ struct ngx_http_douyin_batch_s {
 typedef struct {
     time_t                      fetched_at;     /* Unix s, 0: never */
     ngx_msec_t                  fetched;        /* ngx_current_msec */
-    ngx_uint_t                  total;          /* valid WAVs listed */
+    ngx_uint_t                  total;          /* valid WAVs listed, but
+                                                   tombstones */
     ngx_uint_t                  npending;       /* of those, no record */
     char                      (*pending)[NGX_HTTP_DOUYIN_ID_MAX + 1];
     ngx_thread_task_t          *task;           /* OP_LISTING */
@@ -307,7 +353,20 @@ ngx_int_t ngx_http_douyin_open_video(ngx_http_request_t *r,
 #define NGX_HTTP_DOUYIN_STORE_ERROR   3
 
 
+/* ngx_http_douyin_aweme.c: the collector-fed routes (api.md) */
+
+ngx_int_t ngx_http_douyin_aweme_pending_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_aweme_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_video_unread_handler(ngx_http_request_t *r);
+
+
 /* ngx_http_douyin_api.c: list, detail, read, delete, stats, info, docs */
+
+ngx_int_t ngx_http_douyin_request_task(ngx_http_request_t *r,
+    ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
+    ngx_uint_t flag);
+ngx_int_t ngx_http_douyin_read_body(ngx_http_request_t *r, size_t max,
+    u_char **body, size_t *len);
 
 ngx_int_t ngx_http_douyin_videos_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_video_handler(ngx_http_request_t *r);
@@ -336,7 +395,7 @@ ngx_int_t ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
 void ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf);
 ngx_int_t ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async);
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending);
 
 
 /* ngx_http_douyin_task.c: thread side, runs an ngx_http_douyin_op_t */
@@ -346,6 +405,8 @@ ngx_int_t ngx_http_douyin_task_post(ngx_thread_pool_t *tp,
     ngx_thread_task_t *task);
 ngx_int_t ngx_http_douyin_task_timedout(ngx_event_t *ev);
 void ngx_http_douyin_op_free(ngx_http_douyin_op_t *op);
+char *ngx_http_douyin_join(const char *a, const char *b, const char *c,
+    ngx_uint_t type);
 
 
 /* ngx_http_douyin_fetch.c: libcurl, thread side */
@@ -354,11 +415,12 @@ typedef struct {
     long                        status;         /* HTTP status, 0: none */
     char                       *body;           /* malloc()ed, NUL-ended */
     size_t                      len;
-    char                        error[128];     /* transport error text */
+    char                        error[200];     /* transport error text */
     ngx_uint_t                  not_sent;       /* nothing was sent */
 } ngx_http_douyin_fetch_t;
 
-ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);
+ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log,
+    ngx_http_douyin_main_conf_t *dmcf);
 ngx_int_t ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size);
@@ -389,7 +451,7 @@ int ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
 const char *ngx_http_douyin_store_strerror(int err);
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 int ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
-    int64_t counts[3][2]);
+    int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2]);
 int ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);
@@ -399,6 +461,13 @@ int ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
     const char *aweme_id);
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
     ngx_uint_t n, u_char *found);
+int ngx_http_douyin_store_push(ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *fields, time_t now, char *was);
+int ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
+    const char *aweme_id, const char *filename, ngx_uint_t create,
+    time_t now);
+int ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
+    ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n);
 
 
 /* ngx_http_douyin_rate.c: per-account rates in shared memory */

@@ -33,6 +33,12 @@ static void ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_push(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op);
+static char *ngx_http_douyin_filesystem_file_url(ngx_http_douyin_op_t *op,
+    const char *route, const char *filename);
+static int ngx_libc_cdecl ngx_http_douyin_name_cmp(const void *one,
+    const void *two);
 static ngx_int_t ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op);
 static int ngx_libc_cdecl ngx_http_douyin_item_cmp(const void *one,
     const void *two);
@@ -100,6 +106,14 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
     case NGX_HTTP_DOUYIN_OP_DELETE:
         ngx_http_douyin_op_delete(op);
         break;
+
+    case NGX_HTTP_DOUYIN_OP_PUSH:
+        ngx_http_douyin_op_push(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_LIST_PENDING:
+        ngx_http_douyin_op_list_pending(op);
+        break;
     }
 }
 
@@ -126,20 +140,34 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
     free(op->items);
     free(op->task_ids);
 
+    for (i = 0; i < op->nnames; i++) {
+        free(op->names[i].name);
+        free(op->names[i].url);
+    }
+
+    free(op->names);
+    cJSON_Delete(op->fields);
+
     op->items = NULL;
     op->task_ids = NULL;
     op->nitems = 0;
+    op->names = NULL;
+    op->nnames = 0;
+    op->fields = NULL;
 }
 
 
 /*
- * POST {filesystem}/api/videos/query {"filters":{"suffix":".wav"}} into
- * op->items (OP_LIST then claims every listed video that is not
- * completed; OP_LISTING finds the pending ones).  file-system-go
- * answers {"success":true,"videos":[{"id","filename","size","url"}]} and
- * leaves "videos" out when nothing matches.  Only files named
- * "<aweme_id>.wav" (any case) are taken; others are counted in ignored.
- * Returns NGX_OK, or NGX_ERROR with op->code and op->detail set.
+ * POST {filesystem}/api/videos/query (douyin_filesystem_api 1.5) or
+ * /api/files/query (2) {"filters":{"suffix":".wav"}} into op->items
+ * (OP_LIST then claims every listed video that is not completed;
+ * OP_LISTING finds the pending ones).  file-system-go answers
+ * {"success":true,"videos":[{"id","filename","size","url"}]} (version 2
+ * without "id") and leaves "videos" out when nothing matches.  Only
+ * files named "<aweme_id>.wav" (any case) are taken; others are counted
+ * in ignored.  OP_LIST_PENDING also gets every listed name with its URL
+ * in op->names, sorted by name (a pushed audio_filename may be any plain
+ * name).  Returns NGX_OK, or NGX_ERROR with op->code and op->detail set.
  */
 
 static ngx_int_t
@@ -163,8 +191,11 @@ ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
         return NGX_ERROR;
     }
 
-    ngx_snprintf((u_char *) url, len, "%s/api/videos/query%Z",
-                 op->conf->filesystem_url.data);
+    /* never the other version's route: a 404 there is an error */
+
+    ngx_snprintf((u_char *) url, len, "%s/api/%s/query%Z",
+                 op->conf->filesystem_url.data,
+                 op->conf->filesystem_api == 2 ? "files" : "videos");
 
     if (ngx_http_douyin_fetch(&f, "POST", url, headers,
                               "{\"filters\":{\"suffix\":\".wav\"}}",
@@ -218,6 +249,15 @@ ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
 
     base_len = op->conf->audio_base_url.len;
 
+    if (op->op == NGX_HTTP_DOUYIN_OP_LIST_PENDING) {
+        op->names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
+        if (op->names == NULL) {
+            cJSON_Delete(json);
+            ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
+            return NGX_ERROR;
+        }
+    }
+
     cJSON_ArrayForEach(v, videos) {
         name = cJSON_GetObjectItemCaseSensitive(v, "filename");
         rel = cJSON_GetObjectItemCaseSensitive(v, "url");
@@ -228,6 +268,24 @@ ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
         }
 
         len = ngx_strlen(name->valuestring);
+
+        if (op->names != NULL && len > 0) {
+            ngx_http_douyin_name_t  *nm = &op->names[op->nnames++];
+
+            nm->name = strdup(name->valuestring);
+            nm->url = (cJSON_IsString(rel) && rel->valuestring[0] == '/')
+                      ? strdup(rel->valuestring) : NULL;
+
+            if (nm->name == NULL
+                || (cJSON_IsString(rel) && rel->valuestring[0] == '/'
+                    && nm->url == NULL))
+            {
+                cJSON_Delete(json);
+                ngx_http_douyin_set(op->code, sizeof(op->code),
+                                    "OUT_OF_MEMORY");
+                return NGX_ERROR;
+            }
+        }
 
         if (len < 5 || len - 4 > NGX_HTTP_DOUYIN_ID_MAX
             || ngx_strcasecmp((u_char *) name->valuestring + len - 4,
@@ -312,7 +370,21 @@ ngx_http_douyin_fetch_list(ngx_http_douyin_op_t *op)
 
     op->listed = op->nitems;
 
+    if (op->nnames > 1) {
+        ngx_qsort(op->names, op->nnames, sizeof(ngx_http_douyin_name_t),
+                  ngx_http_douyin_name_cmp);
+    }
+
     return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_douyin_name_cmp(const void *one, const void *two)
+{
+    const ngx_http_douyin_name_t  *a = one, *b = two;
+
+    return ngx_strcmp(a->name, b->name);
 }
 
 
@@ -340,13 +412,123 @@ static void
 ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
 {
     int         err;
-    ngx_uint_t  claimed;
+    ngx_uint_t  claimed, i;
 
     if (ngx_http_douyin_fetch_list(op) != NGX_OK) {
         return;
     }
 
     if (op->nitems == 0) {
+        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+        return;
+    }
+
+    err = ngx_http_douyin_store_claim(op->store, op->items, op->nitems,
+                                      &claimed, &op->owner);
+    if (err != 0) {
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            err == MDB_MAP_FULL ? "STORE_FULL"
+                                                : "STORE_ERROR");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "claiming videos failed: %s%Z",
+                     ngx_http_douyin_store_strerror(err));
+        return;
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        op->deleted += (op->items[i].outcome == NGX_HTTP_DOUYIN_DELETED);
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * OP_LIST_PENDING (POST /api/process/pending): the listing, the pending
+ * (pushed) records, and the claim of those whose audio_filename is
+ * listed.  A pushed video whose file is not listed (yet) stays pending;
+ * when the listing fails nothing is claimed and nothing changes (the
+ * error is the op's).  op->items are the pending videos listed, with
+ * their claim flags; op->listed counts them.
+ */
+
+static void
+ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
+{
+    int                      err;
+    ngx_uint_t               i, k, claimed, np;
+    ngx_http_douyin_name_t   key, *nm;
+    ngx_http_douyin_item_t  *pending;
+
+    if (ngx_http_douyin_fetch_list(op) != NGX_OK) {
+        return;
+    }
+
+    /* the digit-named items of the listing are not needed here */
+
+    for (i = 0; i < op->nitems; i++) {
+        free(op->items[i].file_url);
+        free(op->items[i].filename);
+    }
+
+    free(op->items);
+    op->items = NULL;
+    op->nitems = 0;
+
+    err = ngx_http_douyin_store_pending(op->store, (ngx_uint_t) -1,
+                                        &pending, &np);
+    if (err != 0) {
+        ngx_http_douyin_set(op->code, sizeof(op->code), "STORE_ERROR");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "reading the pending videos failed: %s%Z",
+                     ngx_http_douyin_store_strerror(err));
+        return;
+    }
+
+    op->items = pending;
+    op->nitems = np;
+
+    for (i = 0, k = 0; i < np; i++) {
+        key.name = pending[i].filename;
+
+        nm = (op->nnames > 0)
+             ? bsearch(&key, op->names, op->nnames,
+                       sizeof(ngx_http_douyin_name_t),
+                       ngx_http_douyin_name_cmp)
+             : NULL;
+
+        if (nm == NULL) {
+            free(pending[i].filename);      /* not listed (yet): stays */
+            pending[i].filename = NULL;
+            continue;
+        }
+
+        /* the listing's url is not escaped: a name may hold a space */
+
+        pending[i].file_url = (nm->url != NULL)
+            ? ngx_http_douyin_join(op->conf->audio_base_url.data, "",
+                                   nm->url, NGX_ESCAPE_URI)
+            : ngx_http_douyin_join(op->conf->audio_base_url.data,
+                                   "/audio/", nm->name,
+                                   NGX_ESCAPE_URI_COMPONENT);
+
+        pending[k++] = pending[i];
+
+        if (pending[k - 1].file_url == NULL) {
+            for (i++; i < np; i++) {
+                free(pending[i].filename);
+            }
+
+            op->nitems = k;
+            ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
+            return;
+        }
+    }
+
+    op->nitems = k;
+    op->listed = k;
+
+    if (k == 0) {
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
         return;
     }
@@ -752,7 +934,8 @@ done:
 
 /*
  * OP_LISTING: the listing, and for each listed video whether the store
- * has a record (items[i].outcome = NGX_HTTP_DOUYIN_PENDING when not).
+ * has a record (items[i].outcome = NGX_HTTP_DOUYIN_PENDING when not);
+ * op->deleted counts the listed tombstones.
  */
 
 static void
@@ -785,7 +968,9 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
 
     if (err == 0) {
         for (i = 0; i < op->nitems; i++) {
-            op->items[i].outcome = found[i] ? 0 : NGX_HTTP_DOUYIN_PENDING;
+            op->items[i].outcome = (found[i] == 0) ? NGX_HTTP_DOUYIN_PENDING
+                                                   : 0;
+            op->deleted += (found[i] == NGX_HTTP_DOUYIN_DELETED);
         }
 
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
@@ -804,9 +989,9 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
 
 /*
  * OP_READ: when marking read, POST {filesystem}/api/read/mark
- * {"filename":"<file>"} first; only when file-system-go answers 200
- * {"success":true} is the record changed.  Marking unread only changes
- * the record.
+ * {"filename":"<file>"} first (douyin_filesystem_api 1.5 only); only when
+ * file-system-go answers 200 {"success":true} is the record changed.
+ * Marking unread only changes the record.
  */
 
 static void
@@ -823,7 +1008,9 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
         "Content-Type: application/json", NULL
     };
 
-    if (op->is_read) {
+    /* the newer file-system-go (douyin_filesystem_api 2) has no read routes */
+
+    if (op->is_read && op->conf->filesystem_api != 2) {
         req = cJSON_CreateObject();
         if (cJSON_AddStringToObject(req, "filename", op->items[0].filename)
             == NULL)
@@ -894,8 +1081,12 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
 
 /*
  * OP_DELETE: unless keep_file, DELETE {filesystem}/api/videos/<file>
- * first (a 404 means the file is gone already); only then is the record
- * dropped.  not_found is set when neither the file nor a record existed.
+ * (douyin_filesystem_api 1.5) or /api/files/<file> (2) first: a 404
+ * means the file is gone already (never a reason to try the other
+ * version's route); only then is the record made a tombstone
+ * (ngx_http_douyin_store_tombstone()).  Without a record, a tombstone is
+ * written when the file was there (the WAV existed) or op->create says
+ * so (keep_file of a listed video); else not_found is set.
  */
 
 static void
@@ -903,23 +1094,21 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
 {
     int                       err;
     char                     *url;
-    size_t                    len;
-    ngx_int_t                 rc, file_gone;
+    ngx_int_t                 rc, file_gone, create;
     ngx_http_douyin_fetch_t   f;
 
     file_gone = 0;
+    create = op->create;
 
     if (!op->keep_file) {
-        len = op->conf->filesystem_url.len + sizeof("/api/videos/")
-              + ngx_strlen(op->items[0].filename);
-        url = malloc(len);
+        url = ngx_http_douyin_filesystem_file_url(op,
+                  op->conf->filesystem_api == 2 ? "/api/files/"
+                                                : "/api/videos/",
+                  op->items[0].filename);
         if (url == NULL) {
             ngx_http_douyin_set(op->code, sizeof(op->code), "OUT_OF_MEMORY");
             return;
         }
-
-        ngx_snprintf((u_char *) url, len, "%s/api/videos/%s%Z",
-                     op->conf->filesystem_url.data, op->items[0].filename);
 
         rc = ngx_http_douyin_fetch(&f, "DELETE", url, NULL, NULL,
                                    op->conf->http_timeout,
@@ -933,26 +1122,102 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
         }
 
         file_gone = (f.status == 404);
+        create = !file_gone;
         ngx_http_douyin_fetch_free(&f);
     }
 
-    err = ngx_http_douyin_store_delete(op->store, op->items[0].aweme_id);
+    err = ngx_http_douyin_store_tombstone(op->store, op->items[0].aweme_id,
+                                          op->items[0].filename, create,
+                                          time(NULL));
 
     if (err == MDB_NOTFOUND) {
-        op->not_found = op->keep_file || file_gone;
+        op->not_found = 1;
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
         return;
     }
 
     if (err != 0) {
-        ngx_http_douyin_set(op->code, sizeof(op->code), "STORE_ERROR");
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            err == MDB_MAP_FULL ? "STORE_FULL"
+                                                : "STORE_ERROR");
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "dropping the record failed: %s%Z",
+                     "writing the tombstone failed: %s%Z",
                      ngx_http_douyin_store_strerror(err));
         return;
     }
 
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* OP_PUSH: the collector's push, stored (ngx_http_douyin_store_push()) */
+
+static void
+ngx_http_douyin_op_push(ngx_http_douyin_op_t *op)
+{
+    int  err;
+
+    err = ngx_http_douyin_store_push(op->store, op->items[0].aweme_id,
+                                     op->fields, time(NULL), op->was);
+    if (err != 0) {
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            err == MDB_MAP_FULL ? "STORE_FULL"
+                                                : "STORE_ERROR");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "storing the push failed: %s%Z",
+                     ngx_http_douyin_store_strerror(err));
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* {filesystem}{route}<filename escaped>, malloc()ed, or NULL */
+
+static char *
+ngx_http_douyin_filesystem_file_url(ngx_http_douyin_op_t *op,
+    const char *route, const char *filename)
+{
+    return ngx_http_douyin_join(op->conf->filesystem_url.data, route,
+                                filename, NGX_ESCAPE_URI_COMPONENT);
+}
+
+
+/*
+ * ngx_http_douyin_join: a malloc()ed "<a><b><c>" where c is escaped with
+ * ngx_escape_uri() of the given type (NGX_ESCAPE_URI_COMPONENT for a
+ * file name, which may hold any byte but '/' and NUL); NULL when out of
+ * memory.  Thread side.
+ */
+
+char *
+ngx_http_douyin_join(const char *a, const char *b, const char *c,
+    ngx_uint_t type)
+{
+    char    *url;
+    u_char  *p;
+    size_t   la, lb, lc;
+
+    la = ngx_strlen(a);
+    lb = ngx_strlen(b);
+    lc = (c != NULL) ? ngx_strlen(c) : 0;
+
+    url = malloc(la + lb + 3 * lc + 1);
+    if (url == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(url, a, la);
+    p = ngx_cpymem(p, b, lb);
+
+    if (c != NULL) {
+        p = (u_char *) ngx_escape_uri(p, (u_char *) c, lc, type);
+    }
+
+    *p = '\0';
+
+    return url;
 }
 
 
@@ -1268,6 +1533,12 @@ ngx_http_douyin_add_metadata(ngx_http_douyin_op_t *op,
     static const char  *names[] = {
         "title", "author", "description", "upload_time", NULL
     };
+
+    /* the newer file-system-go has no metadata: the collector pushes it */
+
+    if (op->conf->filesystem_api == 2) {
+        return;
+    }
 
     len = op->conf->filesystem_url.len + sizeof("/api/metadata/")
           + ngx_strlen(item->filename);
