@@ -195,6 +195,9 @@ class Handler(C.EmuHandler):
 
     # gorilla/mux redirects unclean paths before routing
     def _dispatch(self):
+        # a keep-alive connection: the body cached is the last request's
+        if hasattr(self, "_body"):
+            del self._body
         raw = urllib.parse.urlsplit(self.path)
         p = urllib.parse.unquote(raw.path)
         if not p.startswith("/__emu/"):
