@@ -650,6 +650,10 @@ ngx_http_douyin_request_task(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
 
     task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_douyin_op_t));
     if (task == NULL) {
+        if (kind == NGX_HTTP_DOUYIN_OP_PUSH) {
+            cJSON_Delete(rec);
+        }
+
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -8,6 +8,7 @@ use Test::Nginx::Socket 'no_plan';
 use Encode ();
 use JSON::PP ();
 
+master_on();
 repeat_each(1);
 no_shuffle();
 no_root_location();
@@ -469,3 +470,45 @@ file-system-go listing answered HTTP 404
 --- request
 GET /emu/fsgo/stats
 --- response_body_like: "requests":\{"health":\d+,"query":0,
+
+
+
+=== TEST 14: a format 1 store (before tombstones) is upgraded in place and keeps working
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+emu_wav($ID, meta => { title => 'kept' });
+douyin_post('/api/process');
+--- request
+GET /api/videos/7609169800750206794
+--- response_body_like: "status":"completed","title":"kept"
+--- timeout: 20
+
+
+
+=== TEST 15: ... the store made format 1 again, the workers restarted (same nginx)
+--- init
+my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
+like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 2\n/m,
+     'the store says format 2');
+open my $fh, '|-', "mdb_load -T -s meta '$store'" or die "mdb_load: $!\n";
+print $fh "format_version\n1\n";
+close $fh or die "mdb_load failed\n";
+like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 1\n/m,
+     'the store says format 1');
+douyin_reload();
+--- request
+GET /api/videos/7609169800750206794
+--- response_body_like: "status":"completed","title":"kept"
+--- error_log
+upgraded from format version 1 to 2
+
+
+
+=== TEST 16: ... and it takes tombstones (same nginx)
+--- request eval
+[ "DELETE /api/aweme/$::ID?keep_file=true", "GET /api/videos?status=deleted" ]
+--- response_body_like eval
+[ qr/"success":true/, qr/^\{"total_count":1,/ ]
+--- no_error_log
+[error]
