@@ -64,9 +64,9 @@ set_word() {
     found=
     for conf in $confs; do
         [ -f "$conf" ] || continue
-        grep -q "^[[:space:]]*$directive[[:space:]]" "$conf" ||
+        grep -q "^[[:space:]]*${directive}[[:space:]]" "$conf" ||
             die "$conf has no $directive line to set from $variable"
-        sed -i "s|^\([[:space:]]*$directive[[:space:]][[:space:]]*\)[^;]*;|\1$value;|" "$conf"
+        sed -i "s|^\([[:space:]]*${directive}[[:space:]][[:space:]]*\)[^;]*;|\1$value;|" "$conf"
         found=yes
     done
     [ -n "$found" ] || die "none of the configs is there: $confs"
