@@ -45,9 +45,10 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "An aweme_id is 1 to 32 decimal digits."),
 
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
-                          "page >= 1, page_size 1..100, status "
-                          "pending|processing|completed|failed and "
-                          "is_read true|false are expected."),
+                          "page >= 1, page_size 1..1000, status "
+                          "pending|processing|completed|failed|unread|"
+                          "read|deleted and is_read true|false are "
+                          "expected."),
 
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
                           "keep_file must be true or false."),
@@ -55,6 +56,11 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
                           "The body must be a JSON object with a boolean "
                           "\"is_read\"."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_PUSH: sent with a detail naming the field */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
+                          "The body must be a JSON object with "
+                          "\"audio_filename\"."),
 
     ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
                           "No video has this aweme_id."),
@@ -68,6 +74,10 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                           "BODY_TOO_LARGE",
                           "The body must be at most 1024 bytes."),
+
+    ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          "BODY_TOO_LARGE",
+                          "The body must be at most 65536 bytes."),
 
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
                           "file-system-go could not be listed."),
@@ -212,6 +222,20 @@ ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
 {
+    return ngx_http_douyin_send_error_detail(r, err, NULL);
+}
+
+
+/*
+ * ngx_http_douyin_send_error_detail: as ngx_http_douyin_send_error(),
+ * with detail instead of the table's (NULL: the table's), for an error
+ * whose sentence names what was wrong (the field of a push).
+ */
+
+ngx_int_t
+ngx_http_douyin_send_error_detail(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err, const char *detail)
+{
     cJSON                          *json;
     const ngx_http_douyin_error_t  *e;
 
@@ -228,7 +252,8 @@ ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
 
     if (cJSON_AddFalseToObject(json, "success") == NULL
         || cJSON_AddStringToObject(json, "error", e->code) == NULL
-        || cJSON_AddStringToObject(json, "detail", e->detail) == NULL)
+        || cJSON_AddStringToObject(json, "detail",
+                                   detail ? detail : e->detail) == NULL)
     {
         cJSON_Delete(json);
         return NGX_ERROR;
