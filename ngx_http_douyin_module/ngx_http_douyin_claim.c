@@ -45,6 +45,9 @@ static int ngx_http_douyin_claim_prefilter(ngx_http_douyin_store_t *store,
 static int ngx_http_douyin_claim_one(MDB_txn *txn,
     ngx_http_douyin_store_t *store, ngx_http_douyin_item_t *item,
     ngx_http_douyin_owner_t *owner);
+static int ngx_http_douyin_claim_scan(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, ngx_http_douyin_owner_t *owner,
+    ngx_uint_t limit, ngx_http_douyin_taken_t *taken);
 static int ngx_http_douyin_claim_take(MDB_txn *txn,
     ngx_http_douyin_store_t *store, const char *id, cJSON *rec,
     ngx_http_douyin_owner_t *owner, ngx_http_douyin_taken_t *taken);
@@ -54,6 +57,9 @@ static void ngx_http_douyin_claim_sort(ngx_http_douyin_taken_t *taken);
 static ngx_int_t ngx_http_douyin_claim_alive(MDB_txn *txn,
     ngx_http_douyin_store_t *store, cJSON *rec,
     ngx_http_douyin_owner_t *owner);
+static int ngx_http_douyin_claim_held(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *id,
+    ngx_http_douyin_owner_t *owner, cJSON **rec);
 static ngx_int_t ngx_http_douyin_claim_owned(cJSON *rec,
     ngx_http_douyin_owner_t *owner);
 static uint64_t ngx_http_douyin_proc_start(ngx_pid_t pid);
@@ -306,17 +312,13 @@ ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
     }
 
     for (i = 0; i < n; i++) {
-        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
-        if (rc == MDB_NOTFOUND) {
-            continue;               /* deleted meanwhile */
-        }
-
+        rc = ngx_http_douyin_claim_held(txn, store, items[i].aweme_id, owner,
+                                        &rec);
         if (rc != 0) {
             goto failed;
         }
 
-        if (!ngx_http_douyin_claim_owned(rec, owner)) {
-            cJSON_Delete(rec);      /* taken over meanwhile: not ours */
+        if (rec == NULL) {
             continue;
         }
 
@@ -385,18 +387,13 @@ ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
             continue;
         }
 
-        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
-
-        if (rc == MDB_NOTFOUND) {
-            continue;               /* deleted while processing */
-        }
-
+        rc = ngx_http_douyin_claim_held(txn, store, items[i].aweme_id, owner,
+                                        &rec);
         if (rc != 0) {
             goto failed;
         }
 
-        if (!ngx_http_douyin_claim_owned(rec, owner)) {
-            cJSON_Delete(rec);
+        if (rec == NULL) {
             continue;
         }
 
@@ -455,11 +452,7 @@ ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n)
 {
     int                       rc;
-    char                      id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON                    *rec;
-    MDB_val                   key, val;
     MDB_txn                  *txn;
-    MDB_cursor               *cur;
     ngx_uint_t                i;
     ngx_http_douyin_taken_t   taken;
 
@@ -474,13 +467,58 @@ ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
         return rc;
     }
 
+    rc = ngx_http_douyin_claim_scan(txn, store, owner, limit, &taken);
+
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    if (rc != 0) {
+        for (i = 0; i < taken.n; i++) {
+            free(taken.items[i].file_url);
+            free(taken.items[i].filename);
+            free(taken.task_ids[i]);
+        }
+
+        free(taken.items);
+        free(taken.task_ids);
+
+        return rc;
+    }
+
+    ngx_http_douyin_claim_sort(&taken);
+
+    *items = taken.items;
+    *task_ids = taken.task_ids;
+    *n = taken.n;
+
+    return 0;
+}
+
+
+/* in the recovery's txn: walks the "processing" index, takes orphans */
+
+static int
+ngx_http_douyin_claim_scan(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
+    ngx_http_douyin_taken_t *taken)
+{
+    int          rc;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON       *rec;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
     rc = mdb_cursor_open(txn, store->processing, &cur);
     if (rc != 0) {
-        goto failed;
+        return rc;
     }
 
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-         rc == 0 && taken.n < limit;
+         rc == 0 && taken->n < limit;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
     {
         if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
@@ -507,7 +545,7 @@ ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
             continue;
         }
 
-        rc = ngx_http_douyin_claim_take(txn, store, id, rec, owner, &taken);
+        rc = ngx_http_douyin_claim_take(txn, store, id, rec, owner, taken);
         cJSON_Delete(rec);
 
         if (rc != 0) {
@@ -527,40 +565,7 @@ ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
 
     mdb_cursor_close(cur);
 
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        txn = NULL;
-        goto failed;
-    }
-
-    ngx_http_douyin_claim_sort(&taken);
-
-    *items = taken.items;
-    *task_ids = taken.task_ids;
-    *n = taken.n;
-
-    return 0;
-
-failed:
-
-    if (txn != NULL) {
-        mdb_txn_abort(txn);
-    }
-
-    for (i = 0; i < taken.n; i++) {
-        free(taken.items[i].file_url);
-        free(taken.items[i].filename);
-        free(taken.task_ids[i]);
-    }
-
-    free(taken.items);
-    free(taken.task_ids);
-
-    return rc;
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
 }
 
 
@@ -739,6 +744,37 @@ ngx_http_douyin_claim_alive(MDB_txn *txn,
     }
 
     return (kill(p, 0) == 0 || ngx_errno == NGX_EPERM);
+}
+
+
+/*
+ * the record of id in txn while "owner" still holds its claim: 0 with
+ * *rec, or with *rec = NULL when it was deleted or taken over meanwhile;
+ * else an LMDB code
+ */
+
+static int
+ngx_http_douyin_claim_held(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *id, ngx_http_douyin_owner_t *owner, cJSON **rec)
+{
+    int  rc;
+
+    rc = ngx_http_douyin_store_read(txn, store, id, rec);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (!ngx_http_douyin_claim_owned(*rec, owner)) {
+        cJSON_Delete(*rec);
+        *rec = NULL;
+    }
+
+    return 0;
 }
 
 

@@ -34,6 +34,8 @@
 
 
 static char *ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op);
+static ngx_int_t ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, const char **fail);
 static ngx_http_douyin_task_e ngx_http_douyin_dashscope_status(
     ngx_http_douyin_op_t *op, cJSON *output, const char **fail);
 static cJSON *ngx_http_douyin_dashscope_match(ngx_http_douyin_op_t *op,
@@ -43,6 +45,7 @@ static ngx_int_t ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
     ngx_http_douyin_fetch_t *f, const char *what);
 static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
+static char *ngx_http_douyin_parse_text(cJSON *json);
 static ngx_int_t ngx_http_douyin_parse_transcript(cJSON *tr,
     cJSON *segments, char *all, char **p, double *duration);
 static ngx_int_t ngx_http_douyin_no_speech(const char *code);
@@ -62,7 +65,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
 {
     char                     *url, *body;
     size_t                    len;
-    cJSON                    *json, *output, *task_id;
+    ngx_int_t                 rc;
     ngx_http_douyin_fetch_t   f;
 
     const char  *headers[] = {
@@ -127,8 +130,22 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
         return NGX_DECLINED;
     }
 
-    json = cJSON_ParseWithLength(f.body, f.len);
+    rc = ngx_http_douyin_dashscope_task_id(op, &f, fail);
     ngx_http_douyin_fetch_free(&f);
+
+    return rc;
+}
+
+
+/* output.task_id of a submit's 200 answer into op->task_id */
+
+static ngx_int_t
+ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, const char **fail)
+{
+    cJSON  *json, *output, *task_id;
+
+    json = cJSON_ParseWithLength(f->body, f->len);
 
     output = cJSON_GetObjectItemCaseSensitive(json, "output");
     task_id = cJSON_GetObjectItemCaseSensitive(output, "task_id");
@@ -514,8 +531,7 @@ static cJSON *
 ngx_http_douyin_parse_result(const char *body, size_t len)
 {
     char    *all, *p;
-    cJSON   *json, *rec, *segments, *tr, *text, *props, *dur;
-    size_t   tlen;
+    cJSON   *json, *rec, *segments, *tr, *props, *dur;
     double   duration;
 
     json = cJSON_ParseWithLength(body, len);
@@ -526,27 +542,9 @@ ngx_http_douyin_parse_result(const char *body, size_t len)
 
     rec = cJSON_CreateObject();
     segments = cJSON_CreateArray();
-    all = NULL;
+    all = ngx_http_douyin_parse_text(json);
 
-    if (rec == NULL || segments == NULL) {
-        goto failed;
-    }
-
-    /* the text of every channel, joined */
-
-    tlen = 1;
-
-    cJSON_ArrayForEach(tr, cJSON_GetObjectItemCaseSensitive(json,
-                                                            "transcripts"))
-    {
-        text = cJSON_GetObjectItemCaseSensitive(tr, "text");
-        if (cJSON_IsString(text)) {
-            tlen += ngx_strlen(text->valuestring) + 1;
-        }
-    }
-
-    all = malloc(tlen);
-    if (all == NULL) {
+    if (rec == NULL || segments == NULL || all == NULL) {
         goto failed;
     }
 
@@ -603,6 +601,29 @@ failed:
     cJSON_Delete(json);
 
     return NULL;
+}
+
+
+/* a buffer for the text of every channel, joined by spaces (malloc()) */
+
+static char *
+ngx_http_douyin_parse_text(cJSON *json)
+{
+    cJSON   *tr, *text;
+    size_t   len;
+
+    len = 1;
+
+    cJSON_ArrayForEach(tr, cJSON_GetObjectItemCaseSensitive(json,
+                                                            "transcripts"))
+    {
+        text = cJSON_GetObjectItemCaseSensitive(tr, "text");
+        if (cJSON_IsString(text)) {
+            len += ngx_strlen(text->valuestring) + 1;
+        }
+    }
+
+    return malloc(len);
 }
 
 

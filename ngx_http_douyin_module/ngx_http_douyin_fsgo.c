@@ -31,6 +31,7 @@
 #define NGX_HTTP_DOUYIN_ANSWER_MAX   (4 * 1024 * 1024)
 
 
+static cJSON *ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op);
 static ngx_int_t ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op,
     cJSON *v, ngx_http_douyin_item_t *it);
 static void ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op);
@@ -55,62 +56,15 @@ static void ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
 ngx_int_t
 ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 {
-    char                     *url;
-    size_t                    len;
-    cJSON                    *json, *videos, *v, *success;
-    ngx_uint_t                n;
-    ngx_http_douyin_fetch_t   f;
+    cJSON       *json, *videos, *v;
+    ngx_uint_t   n;
 
-    static const char  *headers[] = {
-        "Content-Type: application/json", NULL
-    };
-
-    len = op->conf->filesystem_url.len + sizeof("/api/videos/query");
-    url = malloc(len);
-    if (url == NULL) {
-        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+    json = ngx_http_douyin_fsgo_query(op);
+    if (json == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_snprintf((u_char *) url, len, "%s/api/%s/query%Z",
-                 op->conf->filesystem_url.data,
-                 op->conf->filesystem_api == 2 ? "files" : "videos");
-
-    if (ngx_http_douyin_fetch(&f, "POST", url, headers,
-                              "{\"filters\":{\"suffix\":\".wav\"}}",
-                              op->conf->http_timeout,
-                              NGX_HTTP_DOUYIN_LIST_MAX)
-        != NGX_OK)
-    {
-        free(url);
-        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE);
-        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "file-system-go listing failed: %s%Z", f.error);
-        return NGX_ERROR;
-    }
-
-    free(url);
-
-    op->http_status = f.status;
-
-    json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
-
-    success = cJSON_GetObjectItemCaseSensitive(json, "success");
     videos = cJSON_GetObjectItemCaseSensitive(json, "videos");
-
-    if (op->http_status != 200 || !cJSON_IsObject(json)
-        || !cJSON_IsTrue(success)
-        || (videos != NULL && !cJSON_IsArray(videos)))
-    {
-        cJSON_Delete(json);
-        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE);
-        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "file-system-go listing answered HTTP %l "
-                     "without a valid video list%Z", op->http_status);
-        return NGX_ERROR;
-    }
-
     n = (videos != NULL) ? (ngx_uint_t) cJSON_GetArraySize(videos) : 0;
 
     op->items = calloc(n ? n : 1, sizeof(ngx_http_douyin_item_t));
@@ -168,6 +122,76 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     op->listed = op->nitems;
 
     return NGX_OK;
+}
+
+
+/*
+ * POST {filesystem}/api/videos/query (version 2: /api/files/query): the
+ * answer, a JSON object whose
+ * "videos" is an array or missing, or NULL with op->err and op->detail
+ */
+
+static cJSON *
+ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
+{
+    char                     *url;
+    size_t                    len;
+    cJSON                    *json, *videos, *success;
+    ngx_http_douyin_fetch_t   f;
+
+    static const char  *headers[] = {
+        "Content-Type: application/json", NULL
+    };
+
+    len = op->conf->filesystem_url.len + sizeof("/api/videos/query");
+    url = malloc(len);
+    if (url == NULL) {
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+        return NULL;
+    }
+
+    /* never the other version's route: a 404 there is an error */
+
+    ngx_snprintf((u_char *) url, len, "%s/api/%s/query%Z",
+                 op->conf->filesystem_url.data,
+                 op->conf->filesystem_api == 2 ? "files" : "videos");
+
+    if (ngx_http_douyin_fetch(&f, "POST", url, headers,
+                              "{\"filters\":{\"suffix\":\".wav\"}}",
+                              op->conf->http_timeout,
+                              NGX_HTTP_DOUYIN_LIST_MAX)
+        != NGX_OK)
+    {
+        free(url);
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE);
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "file-system-go listing failed: %s%Z", f.error);
+        return NULL;
+    }
+
+    free(url);
+
+    op->http_status = f.status;
+
+    json = cJSON_ParseWithLength(f.body, f.len);
+    ngx_http_douyin_fetch_free(&f);
+
+    success = cJSON_GetObjectItemCaseSensitive(json, "success");
+    videos = cJSON_GetObjectItemCaseSensitive(json, "videos");
+
+    if (op->http_status != 200 || !cJSON_IsObject(json)
+        || !cJSON_IsTrue(success)
+        || (videos != NULL && !cJSON_IsArray(videos)))
+    {
+        cJSON_Delete(json);
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE);
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "file-system-go listing answered HTTP %l "
+                     "without a valid video list%Z", op->http_status);
+        return NULL;
+    }
+
+    return json;
 }
 
 

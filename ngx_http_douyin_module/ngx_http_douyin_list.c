@@ -32,11 +32,10 @@ static ngx_http_douyin_err_e ngx_http_douyin_parse_query(
     ngx_http_request_t *r, ngx_http_douyin_query_t *q);
 static ngx_int_t ngx_http_douyin_videos_stored(ngx_http_request_t *r,
     ngx_http_douyin_query_t *q);
-static void ngx_http_douyin_videos_pending(ngx_http_request_t *r,
-    ngx_int_t ok);
+static void ngx_http_douyin_videos_pending(ngx_http_request_t *r);
 static cJSON *ngx_http_douyin_videos_page(ngx_http_douyin_query_t *q,
     ngx_uint_t total);
-static void ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok);
+static void ngx_http_douyin_stats_send(ngx_http_request_t *r);
 
 
 /*
@@ -158,7 +157,7 @@ ngx_http_douyin_videos_stored(ngx_http_request_t *r,
  */
 
 static void
-ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
+ngx_http_douyin_videos_pending(ngx_http_request_t *r)
 {
     int                           err;
     cJSON                        *json, *list, *page, *rec, *id;
@@ -168,11 +167,6 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r, ngx_int_t ok)
     ngx_http_douyin_query_t      *q;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
-
-    if (!ok) {
-        ngx_http_finalize_request(r, ngx_http_douyin_listing_failed(r));
-        return;
-    }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
     q = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
@@ -289,7 +283,7 @@ ngx_http_douyin_stats_handler(ngx_http_request_t *r)
 
 
 static void
-ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok)
+ngx_http_douyin_stats_send(ngx_http_request_t *r)
 {
     int                           err;
     cJSON                        *json;
@@ -298,11 +292,6 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r, ngx_int_t ok)
     ngx_int_t                     rc;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
-
-    if (!ok) {
-        ngx_http_finalize_request(r, ngx_http_douyin_listing_failed(r));
-        return;
-    }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
     listing = &dmcf->runner->listing;

@@ -32,16 +32,18 @@ static ngx_int_t ngx_http_douyin_listing_refresh(
 static void ngx_http_douyin_listing_done(ngx_event_t *ev);
 static void ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_listing_answer(ngx_http_request_t *r,
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
 static void ngx_http_douyin_waiter_cleanup(void *data);
 
 
 
 
 /*
- * ngx_http_douyin_listing_wait: calls handler(r, ok) once the cached
- * listing is fresh (at once when it is): ok = 0 when file-system-go failed and nothing is cached (a stale
- * listing is used when a refresh fails).  Returns NGX_DONE; the handler
- * finalizes r.
+ * ngx_http_douyin_listing_wait: calls handler(r) once the cached listing
+ * is fresh (at once when it is; a stale listing is used when a refresh
+ * fails), and the handler finalizes r; when file-system-go failed and
+ * nothing is cached, answers 502 instead.  Returns NGX_DONE.
  */
 
 ngx_int_t
@@ -60,7 +62,7 @@ ngx_http_douyin_listing_wait(ngx_http_request_t *r,
         && ngx_current_msec - listing->fetched
            < runner->conf->listing_cache)
     {
-        handler(r, 1);
+        handler(r);
         return NGX_DONE;
     }
 
@@ -84,7 +86,7 @@ ngx_http_douyin_listing_wait(ngx_http_request_t *r,
     if (ngx_http_douyin_listing_refresh(runner) != NGX_OK) {
         ngx_queue_remove(&w->queue);
         cln->handler = NULL;
-        handler(r, listing->fetched_at != 0);
+        ngx_http_douyin_listing_answer(r, runner, handler);
     }
 
     return NGX_DONE;
@@ -143,7 +145,6 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
 {
     ngx_http_douyin_runner_t *runner = ev->data;
 
-    ngx_int_t                   ok;
     ngx_queue_t                *q;
     ngx_connection_t           *c;
     ngx_http_request_t         *r;
@@ -171,8 +172,6 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
 
     ngx_http_douyin_op_free(op);
 
-    ok = (listing->fetched_at != 0);
-
     while (!ngx_queue_empty(&listing->waiters)) {
         q = ngx_queue_head(&listing->waiters);
         w = ngx_queue_data(q, ngx_http_douyin_waiter_t, queue);
@@ -185,7 +184,7 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
         c = r->connection;
 
         ngx_http_set_log_request(c->log, r);
-        w->handler(r, ok);
+        ngx_http_douyin_listing_answer(r, runner, w->handler);
         ngx_http_run_posted_requests(c);
     }
 }
@@ -226,16 +225,19 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
 }
 
 
-/*
- * ngx_http_douyin_listing_failed: the answer of a waiter called with ok
- * = 0: 502, file-system-go could not be listed and nothing is cached.
- * Returns what the handler finalizes r with.
- */
+/* r's answer: handler(r) when a listing is cached, else 502 */
 
-ngx_int_t
-ngx_http_douyin_listing_failed(ngx_http_request_t *r)
+static void
+ngx_http_douyin_listing_answer(ngx_http_request_t *r,
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler)
 {
-    return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_LISTING);
+    if (runner->listing.fetched_at != 0) {
+        handler(r);
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+                   ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_LISTING));
 }
 
 

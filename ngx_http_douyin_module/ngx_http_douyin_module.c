@@ -19,6 +19,8 @@
 
 static void *ngx_http_douyin_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_http_douyin_init_strings(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
 static void *ngx_http_douyin_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -432,7 +434,7 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_douyin_main_conf_t  *dmcf = conf;
 
-    ngx_str_t  name, s;
+    ngx_str_t  name;
 
     ngx_conf_init_size_value(dmcf->map_size, 1024 * 1024 * 1024);
     ngx_conf_init_uint_value(dmcf->asr_batch, 1);
@@ -451,35 +453,8 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         dmcf->poll_max = dmcf->poll_interval;
     }
 
-    if (dmcf->asr_url.data == NULL) {
-        ngx_str_set(&s, "https://dashscope.aliyuncs.com");
-        if (ngx_http_douyin_cstr(cf, &dmcf->asr_url, &s) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (dmcf->asr_model.data == NULL) {
-        ngx_str_set(&s, "fun-asr");
-        if (ngx_http_douyin_cstr(cf, &dmcf->asr_model, &s) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (dmcf->asr_key_env.data == NULL) {
-        ngx_str_set(&dmcf->asr_key_env, "ALIYUN_ACCESS_KEY");
-
-    } else {
-        /* a NUL-terminated copy for getenv() */
-        s = dmcf->asr_key_env;
-        dmcf->asr_key_env.data = ngx_pnalloc(cf->pool, s.len + 1);
-        if (dmcf->asr_key_env.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-        ngx_cpystrn(dmcf->asr_key_env.data, s.data, s.len + 1);
-    }
-
-    if (dmcf->audio_base_url.data == NULL) {
-        dmcf->audio_base_url = dmcf->filesystem_url;
+    if (ngx_http_douyin_init_strings(cf, dmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     if (dmcf->needs == 0 && dmcf->store == NULL) {
@@ -541,6 +516,48 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     dmcf->rate_zone->init = ngx_http_douyin_rate_init_zone;
 
     return NGX_CONF_OK;
+}
+
+
+/* the defaults of the string settings, NUL-terminated */
+
+static ngx_int_t
+ngx_http_douyin_init_strings(ngx_conf_t *cf, ngx_http_douyin_main_conf_t *dmcf)
+{
+    ngx_str_t  s;
+
+    if (dmcf->asr_url.data == NULL) {
+        ngx_str_set(&s, "https://dashscope.aliyuncs.com");
+        if (ngx_http_douyin_cstr(cf, &dmcf->asr_url, &s) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (dmcf->asr_model.data == NULL) {
+        ngx_str_set(&s, "fun-asr");
+        if (ngx_http_douyin_cstr(cf, &dmcf->asr_model, &s) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (dmcf->asr_key_env.data == NULL) {
+        ngx_str_set(&dmcf->asr_key_env, "ALIYUN_ACCESS_KEY");
+
+    } else {
+        /* a NUL-terminated copy for getenv() */
+        s = dmcf->asr_key_env;
+        dmcf->asr_key_env.data = ngx_pnalloc(cf->pool, s.len + 1);
+        if (dmcf->asr_key_env.data == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_cpystrn(dmcf->asr_key_env.data, s.data, s.len + 1);
+    }
+
+    if (dmcf->audio_base_url.data == NULL) {
+        dmcf->audio_base_url = dmcf->filesystem_url;
+    }
+
+    return NGX_OK;
 }
 
 

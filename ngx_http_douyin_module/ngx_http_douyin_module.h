@@ -484,12 +484,10 @@ ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
 
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
 
-typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r,
-    ngx_int_t ok);
+typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
     ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
-ngx_int_t ngx_http_douyin_listing_failed(ngx_http_request_t *r);
 void ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     ngx_uint_t fresh, ngx_uint_t total);
 void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);

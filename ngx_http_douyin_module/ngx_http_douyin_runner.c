@@ -32,6 +32,8 @@
 #define NGX_HTTP_DOUYIN_WATCH             500
 
 
+static ngx_int_t ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
 static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
     ngx_http_douyin_err_e err, cJSON *json);
@@ -64,6 +66,9 @@ static ngx_msec_t ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner,
     ngx_uint_t attempt);
 static void ngx_http_douyin_recover_timer(ngx_event_t *ev);
 static void ngx_http_douyin_recover_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_douyin_recover_batch(
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_op_t *op,
+    ngx_uint_t from, ngx_uint_t to);
 
 
 /*
@@ -79,9 +84,7 @@ ngx_int_t
 ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
-    int                        rc;
-    char                      *key, *path;
-    size_t                     len;
+    char                      *path;
     ngx_http_douyin_runner_t  *runner;
 
     runner = ngx_pcalloc(cycle->pool, sizeof(ngx_http_douyin_runner_t));
@@ -139,6 +142,26 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
+    return ngx_http_douyin_runner_processing(cycle, runner);
+}
+
+
+/*
+ * the part of init_process for the process handlers: the key from the
+ * environment, this worker in the store's registry, the recovery timer
+ */
+
+static ngx_int_t
+ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner)
+{
+    int                           rc;
+    char                         *key;
+    size_t                        len;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = runner->conf;
+
     key = getenv((char *) dmcf->asr_key_env.data);
 
     if (key == NULL || key[0] == '\0') {
@@ -167,7 +190,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
 
             /* unregistered, its claims would look orphaned to others */
 
-            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+            ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
                           "douyin: registering the worker in the store "
                           "failed: %s; processing answers 503",
                           mdb_strerror(rc));
@@ -1201,10 +1224,8 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
 {
     ngx_http_douyin_runner_t *runner = ev->data;
 
-    ngx_uint_t                 i, j, n;
-    ngx_msec_t                 age;
-    ngx_http_douyin_op_t      *op, *bop;
-    ngx_http_douyin_batch_t   *batch;
+    ngx_uint_t             i, j;
+    ngx_http_douyin_op_t  *op;
 
     if (ngx_http_douyin_task_timedout(ev)) {
         return;
@@ -1250,41 +1271,9 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
             }
         }
 
-        n = j - i;
-
-        batch = ngx_http_douyin_batch_create(runner, n);
-        if (batch == NULL) {
+        if (ngx_http_douyin_recover_batch(runner, op, i, j) != NGX_OK) {
             break;      /* the records stay ours; a restart resumes them */
         }
-
-        bop = batch->task->ctx;
-
-        for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
-            bop->items[bop->nitems] = op->items[i + bop->nitems];
-            op->items[i + bop->nitems].file_url = NULL;
-            op->items[i + bop->nitems].filename = NULL;
-        }
-
-        if (op->task_ids[i] != NULL) {
-
-            /* a resumed task: its time limit counts from the claim */
-
-            age = (ngx_msec_t) (ngx_time() - op->items[i].claimed_at) * 1000;
-            batch->started = ngx_current_msec - ngx_min(age, 86400000);
-        }
-
-        runner->inflight += n;
-
-        if (op->task_ids[i] != NULL) {
-            bop->op = NGX_HTTP_DOUYIN_OP_POLL;
-            ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[i],
-                        sizeof(bop->task_id));
-
-        } else {
-            bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
-        }
-
-        ngx_http_douyin_batch_schedule(batch, 0);
     }
 
 next:
@@ -1295,4 +1284,57 @@ next:
         ngx_add_timer(&runner->recover_timer,
                       NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
     }
+}
+
+
+/*
+ * one batch of the videos op->items[from .. to - 1] taken over by the
+ * recovery, which share one provider task id (poll it) or have none
+ * (submit them); NGX_ERROR when out of memory
+ */
+
+static ngx_int_t
+ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
+    ngx_http_douyin_op_t *op, ngx_uint_t from, ngx_uint_t to)
+{
+    ngx_uint_t                n;
+    ngx_msec_t                age;
+    ngx_http_douyin_op_t     *bop;
+    ngx_http_douyin_batch_t  *batch;
+
+    n = to - from;
+
+    batch = ngx_http_douyin_batch_create(runner, n);
+    if (batch == NULL) {
+        return NGX_ERROR;
+    }
+
+    bop = batch->task->ctx;
+
+    for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
+        bop->items[bop->nitems] = op->items[from + bop->nitems];
+        op->items[from + bop->nitems].file_url = NULL;
+        op->items[from + bop->nitems].filename = NULL;
+    }
+
+    runner->inflight += n;
+
+    if (op->task_ids[from] == NULL) {
+        bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
+        ngx_http_douyin_batch_schedule(batch, 0);
+        return NGX_OK;
+    }
+
+    /* a resumed provider task: its time limit counts from the claim */
+
+    age = (ngx_msec_t) (ngx_time() - op->items[from].claimed_at) * 1000;
+    batch->started = ngx_current_msec - ngx_min(age, 86400000);
+
+    bop->op = NGX_HTTP_DOUYIN_OP_POLL;
+    ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[from],
+                sizeof(bop->task_id));
+
+    ngx_http_douyin_batch_schedule(batch, 0);
+
+    return NGX_OK;
 }

@@ -116,6 +116,8 @@ typedef struct {
 } ngx_http_douyin_walk_t;
 
 
+static int ngx_http_douyin_store_env(ngx_http_douyin_store_t *store,
+    const char *path, size_t map_size, const char **call);
 static int ngx_http_douyin_store_dbis(ngx_http_douyin_store_t *store,
     MDB_txn *txn, const char **call);
 static int ngx_http_douyin_store_format(ngx_http_douyin_store_t *store,
@@ -212,34 +214,7 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
 
     txn = NULL;
 
-    call = "mdb_env_create()";
-    rc = mdb_env_create(&store->env);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_env_set_mapsize()";
-    rc = mdb_env_set_mapsize(store->env, map_size);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_env_set_maxdbs()";
-    rc = mdb_env_set_maxdbs(store->env, 8);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    /* old and new workers overlap on reload: workers x (threads + 1) x 2 */
-
-    call = "mdb_env_set_maxreaders()";
-    rc = mdb_env_set_maxreaders(store->env, 1024);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_env_open()";
-    rc = mdb_env_open(store->env, path, MDB_NOTLS, 0600);
+    rc = ngx_http_douyin_store_env(store, path, map_size, &call);
     if (rc != 0) {
         goto failed;
     }
@@ -294,6 +269,46 @@ failed:
     }
 
     return NGX_ERROR;
+}
+
+
+/* creates and opens the environment: *call names the call that failed */
+
+static int
+ngx_http_douyin_store_env(ngx_http_douyin_store_t *store, const char *path,
+    size_t map_size, const char **call)
+{
+    int  rc;
+
+    *call = "mdb_env_create()";
+    rc = mdb_env_create(&store->env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *call = "mdb_env_set_mapsize()";
+    rc = mdb_env_set_mapsize(store->env, map_size);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *call = "mdb_env_set_maxdbs()";
+    rc = mdb_env_set_maxdbs(store->env, 8);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* old and new workers overlap on reload: workers x (threads + 1) x 2 */
+
+    *call = "mdb_env_set_maxreaders()";
+    rc = mdb_env_set_maxreaders(store->env, 1024);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *call = "mdb_env_open()";
+
+    return mdb_env_open(store->env, path, MDB_NOTLS, 0600);
 }
 
 

@@ -26,12 +26,10 @@
 static ngx_http_douyin_err_e ngx_http_douyin_video_load(
     ngx_http_request_t *r, char *id, cJSON **rec);
 static cJSON *ngx_http_douyin_result(const char *id, cJSON *rec);
-static void ngx_http_douyin_video_pending(ngx_http_request_t *r,
-    ngx_int_t ok);
+static void ngx_http_douyin_video_pending(ngx_http_request_t *r);
 static ngx_int_t ngx_http_douyin_video_delete(ngx_http_request_t *r,
     char *id, cJSON *rec);
-static void ngx_http_douyin_video_delete_listed(ngx_http_request_t *r,
-    ngx_int_t ok);
+static void ngx_http_douyin_video_delete_listed(ngx_http_request_t *r);
 static void ngx_http_douyin_video_read_body(ngx_http_request_t *r);
 static ngx_http_douyin_err_e ngx_http_douyin_video_read_flag(
     ngx_http_request_t *r, ngx_uint_t *is_read);
@@ -214,18 +212,13 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
 /* the detail of a video without record: pending when listed, else 404 */
 
 static void
-ngx_http_douyin_video_pending(ngx_http_request_t *r, ngx_int_t ok)
+ngx_http_douyin_video_pending(ngx_http_request_t *r)
 {
     char                         *id;
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
-
-    if (!ok) {
-        ngx_http_finalize_request(r, ngx_http_douyin_listing_failed(r));
-        return;
-    }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
     id = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
@@ -312,18 +305,13 @@ ngx_http_douyin_video_delete(ngx_http_request_t *r, char *id, cJSON *rec)
 /* DELETE ?keep_file=true of a video without record: listed or not */
 
 static void
-ngx_http_douyin_video_delete_listed(ngx_http_request_t *r, ngx_int_t ok)
+ngx_http_douyin_video_delete_listed(ngx_http_request_t *r)
 {
     char                         *id;
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
-
-    if (!ok) {
-        ngx_http_finalize_request(r, ngx_http_douyin_listing_failed(r));
-        return;
-    }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
     id = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
