@@ -127,8 +127,8 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 
 /*
  * POST {filesystem}/api/videos/query (version 2: /api/files/query): the
- * answer, a JSON object whose
- * "videos" is an array or missing, or NULL with op->err and op->detail
+ * answer, a JSON object whose "videos" is an array or missing, or NULL
+ * with op->err and op->detail
  */
 
 static cJSON *
