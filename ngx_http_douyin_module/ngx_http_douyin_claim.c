@@ -40,11 +40,24 @@ typedef struct {
 } ngx_http_douyin_taken_t;
 
 
+/* changes a record whose claim is still held (claim_set_task, _finish) */
+typedef ngx_int_t (*ngx_http_douyin_change_pt)(cJSON *rec, ngx_uint_t i,
+    void *data);
+
+
 static int ngx_http_douyin_claim_prefilter(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, ngx_uint_t n);
 static int ngx_http_douyin_claim_one(MDB_txn *txn,
     ngx_http_douyin_store_t *store, ngx_http_douyin_item_t *item,
     ngx_http_douyin_owner_t *owner);
+static ngx_int_t ngx_http_douyin_claim_task_id(cJSON *rec, ngx_uint_t i,
+    void *data);
+static ngx_int_t ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i,
+    void *data);
+static int ngx_http_douyin_claim_update(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n,
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_change_pt change,
+    void *data);
 static int ngx_http_douyin_claim_scan(MDB_txn *txn,
     ngx_http_douyin_store_t *store, ngx_http_douyin_owner_t *owner,
     ngx_uint_t limit, ngx_http_douyin_taken_t *taken);
@@ -292,8 +305,7 @@ ngx_http_douyin_claim_one(MDB_txn *txn, ngx_http_douyin_store_t *store,
 /*
  * ngx_http_douyin_claim_set_task: stores task_id in the "processing"
  * records of the items that "owner" still holds, in one write
- * transaction.  Thread side.  Returns
- * 0 or an LMDB/errno code.
+ * transaction.  Returns 0 or an LMDB/errno code.
  */
 
 int
@@ -301,9 +313,112 @@ ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
     ngx_http_douyin_owner_t *owner)
 {
+    return ngx_http_douyin_claim_update(store, items, n, owner,
+                                        ngx_http_douyin_claim_task_id,
+                                        (void *) task_id);
+}
+
+
+/* sets the provider task id, data, in a held record */
+
+static ngx_int_t
+ngx_http_douyin_claim_task_id(cJSON *rec, ngx_uint_t i, void *data)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+
+    if (cJSON_AddStringToObject(rec, "task_id", data) == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_claim_finish: in one write transaction, for each item
+ * with records[i] != NULL whose record "owner" still holds (a claim
+ * taken over by another worker is that worker's to finish), merges
+ * records[i] (status, processed_at and the transcript or the error;
+ * metadata) into the stored record, drops the claim fields, and keeps
+ * is_read/read_at.  Returns 0 or an LMDB/errno code, in which case
+ * nothing changed.
+ */
+
+int
+ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
+    ngx_http_douyin_owner_t *owner)
+{
+    return ngx_http_douyin_claim_update(store, items, n, owner,
+                                        ngx_http_douyin_claim_outcome,
+                                        records);
+}
+
+
+/*
+ * merges the outcome ((cJSON **) data)[i] into a held record; metadata
+ * the collector pushed wins over file-system-go's
+ * (ngx_http_douyin_store_pushed_keeps()).  A record made a tombstone
+ * meanwhile is not held (no longer "processing"): it stays a tombstone.
+ */
+
+static ngx_int_t
+ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
+{
+    cJSON  **records = data;
+
+    cJSON        *field, *copy;
+    const char  **d;
+
+    static const char  *drop[] = {
+        "status", "owner", "run", "claimed_at", "task_id", "error",
+        "message",
+        "text", "segments", "confidence", "audio_duration", NULL
+    };
+
+    if (records[i] == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (d = drop; *d != NULL; d++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, *d);
+    }
+
+    cJSON_ArrayForEach(field, records[i]) {
+        if (ngx_http_douyin_store_pushed_keeps(rec, field)) {
+            continue;
+        }
+
+        copy = cJSON_Duplicate(field, 1);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
+        cJSON_AddItemToObject(rec, field->string, copy);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * in one write transaction, change(rec, i, data) for each item i whose
+ * record "owner" still holds, and the record written when it says
+ * NGX_OK (NGX_DECLINED: left as is, NGX_ERROR: out of memory).  Returns
+ * 0 or an LMDB/errno code, in which case nothing changed.
+ */
+
+static int
+ngx_http_douyin_claim_update(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n,
+    ngx_http_douyin_owner_t *owner, ngx_http_douyin_change_pt change,
+    void *data)
+{
     int          rc;
     cJSON       *rec;
     MDB_txn     *txn;
+    ngx_int_t    ch;
     ngx_uint_t   i;
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);
@@ -322,102 +437,16 @@ ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
             continue;
         }
 
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+        ch = change(rec, i, data);
 
-        if (cJSON_AddStringToObject(rec, "task_id", task_id) == NULL) {
-            cJSON_Delete(rec);
-            rc = ENOMEM;
-            goto failed;
+        if (ch == NGX_OK) {
+            rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id,
+                                             rec);
+
+        } else {
+            rc = (ch == NGX_DECLINED) ? 0 : ENOMEM;
         }
 
-        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
-        cJSON_Delete(rec);
-
-        if (rc != 0) {
-            goto failed;
-        }
-    }
-
-    return mdb_txn_commit(txn);
-
-failed:
-
-    mdb_txn_abort(txn);
-    return rc;
-}
-
-
-/*
- * ngx_http_douyin_claim_finish: in one write transaction, for each item
- * with records[i] != NULL whose record "owner" still holds (a claim
- * taken over by another worker is that worker's to finish), merges
- * records[i] (status, processed_at and
- * the transcript or the error; metadata) into the stored record, drops
- * the claim fields, and keeps is_read/read_at.  Metadata the collector
- * pushed wins over file-system-go's (ngx_http_douyin_store_pushed_keeps()).
- * A record made a tombstone meanwhile is no longer "processing", so
- * not ours: it stays a tombstone.  Thread side.  Returns 0
- * or an LMDB/errno code, in which case nothing changed.
- */
-
-int
-ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
-    ngx_http_douyin_owner_t *owner)
-{
-    int           rc;
-    cJSON        *rec, *field, *copy;
-    MDB_txn      *txn;
-    ngx_uint_t    i;
-    const char  **d;
-
-    static const char  *drop[] = {
-        "status", "owner", "run", "claimed_at", "task_id", "error",
-        "message",
-        "text", "segments", "confidence", "audio_duration", NULL
-    };
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (records[i] == NULL) {
-            continue;
-        }
-
-        rc = ngx_http_douyin_claim_held(txn, store, items[i].aweme_id, owner,
-                                        &rec);
-        if (rc != 0) {
-            goto failed;
-        }
-
-        if (rec == NULL) {
-            continue;
-        }
-
-        for (d = drop; *d != NULL; d++) {
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, *d);
-        }
-
-        cJSON_ArrayForEach(field, records[i]) {
-            if (ngx_http_douyin_store_pushed_keeps(rec, field)) {
-                continue;
-            }
-
-            copy = cJSON_Duplicate(field, 1);
-            if (copy == NULL) {
-                cJSON_Delete(rec);
-                rc = ENOMEM;
-                goto failed;
-            }
-
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
-            cJSON_AddItemToObject(rec, field->string, copy);
-        }
-
-        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
         cJSON_Delete(rec);
 
         if (rc != 0) {

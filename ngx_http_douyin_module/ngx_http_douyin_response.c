@@ -41,18 +41,22 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     /* NGX_HTTP_DOUYIN_OK */
     ngx_http_douyin_error(NGX_HTTP_OK, "OK", ""),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_ID */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_AWEME_ID",
                           "An aweme_id is 1 to 32 decimal digits."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_QUERY */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
                           "page >= 1, page_size 1..1000, status "
                           "pending|processing|completed|failed|unread|"
                           "read|deleted and is_read true|false are "
                           "expected."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
                           "keep_file must be true or false."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_BODY */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
                           "The body must be a JSON object with a boolean "
                           "\"is_read\"."),
@@ -62,56 +66,72 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "The body must be a JSON object with "
                           "\"audio_filename\"."),
 
+    /* NGX_HTTP_DOUYIN_ERR_NOT_FOUND */
     ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
                           "No video has this aweme_id."),
 
+    /* NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED */
     ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
                           "No processed video has this aweme_id."),
 
+    /* NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED */
     ngx_http_douyin_error(NGX_HTTP_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
                           "This method is not allowed here."),
 
+    /* NGX_HTTP_DOUYIN_ERR_TOO_LARGE */
     ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                           "BODY_TOO_LARGE",
                           "The body must be at most 1024 bytes."),
 
+    /* NGX_HTTP_DOUYIN_ERR_PUSH_TOO_LARGE */
     ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                           "BODY_TOO_LARGE",
                           "The body must be at most 65536 bytes."),
 
+    /* NGX_HTTP_DOUYIN_ERR_LISTING */
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
                           "file-system-go could not be listed."),
 
+    /* NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE */
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
                           NGX_HTTP_DOUYIN_FSGO_FAILED),
 
+    /* NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE */
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_BAD_RESPONSE",
                           NGX_HTTP_DOUYIN_FSGO_FAILED),
 
+    /* NGX_HTTP_DOUYIN_ERR_STORE_CLOSED */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
                           "The transcript store could not be opened; see "
                           "the error log."),
 
+    /* NGX_HTTP_DOUYIN_ERR_STORE_READ */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_ERROR",
                           "The transcript store could not be read."),
 
+    /* NGX_HTTP_DOUYIN_ERR_STORE */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_ERROR",
                           NGX_HTTP_DOUYIN_STORE_FAILED),
 
+    /* NGX_HTTP_DOUYIN_ERR_STORE_FULL */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_FULL",
                           NGX_HTTP_DOUYIN_STORE_FAILED),
 
+    /* NGX_HTTP_DOUYIN_ERR_NO_MEMORY */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "OUT_OF_MEMORY",
                           NGX_HTTP_DOUYIN_STORE_FAILED),
 
+    /* NGX_HTTP_DOUYIN_ERR_KEY_MISSING */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "ASR_KEY_MISSING",
                           "The ASR key is not set in the environment of "
                           "nginx."),
 
+    /* NGX_HTTP_DOUYIN_ERR_THREAD_POOL */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE,
                           "THREAD_POOL_UNAVAILABLE",
                           "The thread pool queue is full; try again later."),
 
+    /* NGX_HTTP_DOUYIN_ERR_INTERNAL */
     ngx_http_douyin_error(NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL)
 };
 
