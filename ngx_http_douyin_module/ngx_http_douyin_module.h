@@ -100,7 +100,7 @@ typedef enum {
 
 typedef struct {
     ngx_str_t                   name;
-    u_char                      letter;         /* 0: never stored */
+    u_char                      letter;         /* index keys, counts */
     ngx_uint_t                  bit;
 } ngx_http_douyin_status_t;
 
