@@ -3,7 +3,8 @@
 # mutating ones only from trusted networks or for the owner (basic auth).
 use t::Douyin;
 use Cwd qw(abs_path);
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 $ENV{TEST_NGINX_GATEWAY_CONF} = abs_path('conf/douyin-gateway.conf');
 
@@ -23,8 +24,9 @@ sub basic { 'Authorization: Basic ' . MIME::Base64::encode_base64($_[0], '') }
 use MIME::Base64 ();
 
 repeat_each(1);
-no_shuffle();
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 
@@ -38,7 +40,7 @@ __DATA__
 --- config
     include $TEST_NGINX_GATEWAY_CONF;
 --- init
-emu_wav('7609169800750206794', meta => { title => 't' });
+t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
 --- request eval
 [ "GET /api/douyin/health", "POST /api/douyin/process",
   "GET /api/douyin/videos/7609169800750206794/result",
@@ -90,8 +92,8 @@ X-Forwarded-For: 203.0.113.7
     include $TEST_NGINX_GATEWAY_CONF;
 --- init
 main::write_htpasswd();
-emu_wav('7609169800750206794');
-douyin_post('/api/douyin/aweme/7609169800750206794/pending',
+t::Emu::emu_wav('7609169800750206794');
+t::Douyin::douyin_post('/api/douyin/aweme/7609169800750206794/pending',
             '{"audio_filename":"7609169800750206794.wav"}');
 --- more_headers eval
 [ "X-Forwarded-For: 203.0.113.7\n" . main::basic('owner:wrong'),
@@ -123,7 +125,7 @@ douyin_post('/api/douyin/aweme/7609169800750206794/pending',
 --- config
     include $TEST_NGINX_GATEWAY_CONF;
 --- init
-emu_wavs('11', '12');
+t::Emu::emu_wavs('11', '12');
 --- request eval
 [ "POST /api/douyin/aweme/11/pending\n{\"audio_filename\":\"11.wav\"}",
   "POST /api/aweme/12/pending\n{\"audio_filename\":\"12.wav\"}",

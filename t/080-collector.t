@@ -3,14 +3,13 @@
 # tombstone deletes under both path families, the list's new filters and
 # fields, and the newer file-system-go (douyin_filesystem_api 2).
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket 'no_plan';   # --- init asserts (TEST 1, 2, 14, 15)
 
 use Encode ();
 use JSON::PP ();
 
 master_on();
 repeat_each(1);
-no_shuffle();
 no_root_location();
 
 our $ID = '7609169800750206794';
@@ -19,7 +18,7 @@ our $ID = '7609169800750206794';
 sub b { defined $_[0] ? Encode::encode_utf8($_[0]) : undef }
 
 # the provider's submits so far (every one is billed)
-sub submits { emu_stats('dashscope')->{submits} }
+sub submits { t::Emu::emu_stats('dashscope')->{submits} }
 
 sub push_body {
     my (%o) = @_;
@@ -41,108 +40,108 @@ my $J = JSON::PP->new->utf8;
 my $num = qr/^-?\d+(?:\.\d+)?(?:e[-+]?\d+)?$/i;
 
 # the collector: is the video known?  (then it uploads the WAV)
-my ($st, $j) = douyin_get("/api/aweme/$ID/status");
-is($st, 200, 'collector status: 200');
-is_deeply($j, { known => JSON::PP::false, status => undef,
+my ($st, $j) = t::Douyin::douyin_get("/api/aweme/$main::ID/status");
+Test::More::is($st, 200, 'collector status: 200');
+Test::More::is_deeply($j, { known => JSON::PP::false, status => undef,
                 audio_filename => undef }, 'collector status: unknown');
 
 # the sidecar's metadata loses to the push; it has no upload time
-emu_wav($ID, seconds => 2, meta => { title => 'sidecar title',
+t::Emu::emu_wav($main::ID, seconds => 2, meta => { title => 'sidecar title',
         author => 'sidecar author', description => 'sidecar' },
         text => ['第一句话。', '第二句话。']);
 
 # the collector pushes it
-($st, $j) = douyin_post("/api/aweme/$ID/pending", main::push_body());
-is($st, 200, 'collector push: 200');
-is($j->{success}, JSON::PP::true, 'collector push: success');
-like($j->{message} // '', qr/pending/, 'collector push: message');
+($st, $j) = t::Douyin::douyin_post("/api/aweme/$main::ID/pending", main::push_body());
+Test::More::is($st, 200, 'collector push: 200');
+Test::More::is($j->{success}, JSON::PP::true, 'collector push: success');
+Test::More::like($j->{message} // '', qr/pending/, 'collector push: message');
 
-($st, $j) = douyin_get("/api/aweme/$ID/status");
-is_deeply($j, { known => JSON::PP::true, status => 'pending',
-                audio_filename => "$ID.wav" }, 'collector status: pending');
+($st, $j) = t::Douyin::douyin_get("/api/aweme/$main::ID/status");
+Test::More::is_deeply($j, { known => JSON::PP::true, status => 'pending',
+                audio_filename => "$main::ID.wav" }, 'collector status: pending');
 
 # the front end: the list leaves pending videos out; the stats count them
-($st, $j) = douyin_get('/api/videos?page=1&page_size=100');
-is($st, 200, 'front end list: 200');
-is($j->{total_count}, 0, 'front end list: pending left out');
-is_deeply($j->{videos}, [], 'front end list: no video');
+($st, $j) = t::Douyin::douyin_get('/api/videos?page=1&page_size=100');
+Test::More::is($st, 200, 'front end list: 200');
+Test::More::is($j->{total_count}, 0, 'front end list: pending left out');
+Test::More::is_deeply($j->{videos}, [], 'front end list: no video');
 
-($st, $j) = douyin_get('/api/stats');
-is($st, 200, 'front end stats: 200');
-is($j->{$_}, { total => 1, completed => 0, processing => 0, failed => 0,
+($st, $j) = t::Douyin::douyin_get('/api/stats');
+Test::More::is($st, 200, 'front end stats: 200');
+Test::More::is($j->{$_}, { total => 1, completed => 0, processing => 0, failed => 0,
                pending => 1 }->{$_}, "front end stats: $_")
     for qw(total completed processing failed pending);
-like($j->{success_rate}, $num, 'front end stats: success_rate is a number');
+Test::More::like($j->{success_rate}, $num, 'front end stats: success_rate is a number');
 
 # the front end's button
-($st, $j) = douyin_post('/api/process/pending', '{}');
-is($st, 200, 'process/pending: 200');
-is($j->{success}, JSON::PP::true, 'process/pending: success');
-is($j->{data}{pending}, 1, 'process/pending: data.pending');
-like($j->{message} // '', qr/\S/, 'process/pending: message');
+($st, $j) = t::Douyin::douyin_post('/api/process/pending', '{}');
+Test::More::is($st, 200, 'process/pending: 200');
+Test::More::is($j->{success}, JSON::PP::true, 'process/pending: success');
+Test::More::is($j->{data}{pending}, 1, 'process/pending: data.pending');
+Test::More::like($j->{message} // '', qr/\S/, 'process/pending: message');
 
-douyin_wait([$ID]);
+t::Douyin::douyin_wait([$main::ID]);
 
-($st, $j) = douyin_get('/api/videos?page=1&page_size=100');
-is($j->{total_count}, 1, 'list: total_count');
-is($j->{page}, 1, 'list: page');
-is($j->{page_size}, 100, 'list: page_size');
+($st, $j) = t::Douyin::douyin_get('/api/videos?page=1&page_size=100');
+Test::More::is($j->{total_count}, 1, 'list: total_count');
+Test::More::is($j->{page}, 1, 'list: page');
+Test::More::is($j->{page_size}, 100, 'list: page_size');
 my $v = $j->{videos}[0];
-is($v->{aweme_id}, $ID, 'item: aweme_id');
-is($v->{status}, 'completed', 'item: status');
-is(main::b($v->{title}), '推送的标题', 'item: the pushed title wins');
-is(main::b($v->{author}), '作者', 'item: the pushed author wins');
-like($v->{audio_url}, qr{^http://127\.0\.0\.1:\d+/audio/$ID\.wav$},
+Test::More::is($v->{aweme_id}, $main::ID, 'item: aweme_id');
+Test::More::is($v->{status}, 'completed', 'item: status');
+Test::More::is(main::b($v->{title}), '推送的标题', 'item: the pushed title wins');
+Test::More::is(main::b($v->{author}), '作者', 'item: the pushed author wins');
+Test::More::like($v->{audio_url}, qr{^http://127\.0\.0\.1:\d+/audio/$main::ID\.wav$},
      'item: audio_url');
-is($v->{video_publish_time}, '2026-02-27T12:00:00+08:00',
+Test::More::is($v->{video_publish_time}, '2026-02-27T12:00:00+08:00',
    'item: video_publish_time');
-like($v->{pending_at}, qr/^\d+$/, 'item: pending_at, Unix s');
-like($v->{upload_time} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+Test::More::like($v->{pending_at}, qr/^\d+$/, 'item: pending_at, Unix s');
+Test::More::like($v->{upload_time} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
      'item: upload_time is the push time (no upload time from file-system-go)');
-like($v->{processed_at}, qr/^\d+$/, 'item: processed_at');
-is($v->{is_read}, JSON::PP::false, 'item: is_read');
-is($v->{read_at}, undef, 'item: read_at');
+Test::More::like($v->{processed_at}, qr/^\d+$/, 'item: processed_at');
+Test::More::is($v->{is_read}, JSON::PP::false, 'item: is_read');
+Test::More::is($v->{read_at}, undef, 'item: read_at');
 my $t = $v->{transcript};
-is(main::b($t->{text}), '第一句话。第二句话。', 'item: transcript.text');
-is($t->{confidence}, undef, 'item: transcript.confidence is null');
-like($t->{audio_duration}, $num, 'item: transcript.audio_duration');
-cmp_ok($t->{audio_duration}, '>', 1.9, 'item: the real length');
-is(scalar @{ $t->{segments} }, 2, 'item: two segments');
+Test::More::is(main::b($t->{text}), '第一句话。第二句话。', 'item: transcript.text');
+Test::More::is($t->{confidence}, undef, 'item: transcript.confidence is null');
+Test::More::like($t->{audio_duration}, $num, 'item: transcript.audio_duration');
+Test::More::cmp_ok($t->{audio_duration}, '>', 1.9, 'item: the real length');
+Test::More::is(scalar @{ $t->{segments} }, 2, 'item: two segments');
 for my $s (@{ $t->{segments} }) {
-    like($s->{$_}, $num, "segment: $_") for qw(start_time end_time);
-    like($s->{text}, qr/\S/, 'segment: text');
-    ok(exists $s->{confidence}, 'segment: confidence');
+    Test::More::like($s->{$_}, $num, "segment: $_") for qw(start_time end_time);
+    Test::More::like($s->{text}, qr/\S/, 'segment: text');
+    Test::More::ok(exists $s->{confidence}, 'segment: confidence');
 }
 
-($st, $j) = douyin_get("/api/videos/$ID");
-is($st, 200, 'detail: 200');
-is(main::b($j->{description}), '推送的描述 #话题',
+($st, $j) = t::Douyin::douyin_get("/api/videos/$main::ID");
+Test::More::is($st, 200, 'detail: 200');
+Test::More::is(main::b($j->{description}), '推送的描述 #话题',
    'detail: the pushed description');
-is($j->{error}, undef, 'detail: error');
-is($j->{$_}, $v->{$_}, "detail: $_ as in the list")
+Test::More::is($j->{error}, undef, 'detail: error');
+Test::More::is($j->{$_}, $v->{$_}, "detail: $_ as in the list")
     for qw(aweme_id status title author audio_url upload_time
            video_publish_time pending_at processed_at is_read read_at);
 
 # the two deletes of the later front end: 200 with a JSON body
 my $res;
-($st, $j, $res) = douyin_req('DELETE', "/api/aweme/$ID?keep_file=true");
-is($st, 200, 'delete (keep_file): 200');
-is($j->{success}, JSON::PP::true, 'delete (keep_file): JSON success');
+($st, $j, $res) = t::Douyin::douyin_req('DELETE', "/api/aweme/$main::ID?keep_file=true");
+Test::More::is($st, 200, 'delete (keep_file): 200');
+Test::More::is($j->{success}, JSON::PP::true, 'delete (keep_file): JSON success');
 
-($st, $j) = douyin_get('/api/videos?page=1&page_size=100');
-is($j->{total_count}, 0, 'list: the tombstone is left out');
-($st, $j) = douyin_get('/api/stats');
-is($j->{completed}, 0, 'stats: the tombstone is not counted');
-is($j->{total}, 0, 'stats: nor is its WAV, still listed');
-($st, $j) = douyin_get("/api/aweme/$ID/status");
-is($j->{status}, 'deleted', 'collector status: deleted');
+($st, $j) = t::Douyin::douyin_get('/api/videos?page=1&page_size=100');
+Test::More::is($j->{total_count}, 0, 'list: the tombstone is left out');
+($st, $j) = t::Douyin::douyin_get('/api/stats');
+Test::More::is($j->{completed}, 0, 'stats: the tombstone is not counted');
+Test::More::is($j->{total}, 0, 'stats: nor is its WAV, still listed');
+($st, $j) = t::Douyin::douyin_get("/api/aweme/$main::ID/status");
+Test::More::is($j->{status}, 'deleted', 'collector status: deleted');
 
-($st, $j, $res) = douyin_req('DELETE', "/api/aweme/$ID");
-is($st, 200, 'delete with the file: 200');
-is($j->{success}, JSON::PP::true, 'delete with the file: JSON success');
-is_deeply(emu_stats('fsgo')->{deleted}, ["$ID.wav"],
+($st, $j, $res) = t::Douyin::douyin_req('DELETE', "/api/aweme/$main::ID");
+Test::More::is($st, 200, 'delete with the file: 200');
+Test::More::is($j->{success}, JSON::PP::true, 'delete with the file: JSON success');
+Test::More::is_deeply(t::Emu::emu_stats('fsgo')->{deleted}, ["$main::ID.wav"],
           'delete with the file: the WAV is deleted on file-system-go');
-is(main::submits(), 1, 'one provider submit in all');
+Test::More::is(main::submits(), 1, 'one provider submit in all');
 --- request
 GET /api/videos?status=deleted
 --- response_body_like: ^\{"total_count":1,"videos":\[\{"aweme_id":"7609169800750206794","status":"deleted","title":"推送的标题",.*"transcript":null,.*\],"page":1,"page_size":20\}$
@@ -156,22 +155,22 @@ GET /api/videos?status=deleted
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav($ID);
-my ($st, $j) = douyin_post('/api/process');
-is($j->{data}{processed}, 1, 'processed once');
-is(main::submits(), 1, 'one submit');
-($st, $j) = douyin_req('DELETE', "/api/videos/$ID?keep_file=true");
-is($st, 200, 'deleted, the file kept');
-($st, $j) = douyin_post('/api/process');
-is($j->{data}{processed}, 0, '/api/process: nothing processed');
-($st, $j) = douyin_post("/api/aweme/$ID/pending", main::push_body());
-is($st, 200, 're-push: 200');
-like($j->{message}, qr/already deleted/, 're-push: says it is deleted');
-($st, $j) = douyin_post('/api/process/pending', '{}');
-is($j->{data}{pending}, 0, 'process/pending: nothing');
-($st, $j) = douyin_post('/api/process/async');
-is($j->{data}{pending}, 0, '/api/process/async: nothing');
-is(main::submits(), 1, 'zero new provider submits');
+t::Emu::emu_wav($main::ID);
+my ($st, $j) = t::Douyin::douyin_post('/api/process');
+Test::More::is($j->{data}{processed}, 1, 'processed once');
+Test::More::is(main::submits(), 1, 'one submit');
+($st, $j) = t::Douyin::douyin_req('DELETE', "/api/videos/$main::ID?keep_file=true");
+Test::More::is($st, 200, 'deleted, the file kept');
+($st, $j) = t::Douyin::douyin_post('/api/process');
+Test::More::is($j->{data}{processed}, 0, '/api/process: nothing processed');
+($st, $j) = t::Douyin::douyin_post("/api/aweme/$main::ID/pending", main::push_body());
+Test::More::is($st, 200, 're-push: 200');
+Test::More::like($j->{message}, qr/already deleted/, 're-push: says it is deleted');
+($st, $j) = t::Douyin::douyin_post('/api/process/pending', '{}');
+Test::More::is($j->{data}{pending}, 0, 'process/pending: nothing');
+($st, $j) = t::Douyin::douyin_post('/api/process/async');
+Test::More::is($j->{data}{pending}, 0, '/api/process/async: nothing');
+Test::More::is(main::submits(), 1, 'zero new provider submits');
 --- request eval
 [ "GET /api/videos/$::ID", "GET /api/videos/$::ID/result",
   "GET /api/videos?status=deleted", "GET /api/stats" ]
@@ -266,14 +265,14 @@ my $p = "POST /api/aweme/$::ID/pending\n";
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav($ID);
-emu_wav('7000000000000000002');
-douyin_post('/api/process');
-emu_fault('dashscope', { route => 'task', stuck => 'RUNNING' });
-douyin_post('/api/process/async');
-emu_wav('7000000000000000003');
-douyin_post('/api/process/async');
-douyin_wait(['7000000000000000003'], status => qr/^processing$/);
+t::Emu::emu_wav($main::ID);
+t::Emu::emu_wav('7000000000000000002');
+t::Douyin::douyin_post('/api/process');
+t::Emu::emu_fault('dashscope', { route => 'task', stuck => 'RUNNING' });
+t::Douyin::douyin_post('/api/process/async');
+t::Emu::emu_wav('7000000000000000003');
+t::Douyin::douyin_post('/api/process/async');
+t::Douyin::douyin_wait(['7000000000000000003'], status => qr/^processing$/);
 --- request eval
 [ "POST /api/aweme/$::ID/pending\n" . main::push_body(),
   "GET /api/videos/$::ID",
@@ -294,10 +293,10 @@ douyin_wait(['7000000000000000003'], status => qr/^processing$/);
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-douyin_post("/api/aweme/$ID/pending", main::push_body());
-douyin_post("/api/aweme/7000000000000000009/pending",
+t::Douyin::douyin_post("/api/aweme/$main::ID/pending", main::push_body());
+t::Douyin::douyin_post("/api/aweme/7000000000000000009/pending",
             '{"audio_filename":"custom name.wav"}');
-emu_fault('fsgo', { route => 'query', status => 500, count => 1 });
+t::Emu::emu_fault('fsgo', { route => 'query', status => 500, count => 1 });
 --- request
 POST /api/process/pending
 {}
@@ -308,7 +307,13 @@ file-system-go listing answered HTTP 500
 
 
 
-=== TEST 6b: ... nothing changed; listed now, the pushed file is not (same nginx)
+=== TEST 7: a pushed video whose file is not listed stays pending; process/pending then says there is nothing to do
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Douyin::douyin_post("/api/aweme/$main::ID/pending", main::push_body());
+t::Douyin::douyin_post("/api/aweme/7000000000000000009/pending",
+            '{"audio_filename":"custom name.wav"}');
 --- request eval
 [ "GET /api/aweme/$::ID/status",
   "POST /api/process/pending",
@@ -322,21 +327,18 @@ file-system-go listing answered HTTP 500
 
 
 
-=== TEST 7: ... once listed (under any plain name), the pushed videos are transcribed (same nginx)
+=== TEST 8: once listed (under any plain name), the pushed videos are transcribed; stats' total counts the <aweme_id>.wav files listed
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav($ID, text => '你好。');
-emu_wav('7000000000000000009', name => 'custom name.wav', text => 'Hi.');
---- request eval
-[ "POST /api/process/pending" ]
---- response_body_like eval
-[ qr/^\{"success":true,"message":"[^"]+","data":\{"pending":2\}\}$/ ]
---- timeout: 20
-
-
-
-=== TEST 8: ... (same nginx; stats' total counts the <aweme_id>.wav files listed)
---- init
-douyin_wait([$ID, '7000000000000000009']);
+t::Douyin::douyin_post("/api/aweme/$main::ID/pending", main::push_body());
+t::Douyin::douyin_post("/api/aweme/7000000000000000009/pending",
+            '{"audio_filename":"custom name.wav"}');
+t::Emu::emu_wav($main::ID, text => '你好。');
+t::Emu::emu_wav('7000000000000000009', name => 'custom name.wav', text => 'Hi.');
+my ($st, $j) = t::Douyin::douyin_post('/api/process/pending', '{}');
+die "process/pending: $st\n" unless $st == 200 && $j->{data}{pending} == 2;
+t::Douyin::douyin_wait([$main::ID, '7000000000000000009']);
 --- request eval
 [ "GET /api/videos/7000000000000000009", "GET /api/videos/$::ID/result",
   "GET /api/stats" ]
@@ -352,11 +354,11 @@ douyin_wait([$ID, '7000000000000000009']);
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('11');
-emu_wav('12');
-douyin_post('/api/process');
-emu_wav('13');
-emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
+t::Emu::emu_wav('11');
+t::Emu::emu_wav('12');
+t::Douyin::douyin_post('/api/process');
+t::Emu::emu_wav('13');
+t::Emu::emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
 --- request eval
 [ "DELETE /api/aweme/12",
   "GET /api/aweme/12/status",
@@ -392,8 +394,8 @@ emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('21', '22', '23');
-douyin_post('/api/process');
+t::Emu::emu_wavs('21', '22', '23');
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "POST /api/aweme/21/read\n{\"is_read\":true}",
   "POST /api/aweme/22/read\n{\"is_read\":true}",
@@ -429,10 +431,10 @@ douyin_post('/api/process');
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_config('fsgo', { api => '2' });
-emu_wav($ID, meta => { title => 'sidecar' });
-douyin_post("/api/aweme/$ID/pending", main::push_body(title => 'pushed'));
-emu_wav('7000000000000000001');
+t::Emu::emu_config('fsgo', { api => '2' });
+t::Emu::emu_wav($main::ID, meta => { title => 'sidecar' });
+t::Douyin::douyin_post("/api/aweme/$main::ID/pending", main::push_body(title => 'pushed'));
+t::Emu::emu_wav('7000000000000000001');
 --- request eval
 [ "POST /api/process",
   "POST /api/aweme/$::ID/read\n{\"is_read\":true}",
@@ -451,12 +453,12 @@ emu_wav('7000000000000000001');
 
 
 
-=== TEST 12: a module configured for 1.5 does not fall back to the newer routes (nor 2 to the older)
+=== TEST 12: a module configured for 1.5 does not fall back to the newer routes
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_config('fsgo', { api => '2' });
-emu_wav($ID);
+t::Emu::emu_config('fsgo', { api => '2' });
+t::Emu::emu_wav($main::ID);
 --- request
 POST /api/process
 --- error_code: 502
@@ -466,49 +468,62 @@ file-system-go listing answered HTTP 404
 
 
 
-=== TEST 13: ... and the older routes only: no query of the newer server answered (same nginx)
+=== TEST 13: a module configured for 1.5 asks the newer server nothing of its routes
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_config('fsgo', { api => '2' });
+t::Emu::emu_wav($main::ID);
+t::Douyin::douyin_post('/api/process');
 --- request
 GET /emu/fsgo/stats
 --- response_body_like: "requests":\{"health":\d+,"query":0,
 
 
 
-=== TEST 14: a format 1 store (before tombstones) is upgraded in place and keeps working
+=== TEST 14: a store made format 1 again, the workers restarted: upgraded in place, the video still there
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav($ID, meta => { title => 'kept' });
-douyin_post('/api/process');
---- request
-GET /api/videos/7609169800750206794
---- response_body_like: "status":"completed","title":"kept"
---- timeout: 20
-
-
-
-=== TEST 15: ... the store made format 1 again, the workers restarted (same nginx)
---- init
+t::Emu::emu_wav($main::ID, meta => { title => 'kept' });
+t::Douyin::douyin_post('/api/process');
 my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
-like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 2\n/m,
+Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 2\n/m,
      'the store says format 2');
 open my $fh, '|-', "mdb_load -T -s meta '$store'" or die "mdb_load: $!\n";
 print $fh "format_version\n1\n";
 close $fh or die "mdb_load failed\n";
-like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 1\n/m,
+Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 1\n/m,
      'the store says format 1');
-douyin_reload();
+t::Douyin::douyin_reload();
 --- request
 GET /api/videos/7609169800750206794
 --- response_body_like: "status":"completed","title":"kept"
+--- timeout: 20
 --- error_log
 upgraded from format version 1 to 2
 
 
 
-=== TEST 16: ... and it takes tombstones (same nginx)
+=== TEST 15: a store upgraded from format 1 takes tombstones
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav($main::ID, meta => { title => 'kept' });
+t::Douyin::douyin_post('/api/process');
+my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
+Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 2\n/m,
+     'the store says format 2');
+open my $fh, '|-', "mdb_load -T -s meta '$store'" or die "mdb_load: $!\n";
+print $fh "format_version\n1\n";
+close $fh or die "mdb_load failed\n";
+Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 1\n/m,
+     'the store says format 1');
+t::Douyin::douyin_reload();
 --- request eval
 [ "DELETE /api/aweme/$::ID?keep_file=true", "GET /api/videos?status=deleted" ]
 --- response_body_like eval
 [ qr/"success":true/, qr/^\{"total_count":1,/ ]
+--- timeout: 20
 --- no_error_log
 [error]

@@ -6,14 +6,14 @@
 # (douyin_ssl_trusted_certificate); it passes with douyin_ssl_verify off,
 # which is logged as a warning at start.
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 use Cwd ();
 use File::Path ();
 use IO::Socket::INET ();
 
 repeat_each(1);
-no_shuffle();
 no_root_location();
 
 # the certificate: self-signed, for the address the module connects to
@@ -65,6 +65,8 @@ $ENV{TEST_NGINX_TLS_HTTP} = $http . <<"_EOC_";
     }
 _EOC_
 
+plan tests => repeat_each() * t::Plan::checks(blocks());
+
 run_tests();
 
 __DATA__
@@ -75,7 +77,7 @@ __DATA__
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('7000000000000000001');
+t::Emu::emu_wav('7000000000000000001');
 --- request
 POST /api/process
 --- error_code: 502
@@ -87,7 +89,14 @@ douyin_ssl_verify off
 
 
 
-=== TEST 2: ... nothing was submitted (same nginx)
+=== TEST 2: refused: nothing was submitted to the provider
+--- http_config
+    $TEST_NGINX_TLS_HTTP
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('7000000000000000001');
+t::Douyin::douyin_post('/api/process');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: "submits":0,
@@ -101,7 +110,7 @@ GET /emu/dashscope/stats
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('7000000000000000001');
+t::Emu::emu_wav('7000000000000000001');
 --- request
 POST /api/process
 --- error_code: 502
@@ -117,7 +126,7 @@ TLS certificate verification failed
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('7000000000000000001', meta => { title => 'over TLS' });
+t::Emu::emu_wav('7000000000000000001', meta => { title => 'over TLS' });
 --- request eval
 [ "POST /api/process", "GET /api/videos/7000000000000000001",
   "DELETE /api/aweme/7000000000000000001", "GET /emu/fsgo/stats" ]
@@ -140,7 +149,7 @@ emu_wav('7000000000000000001', meta => { title => 'over TLS' });
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('7000000000000000001');
+t::Emu::emu_wav('7000000000000000001');
 --- request
 POST /api/process
 --- response_body_like: ^\{"success":true,"message":"Processed 1 of 1 videos: 1 completed, 0 failed\.",
