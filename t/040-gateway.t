@@ -1,6 +1,8 @@
 # conf/douyin-gateway.conf, included as a gateway host would: the routes
 # under /api/douyin/... (and the collector-fed ones under /api/aweme/...),
-# mutating ones only from trusted networks or for the owner (basic auth).
+# mutating ones only from trusted networks or for the owner (basic auth);
+# the links they give (GET /api/douyin/ and /api/douyin/openapi.json) lead
+# to routes of the gateway, not to the direct mount's paths.
 use t::Douyin;
 use Cwd qw(abs_path);
 use t::Plan;
@@ -61,7 +63,7 @@ t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
 
 
 
-=== TEST 2: from an untrusted address: reads are open, changes are 403
+=== TEST 2: from an untrusted address: reads are open, changes ask for the owner's password (401)
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     set_real_ip_from 127.0.0.1;
@@ -147,5 +149,27 @@ t::Emu::emu_wavs('11', '12');
   qr/deleted, its file was kept/, qr/deleted, its file was kept/,
   qr/^\{"total_count":2,/ ]
 --- timeout: 10
+
+
+
+=== TEST 5: behind the gateway, the info route's links and openapi.json's server are the gateway's
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+--- config
+    include $TEST_NGINX_GATEWAY_CONF;
+--- request eval
+[ "GET /api/douyin/", "GET /api/douyin/docs", "GET /api/douyin/health",
+  "GET /api/douyin/openapi.json", "GET /api/douyin/openapi.json",
+  "GET /api/douyin/openapi.json", "HEAD /api/douyin/openapi.json",
+  "POST /api/douyin/openapi.json" ]
+--- error_code eval
+[ 200, 200, 200, 200, 200, 200, 200, 405 ]
+--- response_body_like eval
+[ qr/^\{"service":"douyin-processor","version":"\d+\.\d+\.\d+","docs":"\/api\/douyin\/docs","health":"\/api\/douyin\/health"\}$/,
+  qr/<html/, qr/"status":"healthy"/,
+  qr/"servers":\s*\[\s*\{\s*"url":\s*"\/api\/douyin",/,
+  qr/"paths":\s*\{\s*"\/health":.*"\/process":.*"\/videos\/\{aweme_id\}\/result":/s,
+  qr/^(?!.*"\/api\/process").*$/s,
+  qr/^$/, qr/"error":"METHOD_NOT_ALLOWED"/ ]
 --- no_error_log
 [error]
