@@ -37,6 +37,10 @@ static char *ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_douyin_filesystem_api(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
     ngx_http_douyin_cstr_t *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
@@ -54,6 +58,8 @@ typedef struct {
     ngx_http_handler_pt         handler;
     ngx_uint_t                  needs;
     ngx_flag_t                  async;
+    ngx_flag_t                  pending;        /* douyin_process_pending */
+    ngx_uint_t                  methods;        /* douyin_video(_delete) */
 } ngx_http_douyin_route_t;
 
 
@@ -63,29 +69,49 @@ typedef struct {
     (NGX_HTTP_DOUYIN_NEEDS_LISTING|NGX_HTTP_DOUYIN_NEEDS_KEY)
 
 static ngx_http_douyin_route_t  ngx_http_douyin_health_route =
-    { ngx_http_douyin_health_handler, 0, 0 };
+    { ngx_http_douyin_health_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_process_route =
-    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 0 };
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 0,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_process_async_route =
-    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1 };
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_result_route =
-    { ngx_http_douyin_result_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0 };
+    { ngx_http_douyin_result_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_videos_route =
-    { ngx_http_douyin_videos_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_videos_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_video_route =
-    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0,
+      NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_delete_route =
+    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0,
+      NGX_HTTP_DELETE };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_unread_route =
+    { ngx_http_douyin_video_unread_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0,
+      0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_process_pending_route =
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1, 1,
+      0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_aweme_pending_route =
+    { ngx_http_douyin_aweme_pending_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0,
+      0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_aweme_status_route =
+    { ngx_http_douyin_aweme_status_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_video_read_route =
-    { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_stats_route =
-    { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_info_route =
-    { ngx_http_douyin_info_handler, 0, 0 };
+    { ngx_http_douyin_info_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
-    { ngx_http_douyin_docs_handler, 0, 0 };
+    { ngx_http_douyin_docs_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
-    { ngx_http_douyin_openapi_handler, 0, 0 };
+    { ngx_http_douyin_openapi_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
-    { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0 };
+    { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0, 0,
+      0 };
 
 
 static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
@@ -111,6 +137,27 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       ngx_http_douyin_set_url,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_douyin_main_conf_t, filesystem_url),
+      NULL },
+
+    { ngx_string("douyin_filesystem_api"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_filesystem_api,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, ssl_verify),
+      NULL },
+
+    { ngx_string("douyin_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_ssl_trusted_certificate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("douyin_audio_base_url"),
@@ -210,6 +257,41 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_douyin_process_async_route },
+
+    { ngx_string("douyin_process_pending"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_process_pending_route },
+
+    { ngx_string("douyin_aweme_pending"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_aweme_pending_route },
+
+    { ngx_string("douyin_aweme_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_aweme_status_route },
+
+    { ngx_string("douyin_video_unread"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_video_unread_route },
+
+    { ngx_string("douyin_video_delete"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_video_delete_route },
 
     { ngx_string("douyin_result"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -353,6 +435,8 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
     dmcf->asr_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->http_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->listing_cache = NGX_CONF_UNSET_MSEC;
+    dmcf->filesystem_api = NGX_CONF_UNSET_UINT;
+    dmcf->ssl_verify = NGX_CONF_UNSET;
 
     return dmcf;
 }
@@ -375,6 +459,8 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dmcf->asr_timeout, 3 * 60 * 60 * 1000);
     ngx_conf_init_msec_value(dmcf->http_timeout, 30000);
     ngx_conf_init_msec_value(dmcf->listing_cache, 30000);
+    ngx_conf_init_uint_value(dmcf->filesystem_api, 15);
+    ngx_conf_init_value(dmcf->ssl_verify, 1);
 
     if (dmcf->poll_max < dmcf->poll_interval) {
         dmcf->poll_max = dmcf->poll_interval;
@@ -544,6 +630,8 @@ ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->handler = prev->handler;
         conf->id = prev->id;
         conf->async = prev->async;
+        conf->pending = prev->pending;
+        conf->methods = prev->methods;
         clcf->handler = conf->handler;
     }
 
@@ -805,7 +893,9 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi;
+ * douyin_info; douyin_docs; douyin_openapi; douyin_process_pending;
+ * douyin_aweme_pending ID; douyin_aweme_status ID; douyin_video_unread
+ * ID; douyin_video_delete ID;
  * The command's post field is the route (ngx_http_douyin_route_t); ID may
  * contain variables.
  */
@@ -829,6 +919,8 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     dlcf->handler = route->handler;
     dlcf->async = route->async;
+    dlcf->pending = route->pending;
+    dlcf->methods = route->methods;
 
     dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_douyin_module);
     dmcf->needs |= route->needs;
@@ -875,9 +967,81 @@ ngx_http_douyin_cstr(ngx_conf_t *cf, ngx_http_douyin_cstr_t *dst,
 }
 
 
+/* douyin_filesystem_api 1.5 | 2; */
+
+static char *
+ngx_http_douyin_filesystem_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (dmcf->filesystem_api != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "1.5", 3) == 0) {
+        dmcf->filesystem_api = 15;
+
+    } else if (value[1].len == 1 && value[1].data[0] == '2') {
+        dmcf->filesystem_api = 2;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": \"1.5\" or \"2\" is "
+                           "expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_ssl_trusted_certificate FILE;  a PEM file, readable now */
+
+static char *
+ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t        *value, name;
+    ngx_file_info_t   fi;
+
+    if (dmcf->ssl_trusted_certificate.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* ngx_conf_full_name() gives a NUL-terminated copy */
+
+    if (ngx_file_info(name.data, &fi) == NGX_FILE_ERROR
+        || access((char *) name.data, R_OK) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "douyin_ssl_trusted_certificate \"%V\" cannot be "
+                           "read", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->ssl_trusted_certificate = name;
+
+    return NGX_CONF_OK;
+}
+
+
 /*
  * After the whole configuration is read: warn when the ASR key's
- * variable is not passed to workers by an "env" directive.
+ * variable is not passed to workers by an "env" directive, and when TLS
+ * verification is off.
  */
 
 static ngx_int_t
@@ -889,6 +1053,17 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
     ngx_http_douyin_main_conf_t  *dmcf;
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
+
+    if (dmcf != NULL && !dmcf->ssl_verify
+        && (dmcf->needs & (NGX_HTTP_DOUYIN_NEEDS_FSGO
+                           |NGX_HTTP_DOUYIN_NEEDS_KEY)))
+    {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "douyin: \"douyin_ssl_verify off\": the TLS "
+                      "certificates of file-system-go and the ASR provider "
+                      "are not verified; anyone on the path can read and "
+                      "change what they answer");
+    }
 
     if (dmcf == NULL || !(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
         return NGX_OK;

@@ -10,8 +10,11 @@
  *
  * Glossary:
  *  - video: one WAV on file-system-go named "<aweme_id>.wav", and its
- *    record in the store; its status is pending (no record), processing,
- *    completed or failed (ngx_http_douyin_status_e);
+ *    record in the store; its status is pending (no record, or pushed by
+ *    the collector), processing, completed, failed or deleted (a
+ *    tombstone) (ngx_http_douyin_status_e);
+ *  - push: the collector's registration of a video it uploaded, with its
+ *    metadata (POST /api/aweme/{id}/pending, ngx_http_douyin_aweme.c);
  *  - claim: making a video "processing", owned by one worker, in a write
  *    transaction before it is submitted, so that it is never submitted
  *    twice (ngx_http_douyin_claim.c);
@@ -70,6 +73,9 @@
 #define NGX_HTTP_DOUYIN_CODE_MAX       63
 #define NGX_HTTP_DOUYIN_BATCH_MAX      100
 
+/* a pushed audio_filename is 1 to 255 bytes */
+#define NGX_HTTP_DOUYIN_FILENAME_MAX   255
+
 /* attempts of one provider call on 429, 5xx or a transport error */
 #define NGX_HTTP_DOUYIN_MAX_ATTEMPTS   6
 
@@ -87,21 +93,25 @@ typedef struct ngx_http_douyin_metrics_proc_s  ngx_http_douyin_metrics_proc_t;
  */
 
 typedef enum {
-    NGX_HTTP_DOUYIN_PENDING = 0,      /* listed, no record */
+    NGX_HTTP_DOUYIN_PENDING = 0,      /* listed, no record; or pushed */
     NGX_HTTP_DOUYIN_PROCESSING,       /* claimed by a worker */
     NGX_HTTP_DOUYIN_COMPLETED,        /* a transcript is stored */
-    NGX_HTTP_DOUYIN_FAILED            /* an error is stored */
+    NGX_HTTP_DOUYIN_FAILED,           /* an error is stored */
+    NGX_HTTP_DOUYIN_DELETED           /* a tombstone: never again */
 } ngx_http_douyin_status_e;
 
-#define NGX_HTTP_DOUYIN_NSTATUS        4
+#define NGX_HTTP_DOUYIN_NSTATUS        5
 
 typedef struct {
     ngx_str_t                   name;
-    u_char                      letter;         /* 0: never stored */
+    u_char                      letter;         /* index keys, counts */
     ngx_uint_t                  bit;
 } ngx_http_douyin_status_t;
 
-/* every status a record may have: the list without a status filter */
+/*
+ * the list without a status filter (and the "by_time" index): neither
+ * the pending videos nor the tombstones
+ */
 #define NGX_HTTP_DOUYIN_STORED                                               \
     ((1 << NGX_HTTP_DOUYIN_PROCESSING) | (1 << NGX_HTTP_DOUYIN_COMPLETED)    \
      | (1 << NGX_HTTP_DOUYIN_FAILED))
@@ -127,10 +137,12 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE,
     NGX_HTTP_DOUYIN_ERR_BAD_BODY,
     NGX_HTTP_DOUYIN_ERR_TWICE_IS_READ,
+    NGX_HTTP_DOUYIN_ERR_BAD_PUSH,     /* the detail names the field */
     NGX_HTTP_DOUYIN_ERR_NOT_FOUND,
     NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED,
     NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED,
     NGX_HTTP_DOUYIN_ERR_TOO_LARGE,
+    NGX_HTTP_DOUYIN_ERR_PUSH_TOO_LARGE,
     NGX_HTTP_DOUYIN_ERR_LISTING,
     NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE,
     NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE,
@@ -165,6 +177,7 @@ typedef struct {
     size_t                      map_size;       /* map_size=, bytes */
 
     ngx_http_douyin_cstr_t      filesystem_url; /* no trailing slash */
+    ngx_uint_t                  filesystem_api; /* 15 (1.5) or 2 */
     ngx_http_douyin_cstr_t      audio_base_url;
     ngx_http_douyin_cstr_t      asr_url;
     ngx_http_douyin_cstr_t      asr_model;
@@ -182,6 +195,9 @@ typedef struct {
     ngx_msec_t                  listing_cache;  /* listing reuse time */
 
     ngx_thread_pool_t          *thread_pool;
+
+    ngx_flag_t                  ssl_verify;     /* douyin_ssl_verify */
+    ngx_str_t                   ssl_trusted_certificate;  /* NUL-ended */
 
     ngx_shm_zone_t             *rate_zone;
     ngx_shm_zone_t             *metrics_zone;   /* "douyin_metrics" */
@@ -203,6 +219,8 @@ typedef struct {
     ngx_http_handler_pt         handler;
     ngx_http_complex_value_t   *id;             /* douyin_result ID */
     ngx_flag_t                  async;          /* douyin_process_async */
+    ngx_flag_t                  pending;        /* douyin_process_pending */
+    ngx_uint_t                  methods;        /* douyin_video(_delete) */
 } ngx_http_douyin_loc_conf_t;
 
 
@@ -225,6 +243,14 @@ typedef struct {
     ngx_pid_t                   pid;
     double                      run;
 } ngx_http_douyin_owner_t;
+
+
+/* a listed file name and its relative URL (OP_LIST_PENDING) */
+
+typedef struct {
+    char                       *name;           /* malloc()ed */
+    char                       *url;            /* malloc()ed, or NULL */
+} ngx_http_douyin_name_t;
 
 
 /* one video handled by a thread op (thread side in, thread side out) */
@@ -251,7 +277,9 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_RECOVER,       /* claim orphaned processing records */
     NGX_HTTP_DOUYIN_OP_LISTING,       /* list file-system-go, find pending */
     NGX_HTTP_DOUYIN_OP_READ,          /* mark read on file-system-go, store */
-    NGX_HTTP_DOUYIN_OP_DELETE         /* delete the WAV, drop the record */
+    NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, write a tombstone */
+    NGX_HTTP_DOUYIN_OP_PUSH,          /* store the collector's push */
+    NGX_HTTP_DOUYIN_OP_LIST_PENDING   /* list, claim pushed listed videos */
 } ngx_http_douyin_op_e;
 
 
@@ -300,12 +328,20 @@ typedef struct {
     char                        detail[256];    /* for the log, no secret */
     ngx_uint_t                  listed;         /* OP_LIST: valid WAVs */
     ngx_uint_t                  ignored;        /* OP_LIST: other files */
+    ngx_uint_t                  deleted;        /* OP_LIST(ING): listed
+                                                   tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
 
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
     ngx_uint_t                  keep_file;      /* OP_DELETE */
     ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE */
     ngx_uint_t                  limit;          /* OP_RECOVER: at most */
+
+    cJSON                      *fields;         /* OP_PUSH: what was sent */
+    char                        was[16];        /* OP_PUSH: status after */
+    ngx_uint_t                  create;         /* OP_DELETE: no record */
+    ngx_http_douyin_name_t     *names;          /* OP_LIST_PENDING */
+    ngx_uint_t                  nnames;
 } ngx_http_douyin_op_t;
 
 
@@ -322,6 +358,7 @@ struct ngx_http_douyin_job_s {
     ngx_http_douyin_respond_pt  respond;
     ngx_http_douyin_runner_t   *runner;
     ngx_flag_t                  async;
+    ngx_flag_t                  pending;        /* /api/process/pending */
 
     ngx_thread_task_t          *task;           /* OP_LIST */
 
@@ -356,7 +393,8 @@ struct ngx_http_douyin_batch_s {
 typedef struct {
     time_t                      fetched_at;     /* Unix s, 0: never */
     ngx_msec_t                  fetched;        /* ngx_current_msec */
-    ngx_uint_t                  total;          /* valid WAVs listed */
+    ngx_uint_t                  total;          /* valid WAVs listed, but
+                                                   tombstones */
     ngx_uint_t                  npending;       /* of those, no record */
     char                      (*pending)[NGX_HTTP_DOUYIN_ID_MAX + 1];
     ngx_thread_task_t          *task;           /* OP_LISTING */
@@ -408,6 +446,8 @@ ngx_int_t ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
     cJSON *json);
 ngx_int_t ngx_http_douyin_send_error(ngx_http_request_t *r,
     ngx_http_douyin_err_e err);
+ngx_int_t ngx_http_douyin_send_error_detail(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err, const char *detail);
 ngx_int_t ngx_http_douyin_send_message(ngx_http_request_t *r,
     const char *message);
 ngx_int_t ngx_http_douyin_send_static(ngx_http_request_t *r,
@@ -433,8 +473,22 @@ ngx_int_t ngx_http_douyin_process_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_result_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_video_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_video_read_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_video_unread_handler(ngx_http_request_t *r);
 cJSON *ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, ngx_uint_t detail);
+ngx_http_douyin_err_e ngx_http_douyin_video_id(ngx_http_request_t *r,
+    char *id);
+ngx_int_t ngx_http_douyin_video_open(ngx_http_request_t *r,
+    ngx_uint_t methods, char *id, cJSON **rec);
+ngx_int_t ngx_http_douyin_video_op(ngx_http_request_t *r,
+    ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
+    ngx_uint_t flag);
+
+
+/* ngx_http_douyin_aweme.c: the collector's push and status */
+
+ngx_int_t ngx_http_douyin_aweme_pending_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_aweme_status_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_douyin_list.c: the video list and the stats */
@@ -461,7 +515,7 @@ ngx_int_t ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
 void ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf);
 ngx_http_douyin_err_e ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending,
     ngx_http_douyin_respond_pt respond);
 
 
@@ -523,6 +577,8 @@ ngx_http_douyin_op_error(ngx_http_douyin_op_t *op, ngx_http_douyin_err_e err)
 /* ngx_http_douyin_fsgo.c: the file-system-go client */
 
 ngx_int_t ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op);
+char *ngx_http_douyin_join(const char *a, const char *b, const char *c,
+    ngx_uint_t type);
 ngx_int_t ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op);
 ngx_int_t ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op,
     ngx_uint_t *gone);
@@ -555,12 +611,13 @@ typedef struct {
     long                        status;         /* HTTP status, 0: none */
     char                       *body;           /* malloc()ed, NUL-ended */
     size_t                      len;
-    char                        error[128];     /* transport error text */
+    char                        error[200];     /* transport error text */
     ngx_uint_t                  not_sent;       /* nothing was sent */
     ngx_uint_t                  timedout;       /* no answer in time */
 } ngx_http_douyin_fetch_t;
 
-ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);
+ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log,
+    ngx_http_douyin_main_conf_t *dmcf);
 ngx_int_t ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size);
@@ -583,6 +640,7 @@ int ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n);
 int ngx_http_douyin_claim_register(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner, ngx_uint_t add);
+
 
 
 /* ---- both sides ---------------------------------------------------- */
@@ -614,10 +672,16 @@ int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t limit, cJSON **page);
 int ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
     const char *aweme_id, ngx_uint_t is_read, time_t now);
-int ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
-    const char *aweme_id);
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
     ngx_uint_t n, u_char *found);
+int ngx_http_douyin_store_push(ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *fields, time_t now, char *was);
+int ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
+    const char *aweme_id, const char *filename, ngx_uint_t create,
+    time_t now);
+int ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
+    ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n);
+ngx_int_t ngx_http_douyin_store_pushed_keeps(cJSON *rec, cJSON *field);
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 
 

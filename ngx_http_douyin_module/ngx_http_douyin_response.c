@@ -53,12 +53,12 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     /* NGX_HTTP_DOUYIN_ERR_BAD_PAGE_SIZE */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
                           "page_size must be a whole number from 1 to "
-                          "100."),
+                          "1000."),
 
     /* NGX_HTTP_DOUYIN_ERR_BAD_STATUS */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
-                          "status must be pending, processing, completed "
-                          "or failed."),
+                          "status must be pending, processing, completed, "
+                          "failed, unread, read or deleted."),
 
     /* NGX_HTTP_DOUYIN_ERR_BAD_IS_READ */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
@@ -78,6 +78,11 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "The body has \"is_read\" more than once; give "
                           "it once."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_PUSH: sent with a detail naming the field */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
+                          "The body must be a JSON object with "
+                          "\"audio_filename\"."),
+
     /* NGX_HTTP_DOUYIN_ERR_NOT_FOUND */
     ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
                           "No video has this aweme_id."),
@@ -94,6 +99,11 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                           "BODY_TOO_LARGE",
                           "The body must be at most 1024 bytes."),
+
+    /* NGX_HTTP_DOUYIN_ERR_PUSH_TOO_LARGE */
+    ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          "BODY_TOO_LARGE",
+                          "The body must be at most 65536 bytes."),
 
     /* NGX_HTTP_DOUYIN_ERR_LISTING */
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
@@ -249,6 +259,20 @@ ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
 {
+    return ngx_http_douyin_send_error_detail(r, err, NULL);
+}
+
+
+/*
+ * ngx_http_douyin_send_error_detail: as ngx_http_douyin_send_error(),
+ * with detail instead of the table's (NULL: the table's), for an error
+ * whose sentence names what was wrong (the field of a push).
+ */
+
+ngx_int_t
+ngx_http_douyin_send_error_detail(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err, const char *detail)
+{
     cJSON                          *json;
     const ngx_http_douyin_error_t  *e;
 
@@ -265,7 +289,8 @@ ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
 
     if (cJSON_AddFalseToObject(json, "success") == NULL
         || cJSON_AddStringToObject(json, "error", e->code) == NULL
-        || cJSON_AddStringToObject(json, "detail", e->detail) == NULL)
+        || cJSON_AddStringToObject(json, "detail",
+                                   detail ? detail : e->detail) == NULL)
     {
         cJSON_Delete(json);
         return NGX_ERROR;

@@ -134,7 +134,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (ngx_http_douyin_fetch_global_init(cycle->log) != NGX_OK) {
+    if (ngx_http_douyin_fetch_global_init(cycle->log, dmcf) != NGX_OK) {
         runner->store_ok = 0;
         return NGX_OK;
     }
@@ -251,18 +251,27 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
 
 /*
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
- * answer once listed, else when every claimed video has ended): posts
- * its OP_LIST thread op.  The job answers r once, through respond(r,
- * err, json); the caller holds a reference of r for it.  Returns
+ * answer once listed, else when every claimed video has ended; pending:
+ * POST /api/process/pending, which transcribes the pushed videos that
+ * are listed and answers at once): posts its OP_LIST (OP_LIST_PENDING)
+ * thread op.  For pending, while videos are being transcribed (a record
+ * is processing, in any worker) the job is not started and r gets, at
+ * once, 200 {"success":false,...,"data":{"pending":0}}, what the later
+ * front end reads as "a run is already going".  The job answers r once,
+ * through respond(r, err, json) (for that answer too, before this
+ * returns); the caller holds a reference of r for it.  Returns
  * NGX_HTTP_DOUYIN_OK, or the error to answer now (the store, the key or
  * the thread pool is unavailable).
  */
 
 ngx_http_douyin_err_e
 ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending,
     ngx_http_douyin_respond_pt respond)
 {
+    int                        err;
+    cJSON                     *json, *data;
+    int64_t                    counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
     ngx_http_douyin_op_t      *op;
@@ -279,6 +288,30 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
         return NGX_HTTP_DOUYIN_ERR_KEY_MISSING;
     }
 
+    if (pending) {
+        err = ngx_http_douyin_store_counts(&runner->store, counts);
+        if (err != 0) {
+            return NGX_HTTP_DOUYIN_ERR_STORE_READ;
+        }
+
+        if (counts[NGX_HTTP_DOUYIN_PROCESSING][0]
+            + counts[NGX_HTTP_DOUYIN_PROCESSING][1] > 0)
+        {
+            json = cJSON_CreateObject();
+            cJSON_AddFalseToObject(json, "success");
+            cJSON_AddStringToObject(json, "message",
+                                    "A run is already going; try again "
+                                    "when it has ended.");
+            data = cJSON_AddObjectToObject(json, "data");
+            cJSON_AddNumberToObject(data, "pending", 0);
+
+            respond(r, NGX_HTTP_DOUYIN_OK, json);
+            return NGX_HTTP_DOUYIN_OK;
+        }
+
+        async = 1;
+    }
+
     pool = ngx_create_pool(4096, runner->log);
     if (pool == NULL) {
         return NGX_HTTP_DOUYIN_ERR_INTERNAL;
@@ -292,6 +325,7 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     job->pool = pool;
     job->runner = runner;
     job->async = async;
+    job->pending = pending;
     job->respond = respond;
 
     job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
@@ -300,7 +334,8 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     }
 
     op = job->task->ctx;
-    op->op = NGX_HTTP_DOUYIN_OP_LIST;
+    op->op = pending ? NGX_HTTP_DOUYIN_OP_LIST_PENDING
+                     : NGX_HTTP_DOUYIN_OP_LIST;
     op->conf = dmcf;
     op->store = &runner->store;
     op->owner = runner->owner;
@@ -373,8 +408,14 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     job->total = op->listed;
     job->claimed = 0;
 
-    /* every listed video has a record now: none is pending */
-    ngx_http_douyin_listing_update(runner, 1, op->listed);
+    if (job->pending) {
+        /* pushed videos became processing: pending has changed */
+        ngx_http_douyin_listing_update(runner, 0, 0);
+
+    } else {
+        /* every listed video has a record now: none is pending */
+        ngx_http_douyin_listing_update(runner, 1, op->listed - op->deleted);
+    }
 
     tp = ngx_timeofday();
     now = (uint64_t) tp->sec * 1000 + tp->msec;
@@ -432,16 +473,34 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 }
 
 
-/* the answer once listed: async, or nothing to process */
+/* the answer once listed: pending, async, or nothing to process */
 
 static cJSON *
 ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
     ngx_http_douyin_op_t *op)
 {
-    cJSON  *json, *data;
+    u_char   msg[96];
+    cJSON   *json, *data;
 
     json = cJSON_CreateObject();
     cJSON_AddTrueToObject(json, "success");
+
+    if (job->pending) {
+        if (job->claimed) {
+            ngx_snprintf(msg, sizeof(msg), "Transcribing %ui pending "
+                         "video(s).%Z", job->claimed);
+
+        } else {
+            ngx_snprintf(msg, sizeof(msg), "Nothing to process: no pending "
+                         "video is listed on file-system-go.%Z");
+        }
+
+        cJSON_AddStringToObject(json, "message", (char *) msg);
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "pending", job->claimed);
+
+        return json;
+    }
 
     if (job->async) {
         cJSON_AddStringToObject(json, "message",

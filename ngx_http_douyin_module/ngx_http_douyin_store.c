@@ -12,11 +12,12 @@
  * and write transactions on any thread of the pool).  Write transactions
  * run only in thread tasks and never around network I/O.
  *
- * Layout, format version 1 (key -> value):
+ * Layout, format version 2 (key -> value):
  *
- *   "meta"        "format_version" -> "1"
+ *   "meta"        "format_version" -> "2"
  *   "videos"      aweme_id -> the video record, a JSON object (UTF-8):
  *                   status        "processing" | "completed" | "failed"
+ *                                 | "pending" | "deleted" (see below)
  *                   owner         pid of the worker that claimed it
  *                   claimed_at    Unix s of the claim
  *                   task_id       the provider's task id, once known
@@ -28,12 +29,18 @@
  *                   confidence, audio_duration            completed only
  *                   title, author, description, upload_time (metadata)
  *                   is_read, read_at
+ *                 and, from the collector-fed workflow (format 2):
+ *                   pending_at    Unix s of the collector's push
+ *                   video_publish_time  the pushed ISO 8601 string or null
+ *                   deleted_at    Unix s of a user's delete (tombstone)
  *   "processing"  aweme_id -> "" for every record whose status is
  *                 "processing", so recovery never scans every record;
  *   "by_time"     sort key -> aweme_id, newest upload_time first (see
- *                 ngx_http_douyin_store_index()), for the video list;
+ *                 ngx_http_douyin_store_index()), for the video list:
+ *                 the records the unfiltered list shows (processing,
+ *                 completed, failed), not pending or deleted ones;
  *   "by_status"   status letter + read flag + sort key -> aweme_id, for
- *                 the filtered list;
+ *                 the filtered list, every record;
  *   "workers"     pid (decimal) -> {run id, process start time} (a
  *                 struct, host order) of every worker process that has
  *                 the store open: a claim is alive while its (owner, run)
@@ -42,8 +49,22 @@
  *                 reboot, does not count); old and new binaries of an
  *                 upgrade see each other;
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
- *                 records per status letter (p, c, f) and read flag
- *                 (0, 1), for the stats.
+ *                 records per status letter (q pending, p, c, f, d
+ *                 deleted) and read flag (0, 1), for the stats.
+ *
+ * The collector-fed workflow (format 2) adds two stored statuses:
+ * "pending", a video the collector pushed (POST /api/aweme/{id}/pending)
+ * that nobody has transcribed yet, and "deleted", a tombstone: the user
+ * deleted the video, its transcript is dropped, its metadata kept, and
+ * nothing ever claims it again (ngx_http_douyin_claim() skips it), whether
+ * its WAV is still listed or the collector pushes it again.  Their
+ * functions are at the end of this file (ngx_http_douyin_store_push(),
+ * ngx_http_douyin_store_tombstone()).
+ *
+ * Format 1 stores (no pending or deleted record, so every index and count
+ * of theirs is already right in format 2) are upgraded in place by
+ * writing the new version; a module that reads only format 1 then
+ * refuses the store instead of claiming its tombstones.
  *
  * Status names and letters are those of ngx_http_douyin_statuses[].
  * Claims, task ids, outcomes, the recovery scan and the "workers"
@@ -61,11 +82,12 @@
 #include "ngx_http_douyin_module.h"
 
 
-#define NGX_HTTP_DOUYIN_STORE_FORMAT  "1"
+#define NGX_HTTP_DOUYIN_STORE_FORMAT  "2"
 
 
 /*
- * The index entries of a record: its status letter ('p', 'c', 'f'), its
+ * The index entries of a record: its status letter ('q', 'p', 'c', 'f',
+ * 'd'), its
  * read flag ('0', '1') and its sort key, newest upload_time first:
  *   "0" + 16 hex digits of (2^64 - 1 - Unix s of upload_time) + id key
  *   "1" + id key                               (no or unreadable time)
@@ -77,6 +99,7 @@
 typedef struct {
     u_char      status;
     u_char      read;
+    u_char      listed;     /* in "by_time": the unfiltered list shows it */
     size_t      len;
     u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1];
 } ngx_http_douyin_index_t;
@@ -111,22 +134,26 @@ static ngx_uint_t ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk,
     ngx_uint_t n);
 static int ngx_http_douyin_store_add(MDB_txn *txn,
     ngx_http_douyin_store_t *store, MDB_val *val, cJSON *list);
+static ngx_http_douyin_status_e ngx_http_douyin_store_status_text(
+    MDB_val *val);
 
 
 /* indexed by ngx_http_douyin_status_e */
 
 const ngx_http_douyin_status_t  ngx_http_douyin_statuses[] = {
-    { ngx_string("pending"),    0,   1 << NGX_HTTP_DOUYIN_PENDING },
+    { ngx_string("pending"),    'q', 1 << NGX_HTTP_DOUYIN_PENDING },
     { ngx_string("processing"), 'p', 1 << NGX_HTTP_DOUYIN_PROCESSING },
     { ngx_string("completed"),  'c', 1 << NGX_HTTP_DOUYIN_COMPLETED },
-    { ngx_string("failed"),     'f', 1 << NGX_HTTP_DOUYIN_FAILED }
+    { ngx_string("failed"),     'f', 1 << NGX_HTTP_DOUYIN_FAILED },
+    { ngx_string("deleted"),    'd', 1 << NGX_HTTP_DOUYIN_DELETED }
 };
 
 
 /*
  * ngx_http_douyin_status_of: the status of the record rec: PENDING when
- * there is none (NULL), else the one its "status" names; a record whose
- * status is none of ours counts as failed.
+ * there is none (NULL), else the one its "status" names (a pushed video
+ * is "pending", a tombstone "deleted"); a record whose status is none of
+ * ours counts as failed.
  */
 
 ngx_http_douyin_status_e
@@ -142,8 +169,7 @@ ngx_http_douyin_status_of(cJSON *rec)
     status = cJSON_GetObjectItemCaseSensitive(rec, "status");
 
     if (cJSON_IsString(status)) {
-        for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++)
-        {
+        for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
             if (ngx_strcmp(status->valuestring,
                            ngx_http_douyin_statuses[s].name.data) == 0)
             {
@@ -359,6 +385,25 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
         return rc;
     }
 
+    if (val.mv_size == 1 && *(u_char *) val.mv_data == '1') {
+
+        /* format 1 -> 2: nothing to migrate (see the layout above) */
+
+        val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
+        val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+
+        *call = "mdb_put(\"format_version\")";
+
+        rc = mdb_put(txn, store->meta, &key, &val, 0);
+        if (rc == 0) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "douyin: store \"%s\" upgraded from format "
+                          "version 1 to " NGX_HTTP_DOUYIN_STORE_FORMAT, path);
+        }
+
+        return rc;
+    }
+
     if (val.mv_size != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
         || ngx_memcmp(val.mv_data, NGX_HTTP_DOUYIN_STORE_FORMAT,
                       val.mv_size) != 0)
@@ -457,16 +502,20 @@ static void
 ngx_http_douyin_store_index(cJSON *rec, const char *aweme_id,
     ngx_http_douyin_index_t *ix)
 {
-    u_char   *p;
-    cJSON    *is_read, *upload;
-    size_t    len, i;
-    time_t    t;
+    u_char                    *p;
+    cJSON                     *is_read, *upload;
+    size_t                     len, i;
+    time_t                     t;
+    ngx_http_douyin_status_e   status;
 
     is_read = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
     upload = cJSON_GetObjectItemCaseSensitive(rec, "upload_time");
 
-    ix->status = ngx_http_douyin_statuses[ngx_http_douyin_status_of(rec)]
-                 .letter;
+    status = ngx_http_douyin_status_of(rec);
+
+    ix->status = ngx_http_douyin_statuses[status].letter;
+    ix->listed = (ngx_http_douyin_statuses[status].bit
+                  & NGX_HTTP_DOUYIN_STORED) != 0;
 
     ix->read = cJSON_IsTrue(is_read) ? '1' : '0';
 
@@ -521,8 +570,10 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
     val.mv_data = (void *) aweme_id;
     val.mv_size = ngx_strlen(aweme_id);
 
+    /* the unfiltered list shows neither pending nor deleted videos */
+
     if (delta > 0) {
-        rc = mdb_put(txn, store->by_time, &key, &val, 0);
+        rc = ix->listed ? mdb_put(txn, store->by_time, &key, &val, 0) : 0;
         if (rc != 0) {
             return rc;
         }
@@ -533,7 +584,7 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
         rc = mdb_put(txn, store->by_status, &key, &val, 0);
 
     } else {
-        rc = mdb_del(txn, store->by_time, &key, NULL);
+        rc = ix->listed ? mdb_del(txn, store->by_time, &key, NULL) : 0;
         if (rc != 0 && rc != MDB_NOTFOUND) {
             return rc;
         }
@@ -663,8 +714,9 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
 /*
  * ngx_http_douyin_store_counts: the number of records per status (the
- * pending row stays 0: pending videos have no record) and read flag (0,
- * 1).  A read transaction.  Returns 0 or an LMDB code.
+ * pending row counts the pushed videos: listed ones without record have
+ * none) and read flag (0, 1).  A read transaction.  Returns 0 or an LMDB
+ * code.
  */
 
 int
@@ -684,7 +736,7 @@ ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
         return rc;
     }
 
-    for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
         for (r = 0; r < 2; r++) {
             ngx_sprintf(ckey, "count:%c%c", ngx_http_douyin_statuses[s].letter,
                         '0' + r);
@@ -822,7 +874,7 @@ ngx_http_douyin_store_walk(MDB_txn *txn, ngx_http_douyin_store_t *store,
         return 0;
     }
 
-    for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
         for (r = 0; r < 2; r++) {
             if (!(status_mask & ngx_http_douyin_statuses[s].bit)
                 || !(read_mask & (1 << r)))
@@ -980,44 +1032,10 @@ ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
 
 
 /*
- * ngx_http_douyin_store_delete: drops the record of aweme_id with its
- * index entries, in a write transaction.  Thread side.  Returns 0,
- * MDB_NOTFOUND when there was none, or another LMDB/errno code.
- */
-
-int
-ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
-    const char *aweme_id)
-{
-    int       rc;
-    MDB_val   key, val;
-    MDB_txn  *txn;
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    key.mv_data = (void *) aweme_id;
-    key.mv_size = ngx_strlen(aweme_id);
-
-    rc = mdb_get(txn, store->videos, &key, &val);
-    if (rc == 0) {
-        rc = ngx_http_douyin_store_write(txn, store, aweme_id, NULL);
-    }
-
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-
-    return mdb_txn_commit(txn);
-}
-
-
-/*
- * ngx_http_douyin_store_has: sets found[i] to whether a record exists for
- * ids[i], for n ids, in one read transaction.  Returns 0 or an LMDB code.
+ * ngx_http_douyin_store_has: sets found[i] for each of the n ids[i], in
+ * one read transaction: 0 when there is no record, else 1 + the
+ * record's status (ngx_http_douyin_status_e; a look at the stored text).
+ * Returns 0 or an LMDB code.
  */
 
 int
@@ -1045,7 +1063,8 @@ ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
             return rc;
         }
 
-        found[i] = (rc == 0);
+        found[i] = (rc == 0) ? 1 + ngx_http_douyin_store_status_text(&val)
+                             : 0;
     }
 
     mdb_txn_abort(txn);
@@ -1179,4 +1198,395 @@ ngx_http_douyin_parse_iso8601(const char *s)
 
     return (time_t) (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]
                      - sign * (zh * 3600 + zm * 60));
+}
+
+
+/* the status of a stored record from its text, without parsing it */
+
+static ngx_http_douyin_status_e
+ngx_http_douyin_store_status_text(MDB_val *val)
+{
+    u_char      *end;
+    ngx_uint_t   s;
+    u_char       pattern[sizeof("\"status\":\"processing\"")];
+
+    end = (u_char *) val->mv_data + val->mv_size;
+
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+        ngx_sprintf(pattern, "\"status\":\"%V\"%Z",
+                    &ngx_http_douyin_statuses[s].name);
+
+        if (ngx_strlcasestrn(val->mv_data, end, pattern,
+                             ngx_strlen(pattern) - 1)
+            != NULL)
+        {
+            return s;
+        }
+    }
+
+    return NGX_HTTP_DOUYIN_FAILED;
+}
+/*
+ * The collector-fed workflow: pushed (pending) records and tombstones.
+ */
+
+
+/*
+ * ngx_http_douyin_store_pushed_keeps: does the stored record rec keep its
+ * own value of the field that a finished transcription brings
+ * (ngx_http_douyin_claim_finish())?  Yes for the metadata the collector
+ * pushed (records with pending_at): title, author, description and
+ * video_publish_time; and for its upload_time (the push time) unless
+ * file-system-go gave a real one (Go's zero time "0001-01-01T00:00:00Z"
+ * is no time)
+ */
+
+ngx_int_t
+ngx_http_douyin_store_pushed_keeps(cJSON *rec, cJSON *field)
+{
+    cJSON       *mine;
+    const char  *name;
+
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(rec, "pending_at")))
+    {
+        return 0;
+    }
+
+    name = field->string;
+    mine = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+    if (!cJSON_IsString(mine)) {
+        return 0;
+    }
+
+    if (ngx_strcmp(name, "upload_time") == 0) {
+        return !cJSON_IsString(field)
+               || ngx_http_douyin_parse_iso8601(field->valuestring)
+                  <= (time_t) -62135596800LL;
+    }
+
+    return ngx_strcmp(name, "title") == 0
+           || ngx_strcmp(name, "author") == 0
+           || ngx_strcmp(name, "description") == 0
+           || ngx_strcmp(name, "video_publish_time") == 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_push: the collector's push of aweme_id, in a write
+ * transaction.  fields holds what it sent (filename, and any of title,
+ * author, description, video_publish_time).  A video without record, or
+ * whose record is failed or pending, becomes "pending" with those fields,
+ * pending_at = now and, unless it has one, upload_time = now (ISO 8601,
+ * UTC); a failed record's error and end time are dropped.  A record that
+ * is processing, completed or deleted is left as it is.  was (at least
+ * 16 bytes) gets the status the video has after the call.  Thread side.
+ * Returns 0 or an LMDB/errno code (nothing changed).
+ */
+
+int
+ngx_http_douyin_store_push(ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *fields, time_t now, char *was)
+{
+    int         rc;
+    char        iso[sizeof("1970-01-01T00:00:00Z")];
+    cJSON      *rec, *status, *field, *copy;
+    MDB_txn    *txn;
+    struct tm   tm;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+
+    if (rc == MDB_NOTFOUND) {
+        rec = cJSON_CreateObject();
+        if (rec == NULL) {
+            mdb_txn_abort(txn);
+            return ENOMEM;
+        }
+
+    } else if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+
+    } else {
+        status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+        if (cJSON_IsString(status)
+            && (ngx_strcmp(status->valuestring, "processing") == 0
+                || ngx_strcmp(status->valuestring, "completed") == 0
+                || ngx_strcmp(status->valuestring, "deleted") == 0))
+        {
+            ngx_cpystrn((u_char *) was, (u_char *) status->valuestring, 16);
+            cJSON_Delete(rec);
+            mdb_txn_abort(txn);
+            return 0;
+        }
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "status");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "error");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "message");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "processed_at");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "pending_at");
+
+    if (cJSON_AddStringToObject(rec, "status", "pending") == NULL
+        || cJSON_AddNumberToObject(rec, "pending_at", (double) now) == NULL)
+    {
+        goto nomem;
+    }
+
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "upload_time")))
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "upload_time");
+
+        gmtime_r(&now, &tm);
+        strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+        if (cJSON_AddStringToObject(rec, "upload_time", iso) == NULL) {
+            goto nomem;
+        }
+    }
+
+    cJSON_ArrayForEach(field, fields) {
+        copy = cJSON_Duplicate(field, 1);
+        if (copy == NULL) {
+            goto nomem;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
+        cJSON_AddItemToObject(rec, field->string, copy);
+    }
+
+    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
+    cJSON_Delete(rec);
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc == 0) {
+        ngx_cpystrn((u_char *) was, (u_char *) "pending", 16);
+    }
+
+    return rc;
+
+nomem:
+
+    cJSON_Delete(rec);
+    mdb_txn_abort(txn);
+
+    return ENOMEM;
+}
+
+
+/*
+ * ngx_http_douyin_store_tombstone: makes the record of aweme_id a
+ * tombstone, in a write transaction: status "deleted", deleted_at = now,
+ * the transcript, the error and the claim fields dropped, the metadata,
+ * filename and read flag kept.  Without a record: MDB_NOTFOUND, unless
+ * "create", in which case a tombstone with filename is written.  A
+ * tombstone stays as it is (its first deleted_at).  Thread side.  Returns
+ * 0, MDB_NOTFOUND or another LMDB/errno code (nothing changed).
+ */
+
+int
+ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
+    const char *aweme_id, const char *filename, ngx_uint_t create,
+    time_t now)
+{
+    int           rc;
+    cJSON        *rec, *status;
+    MDB_txn      *txn;
+    const char  **d;
+
+    static const char  *drop[] = {
+        "status", "owner", "run", "claimed_at", "task_id", "file_url",
+        "error", "message", "text", "segments", "confidence",
+        "audio_duration", NULL
+    };
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+
+    if (rc == MDB_NOTFOUND && create) {
+        rec = cJSON_CreateObject();
+        if (rec == NULL
+            || cJSON_AddStringToObject(rec, "filename", filename) == NULL)
+        {
+            cJSON_Delete(rec);
+            mdb_txn_abort(txn);
+            return ENOMEM;
+        }
+
+    } else if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+    if (cJSON_IsString(status)
+        && ngx_strcmp(status->valuestring, "deleted") == 0)
+    {
+        cJSON_Delete(rec);
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    for (d = drop; *d != NULL; d++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, *d);
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "deleted_at");
+
+    if (cJSON_AddStringToObject(rec, "status", "deleted") == NULL
+        || cJSON_AddNumberToObject(rec, "deleted_at", (double) now) == NULL)
+    {
+        cJSON_Delete(rec);
+        mdb_txn_abort(txn);
+        return ENOMEM;
+    }
+
+    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
+    cJSON_Delete(rec);
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * ngx_http_douyin_store_pending: every pending (pushed) record, from the
+ * "by_status" index, as *items (malloc()ed array of *n, each with its
+ * aweme_id and a malloc()ed filename: the pushed audio_filename, else
+ * "<aweme_id>.wav"), at most "limit".  A read transaction.  Returns 0 or
+ * an LMDB/errno code (nothing allocated).
+ */
+
+int
+ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
+    ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n)
+{
+    int                      rc;
+    char                     id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON                   *rec, *name;
+    MDB_val                  key, val;
+    MDB_txn                 *txn;
+    MDB_cursor              *cur;
+    ngx_uint_t               count, cap, i;
+    ngx_http_douyin_item_t  *it;
+    void                    *p;
+
+    *items = NULL;
+    *n = 0;
+
+    it = NULL;
+    count = 0;
+    cap = 0;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, store->by_status, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    key.mv_data = "q";
+    key.mv_size = 1;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && count < limit
+           && key.mv_size > 0 && *(u_char *) key.mv_data == 'q')
+    {
+        if (val.mv_size == 0 || val.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        ngx_memcpy(id, val.mv_data, val.mv_size);
+        id[val.mv_size] = '\0';
+
+        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+        if (rc != 0) {
+            break;
+        }
+
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+
+            p = realloc(it, cap * sizeof(ngx_http_douyin_item_t));
+            if (p == NULL) {
+                cJSON_Delete(rec);
+                rc = ENOMEM;
+                break;
+            }
+
+            it = p;
+        }
+
+        ngx_memzero(&it[count], sizeof(ngx_http_douyin_item_t));
+        ngx_cpystrn((u_char *) it[count].aweme_id, (u_char *) id,
+                    sizeof(it[count].aweme_id));
+
+        name = cJSON_GetObjectItemCaseSensitive(rec, "filename");
+
+        if (cJSON_IsString(name) && name->valuestring[0] != '\0') {
+            it[count].filename = strdup(name->valuestring);
+
+        } else {
+            it[count].filename = malloc(val.mv_size + sizeof(".wav"));
+            if (it[count].filename != NULL) {
+                ngx_sprintf((u_char *) it[count].filename, "%s.wav%Z", id);
+            }
+        }
+
+        cJSON_Delete(rec);
+
+        count++;
+
+        if (it[count - 1].filename == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        for (i = 0; i < count; i++) {
+            free(it[i].filename);
+        }
+
+        free(it);
+
+        return rc;
+    }
+
+    *items = it;
+    *n = count;
+
+    return 0;
 }

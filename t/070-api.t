@@ -47,7 +47,7 @@ t::Emu::emu_wavs('11', '12', '3');
   "GET /api/videos/12" ]
 --- response_body_like eval
 [ qr/^\{"total_count":0,"videos":\[\],"page":1,"page_size":20\}$/,
-  qr/^\{"total_count":3,"videos":\[\{"aweme_id":"12","status":"pending","title":null,"author":null,"audio_url":"http:\/\/127\.0\.0\.1:\d+\/audio\/12\.wav","transcript":null,"processed_at":null,"upload_time":null,"is_read":false,"read_at":null\},\{"aweme_id":"11",.*\{"aweme_id":"3",.*\],"page":1,"page_size":20\}$/,
+  qr/^\{"total_count":3,"videos":\[\{"aweme_id":"12","status":"pending","title":null,"author":null,"audio_url":"http:\/\/127\.0\.0\.1:\d+\/audio\/12\.wav","transcript":null,"processed_at":null,"upload_time":null,"video_publish_time":null,"pending_at":null,"is_read":false,"read_at":null\},\{"aweme_id":"11",.*\{"aweme_id":"3",.*\],"page":1,"page_size":20\}$/,
   qr/^\{"total_count":0,"videos":\[\],/,
   qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":[01]\}$/,
   qr/^\{"aweme_id":"12","status":"pending",.*"description":null,"error":null\}$/ ]
@@ -62,7 +62,7 @@ t::Emu::emu_wavs('11', '12', '3');
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- request
 GET /api/videos
---- response_body_like: ^\{"total_count":5,"videos":\[\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b","audio_url":"[^"]+/audio/7000000000000000002\.wav","transcript":\{"text":"[^"]+","segments":\[[^\]]+\],"confidence":null,"audio_duration":1\},"processed_at":\d+,"upload_time":"2026-03-01T00:00:00Z","is_read":false,"read_at":null\},\{"aweme_id":"7000000000000000003",.*\{"aweme_id":"7000000000000000001",.*\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*\{"aweme_id":"7000000000000000004",.*\],"page":1,"page_size":20\}$
+--- response_body_like: ^\{"total_count":5,"videos":\[\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b","audio_url":"[^"]+/audio/7000000000000000002\.wav","transcript":\{"text":"[^"]+","segments":\[[^\]]+\],"confidence":null,"audio_duration":1\},"processed_at":\d+,"upload_time":"2026-03-01T00:00:00Z","video_publish_time":null,"pending_at":null,"is_read":false,"read_at":null\},\{"aweme_id":"7000000000000000003",.*\{"aweme_id":"7000000000000000001",.*\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*\{"aweme_id":"7000000000000000004",.*\],"page":1,"page_size":20\}$
 --- timeout: 10
 
 
@@ -97,7 +97,7 @@ GET /api/videos
 --- request eval
 [ "GET /api/videos?page=0", "GET /api/videos?page=-1",
   "GET /api/videos?page=abc", "GET /api/videos?page=1000001",
-  "GET /api/videos?page_size=0", "GET /api/videos?page_size=101",
+  "GET /api/videos?page_size=0", "GET /api/videos?page_size=1001",
   "GET /api/videos?page_size=", "GET /api/videos?status=done",
   "GET /api/videos?status=Completed", "GET /api/videos?is_read=yes",
   "GET /api/videos?page=%30", "GET /api/videos?page=%zz",
@@ -109,11 +109,11 @@ GET /api/videos
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
-  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"page_size must be a whole number from 1 to 100\."\}$/,
-  qr/"detail":"page_size must be a whole number from 1 to 100\."/,
-  qr/"detail":"page_size must be a whole number from 1 to 100\."/,
-  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"status must be pending, processing, completed or failed\."\}$/,
-  qr/"detail":"status must be pending, processing, completed or failed\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"page_size must be a whole number from 1 to 1000\."\}$/,
+  qr/"detail":"page_size must be a whole number from 1 to 1000\."/,
+  qr/"detail":"page_size must be a whole number from 1 to 1000\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"status must be pending, processing, completed, failed, unread, read or deleted\."\}$/,
+  qr/"detail":"status must be pending, processing, completed, failed, unread, read or deleted\."/,
   qr/^\{"success":false,"error":"INVALID_QUERY","detail":"is_read must be true or false\."\}$/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
@@ -264,7 +264,7 @@ GET /api/videos/7000000000000000002
 
 
 
-=== TEST 12: delete drops the record and the WAV; keep_file keeps the WAV
+=== TEST 12: delete leaves a tombstone and deletes the WAV; keep_file keeps the WAV
 --- corpus
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
@@ -279,16 +279,16 @@ GET /api/videos/7000000000000000002
   "DELETE /api/videos/7000000000000000001",
   "DELETE /api/videos/7000000000000000003?keep_file=maybe" ]
 --- error_code eval
-[ 200, 200, 200, 200, 200, 404, 200, 404, 400 ]
+[ 200, 200, 200, 200, 200, 200, 200, 200, 400 ]
 --- response_body_like eval
-[ qr/^\{"success":true,"message":"Video 7000000000000000001 deleted with its file\."\}$/,
-  qr/^\{"success":true,"message":"Video 7000000000000000002 deleted; its file was kept\."\}$/,
+[ qr/^\{"success":true,"message":"Video 7000000000000000001 deleted with its file; it will not be transcribed again\."\}$/,
+  qr/^\{"success":true,"message":"Video 7000000000000000002 deleted, its file was kept; it will not be transcribed again\."\}$/,
   qr/"deleted":\["7000000000000000001\.wav"\]/,
-  qr/"status":"pending"/,
-  qr/^\{"aweme_id":"7000000000000000002","status":"pending",/,
-  qr/"error":"VIDEO_NOT_FOUND"/,
-  qr/^\{"total":4,"completed":2,"processing":0,"failed":1,"pending":1,"success_rate":0.67,/,
-  qr/"error":"VIDEO_NOT_FOUND"/,
+  qr/"status":"deleted"/,
+  qr/^\{"aweme_id":"7000000000000000002","status":"deleted","title":"newest",.*"transcript":null,/,
+  qr/^\{"aweme_id":"7000000000000000001","status":"deleted",/,
+  qr/^\{"total":3,"completed":2,"processing":0,"failed":1,"pending":0,"success_rate":0.67,/,
+  qr/"success":true/,
   qr/^\{"success":false,"error":"INVALID_QUERY","detail":"keep_file must be true or false\."\}$/ ]
 --- timeout: 10
 

@@ -514,7 +514,9 @@ The emulator's C</__emu/stats> as a hashref.
 
 Reads or changes settings live (DashScope: C<delay key max_files
 submit_rps query_rps result_ttl task_ttl fetch_timeout transcripts
-result_base region>; fsgo: C<root>).  Returns the current settings.
+result_base region>; fsgo: C<root>, and C<api>: C<1.5> or C<2>, the newer
+file-system-go with C</api/files/query> and C<DELETE /api/files/E<lt>fE<gt>>
+and without the 1.5 listing, metadata, delete and read routes).  Returns the current settings.
 
 =item emu_max_rate($kind, $window)
 
@@ -560,7 +562,7 @@ fsgo:
     POST /__emu/reset   {} or {"wipe":true}
     POST /__emu/generate {"count":N,"seconds":1.0,"start":"7000000000000000001",
                           "meta":false,"tone":0}
-    GET|POST /__emu/config {"root":"<dir>"}
+    GET|POST /__emu/config {"root":"<dir>","api":"1.5"|"2"}
 
 dashscope:
 

@@ -88,6 +88,16 @@ my @bad = (
       qr/"douyin_health" directive is not allowed here/ ],
     [ 'douyin_result without its ID', $base, 'location /r { douyin_result; }',
       qr/invalid number of arguments in "douyin_result"/ ],
+    [ 'douyin_filesystem_api 3', "$base    douyin_filesystem_api 3;", '',
+      qr/invalid value "3": "1\.5" or "2" is expected/ ],
+    [ 'douyin_ssl_verify maybe', "$base    douyin_ssl_verify maybe;", '',
+      qr/invalid value "maybe" in "douyin_ssl_verify" directive/ ],
+    [ 'douyin_ssl_trusted_certificate that cannot be read',
+      "$base    douyin_ssl_trusted_certificate $dir/missing.pem;", '',
+      qr/douyin_ssl_trusted_certificate "\Q$dir\E\/missing\.pem" cannot be read/ ],
+    [ 'douyin_aweme_pending without its ID', $base,
+      'location /a { douyin_aweme_pending; }',
+      qr/invalid number of arguments in "douyin_aweme_pending"/ ],
 );
 
 for my $b (@bad) {

@@ -44,6 +44,15 @@ my %routes = (
         post => [200, 400, 404, 405, 413, 502, 503],
     },
     '/api/stats' => { get => [200, 405, 502, 503] },
+    # the collector-fed workflow (the later version)
+    '/api/process/pending' => { post => [200, 405, 502, 503] },
+    '/api/aweme/{aweme_id}/pending' => { post => [200, 400, 405, 413, 503] },
+    '/api/aweme/{aweme_id}/status' => { get => [200, 400, 405, 503] },
+    '/api/aweme/{aweme_id}/read' => {
+        post => [200, 400, 404, 405, 413, 502, 503],
+    },
+    '/api/aweme/{aweme_id}/unread' => { post => [200, 400, 404, 405, 503] },
+    '/api/aweme/{aweme_id}' => { delete => [200, 400, 404, 405, 502, 503] },
     '/docs' => { get => [200, 405] },
     '/openapi.json' => { get => [200, 405] },
     '/metrics' => { get => [200, 405] },
@@ -275,7 +284,7 @@ fields('process async data',
 my @segment = qw(start_time end_time text confidence);
 my @transcript = qw(text segments confidence audio_duration);
 my @item = qw(aweme_id status title author audio_url transcript processed_at
-              upload_time is_read read_at);
+              upload_time video_publish_time pending_at is_read read_at);
 
 my $result = $ok->('get', '/api/videos/{aweme_id}/result');
 
@@ -288,8 +297,11 @@ for my $v (@{ deref(prop($result, 'data'))->{oneOf} || [] }) {
     $variants{ $status->[0] // '' } = deref($v);
 }
 
-is_deeply([sort keys %variants], [sort qw(pending processing failed completed)],
+is_deeply([sort keys %variants],
+          [sort qw(pending processing failed completed deleted)],
           'result: one shape per status');
+fields('result deleted', $variants{deleted}, [qw(aweme_id status message)],
+       [qw(aweme_id status message)]);
 
 fields('result pending', $variants{pending}, [qw(aweme_id status message)],
        [qw(aweme_id status message)]);
@@ -319,7 +331,9 @@ fields('list item transcript', prop($li, 'transcript'), \@transcript);
 fields('list item segment', items(prop(prop($li, 'transcript'), 'segments')),
        \@segment);
 nullable('list item', $li,
-         qw(title author transcript processed_at upload_time read_at));
+         qw(title author transcript processed_at upload_time
+            video_publish_time pending_at read_at));
+is(deref(prop($li, 'pending_at'))->{type}, 'integer', 'pending_at: integer');
 nullable('list item transcript', prop($li, 'transcript'), 'confidence');
 is(deref(prop($li, 'processed_at'))->{type}, 'integer',
    'processed_at: integer');
@@ -343,6 +357,37 @@ my $read_body = $doc->{paths}{'/api/videos/{aweme_id}/read'}{post}
 ok($read_body->{required}, 'read: the body is required');
 fields('read body', $read_body->{content}{'application/json'}{schema},
        ['is_read'], ['is_read']);
+
+# the collector-fed workflow
+
+fields('delete (later version)', $ok->('delete', '/api/aweme/{aweme_id}'),
+       [qw(success message)]);
+fields('unread', $ok->('post', '/api/aweme/{aweme_id}/unread'),
+       [qw(success message)]);
+fields('read (later version)', $ok->('post', '/api/aweme/{aweme_id}/read'),
+       [qw(success message)]);
+fields('push', $ok->('post', '/api/aweme/{aweme_id}/pending'),
+       [qw(success message)]);
+fields('collector status', $ok->('get', '/api/aweme/{aweme_id}/status'),
+       [qw(known status audio_filename)], [qw(known status audio_filename)]);
+nullable('collector status', $ok->('get', '/api/aweme/{aweme_id}/status'),
+         qw(status audio_filename));
+fields('process/pending', $ok->('post', '/api/process/pending'),
+       [qw(success message data)], [qw(success message data)]);
+fields('process/pending data',
+       prop($ok->('post', '/api/process/pending'), 'data'), ['pending'],
+       ['pending']);
+
+my $push_body = $doc->{paths}{'/api/aweme/{aweme_id}/pending'}{post}
+                {requestBody} || {};
+
+ok($push_body->{required}, 'push: the body is required');
+fields('push body', $push_body->{content}{'application/json'}{schema},
+       [qw(audio_filename title author description video_publish_time)],
+       ['audio_filename']);
+is(deref(prop($push_body->{content}{'application/json'}{schema},
+              'audio_filename'))->{maxLength}, 255,
+   'push body: audio_filename at most 255 bytes');
 
 my $stats = $ok->('get', '/api/stats');
 
@@ -368,9 +413,10 @@ is_deeply([@{ $p{page}{schema} || {} }{qw(type minimum default)}],
           ['integer', 1, 1], 'page: integer >= 1, default 1');
 is_deeply([@{ $p{page_size}{schema} || {} }
            {qw(type minimum maximum default)}],
-          ['integer', 1, 100, 20], 'page_size: integer 1..100, default 20');
+          ['integer', 1, 1000, 20], 'page_size: integer 1..1000, default 20');
 is_deeply(deref($p{status}{schema})->{enum},
-          [qw(pending processing completed failed)], 'status: enum');
+          [qw(pending processing completed failed unread read deleted)],
+          'status: enum');
 is(deref($p{is_read}{schema})->{type}, 'boolean', 'is_read: boolean');
 
 %p = params('delete', '/api/videos/{aweme_id}');
