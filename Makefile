@@ -6,6 +6,10 @@
 #   make run      build and start the whole job on loopback (see README)
 #   make stop     stop what make run started
 #   make bench    build and print benchmark figures
+#   make asan     build build-asan/ngx_http_douyin_module.so with
+#                 AddressSanitizer and UBSan (own nginx tree, same flags)
+#   make test-asan  build that, then run the suite with it loaded into the
+#                 stock nginx (scripts/test-asan.sh; README "Tests")
 #   make clean    remove build output and test scratch folders
 #
 # NGX_SRC is an nginx source tree with configure: Debian's nginx-dev ships
@@ -18,6 +22,9 @@ NGX_SRC        ?= /usr/share/nginx/src
 NGX_CONF_FLAGS ?=
 NGINX          ?= /usr/sbin/nginx
 BUILD          := build
+# extra compiler / linker flags for the module (make asan sets them)
+NGX_CC_OPT     :=
+NGX_LD_OPT     :=
 MODULE         := $(BUILD)/ngx_http_douyin_module.so
 SOURCES        := $(wildcard ngx_http_douyin_module/*.c ngx_http_douyin_module/*.h)
 
@@ -27,7 +34,7 @@ TEST_ENV       := TEST_NGINX_BINARY=$(NGINX) \
                   TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
                   PERL5LIB=$(TEST_PERL5LIB)$${PERL5LIB:+:$$PERL5LIB}
 
-.PHONY: all test run stop bench clean
+.PHONY: all test run stop bench clean asan test-asan
 
 all: $(MODULE)
 
@@ -41,6 +48,8 @@ $(BUILD)/nginx/objs/Makefile: config
 	        flags=$$(bash -c '. ./conf_flags && echo "$${NGX_CONF_FLAGS[@]}"'); \
 	    fi && \
 	    ./configure $$flags --with-compat --with-threads \
+	        $(if $(NGX_CC_OPT),--with-cc-opt='$(NGX_CC_OPT)') \
+	        $(if $(NGX_LD_OPT),--with-ld-opt='$(NGX_LD_OPT)') \
 	        --add-dynamic-module=$(CURDIR)
 
 # the /docs page and /openapi.json are built into the module
@@ -69,5 +78,25 @@ stop:
 bench: $(MODULE)
 	bench/run.sh
 
+# The sanitizer build: the same recipe in its own folder, the module
+# compiled and linked with -fsanitize (it then needs libasan preloaded into
+# nginx: scripts/test-asan.sh), plus the preloaded dlclose that keeps the
+# module mapped until LeakSanitizer has named its frames at exit.
+ASAN_BUILD     := build-asan
+ASAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
+
+asan:
+	$(MAKE) BUILD=$(ASAN_BUILD) NGX_CC_OPT='$(ASAN_FLAGS)' \
+	    NGX_LD_OPT='-fsanitize=address,undefined' all \
+	    $(ASAN_BUILD)/dlclose-noop.so
+
+$(ASAN_BUILD)/dlclose-noop.so: scripts/dlclose-noop.c
+	mkdir -p $(ASAN_BUILD)
+	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $<
+
+test-asan: asan
+	./scripts/deps.sh
+	SAN_NGINX=$(NGINX) ASAN_BUILD=$(ASAN_BUILD) ./scripts/test-asan.sh
+
 clean:
-	rm -rf $(BUILD) t/servroot t/servroot_*
+	rm -rf $(BUILD) $(ASAN_BUILD) t/servroot t/servroot_*
