@@ -80,19 +80,20 @@ bench: $(MODULE)
 
 # The sanitizer build: the same recipe in its own folder, the module
 # compiled and linked with -fsanitize (it then needs libasan preloaded into
-# nginx: scripts/test-asan.sh), plus the preloaded dlclose that keeps the
-# module mapped until LeakSanitizer has named its frames at exit.
+# nginx: scripts/asan-nginx), plus scripts/asan-preload.c, preloaded with
+# it (a dlclose that keeps the module mapped until LeakSanitizer has named
+# its frames at exit; UBSan's report file).
 ASAN_BUILD     := build-asan
 ASAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
 
 asan:
 	$(MAKE) BUILD=$(ASAN_BUILD) NGX_CC_OPT='$(ASAN_FLAGS)' \
 	    NGX_LD_OPT='-fsanitize=address,undefined' all \
-	    $(ASAN_BUILD)/dlclose-noop.so
+	    $(ASAN_BUILD)/asan-preload.so
 
-$(ASAN_BUILD)/dlclose-noop.so: scripts/dlclose-noop.c
+$(ASAN_BUILD)/asan-preload.so: scripts/asan-preload.c
 	mkdir -p $(ASAN_BUILD)
-	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $<
+	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
 
 test-asan: asan
 	./scripts/deps.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """asan-report.py: reads the sanitizer logs of a scripts/test-asan.sh run
-(the log_path files asan.<pid> and ubsan.<pid> that scripts/asan-nginx asks
-for), prints a summary, and fails when a report passes through the module.
+(the files asan.<pid>, AddressSanitizer and LeakSanitizer, and ubsan.<pid>,
+UBSan, that scripts/asan-nginx asks for), prints a summary, and fails when a report passes through the module.
 
     scripts/asan-report.py LOGDIR
 
@@ -14,8 +14,8 @@ file under ngx_http_douyin_module/, or the shared object
 ngx_http_douyin_module.so.  The others are nginx's own (Debian's nginx is
 not instrumented; what it leaves allocated at exit is its business) and are
 only counted.  Every instrumented process writes its exit statistics
-(ASAN_OPTIONS atexit=1) or a report (LeakSanitizer exits before the
-statistics): a run where none did proves nothing and fails too.
+(ASAN_OPTIONS atexit=1): a run where none did (or wrote a report) proves
+nothing and fails too.
 
 Exit status: 0 clean, 1 a report passes through the module, 2 no
 instrumented process was seen (or LOGDIR is missing).
@@ -118,15 +118,15 @@ def main():
     logdir = sys.argv[1]
 
     reports, suppressed = [], {}
-    processes = instrumented = 0
+    instrumented = set()
     for name in sorted(os.listdir(logdir)):
-        if not re.match(r'^(asan|ubsan)\.\d+$', name):
+        m = re.match(r'^(asan|ubsan)\.(\d+)$', name)
+        if not m:
             continue
         r, inst, supp = parse(os.path.join(logdir, name))
         reports += r
-        if name.startswith('asan.'):
-            processes += 1
-            instrumented += inst or bool(r)
+        if inst or r:
+            instrumented.add(m.group(2))
         for count, nbytes, template in supp:
             c, b = suppressed.get(template, (0, 0))
             suppressed[template] = (c + count, b + nbytes)
@@ -135,7 +135,7 @@ def main():
     theirs = [r for r in reports if not r.module()]
 
     print('asan: %d instrumented nginx processes wrote their exit statistics '
-          'or a report (logs: %s)' % (instrumented, logdir))
+          'or a report (logs: %s)' % (len(instrumented), logdir))
     for kind, label in (('asan', 'AddressSanitizer errors'),
                         ('leak', 'LeakSanitizer leaks'),
                         ('ubsan', 'UBSan runtime errors')):
@@ -163,7 +163,7 @@ def main():
             for line in r.lines:
                 print(line)
         return 1
-    if processes == 0 or instrumented == 0:
+    if not instrumented:
         print('asan: FAIL: no nginx process ran with the sanitizer runtime '
               '(no exit statistics in %s)' % logdir)
         return 2

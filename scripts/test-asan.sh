@@ -22,7 +22,7 @@ ASAN_BUILD=${ASAN_BUILD:-build-asan}
 export ASAN_BUILD
 export SAN_NGINX=${SAN_NGINX:-/usr/sbin/nginx}
 module=$PWD/$ASAN_BUILD/ngx_http_douyin_module.so
-for f in "$module" "$ASAN_BUILD/dlclose-noop.so"; do
+for f in "$module" "$ASAN_BUILD/asan-preload.so"; do
     [ -f "$f" ] || { echo "test-asan: no $f (make asan)" >&2; exit 2; }
 done
 
