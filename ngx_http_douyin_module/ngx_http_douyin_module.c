@@ -1,5 +1,10 @@
 
 /*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
  * ngx_http_douyin_module: module definition, directives and configuration.
  *
  * Every directive is documented in README.md (Syntax / Default /
@@ -14,6 +19,8 @@
 
 static void *ngx_http_douyin_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_http_douyin_init_strings(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
 static void *ngx_http_douyin_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -34,6 +41,48 @@ static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_douyin_init_process(ngx_cycle_t *cycle);
 static void ngx_http_douyin_exit_process(ngx_cycle_t *cycle);
+
+
+/*
+ * A location handler directive's post: the handler and what it needs
+ * (NGX_HTTP_DOUYIN_NEEDS_*), which init_main_conf checks and
+ * init_process prepares.
+ */
+
+typedef struct {
+    ngx_http_handler_pt         handler;
+    ngx_uint_t                  needs;
+    ngx_flag_t                  async;
+} ngx_http_douyin_route_t;
+
+
+#define NGX_HTTP_DOUYIN_NEEDS_LISTING                                        \
+    (NGX_HTTP_DOUYIN_NEEDS_STORE|NGX_HTTP_DOUYIN_NEEDS_FSGO)
+#define NGX_HTTP_DOUYIN_NEEDS_PROCESS                                        \
+    (NGX_HTTP_DOUYIN_NEEDS_LISTING|NGX_HTTP_DOUYIN_NEEDS_KEY)
+
+static ngx_http_douyin_route_t  ngx_http_douyin_health_route =
+    { ngx_http_douyin_health_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_process_route =
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_process_async_route =
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1 };
+static ngx_http_douyin_route_t  ngx_http_douyin_result_route =
+    { ngx_http_douyin_result_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_videos_route =
+    { ngx_http_douyin_videos_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_route =
+    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_read_route =
+    { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_stats_route =
+    { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_info_route =
+    { ngx_http_douyin_info_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
+    { ngx_http_douyin_docs_handler, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
+    { ngx_http_douyin_openapi_handler, 0, 0 };
 
 
 static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
@@ -143,77 +192,77 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_health_handler },
+      &ngx_http_douyin_health_route },
 
     { ngx_string("douyin_process"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_process_handler },
+      &ngx_http_douyin_process_route },
 
     { ngx_string("douyin_process_async"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_process_handler },
+      &ngx_http_douyin_process_async_route },
 
     { ngx_string("douyin_result"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_result_handler },
+      &ngx_http_douyin_result_route },
 
     { ngx_string("douyin_videos"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_videos_handler },
+      &ngx_http_douyin_videos_route },
 
     { ngx_string("douyin_video"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_video_handler },
+      &ngx_http_douyin_video_route },
 
     { ngx_string("douyin_video_read"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_video_read_handler },
+      &ngx_http_douyin_video_read_route },
 
     { ngx_string("douyin_stats"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_stats_handler },
+      &ngx_http_douyin_stats_route },
 
     { ngx_string("douyin_info"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_info_handler },
+      &ngx_http_douyin_info_route },
 
     { ngx_string("douyin_docs"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_docs_handler },
+      &ngx_http_douyin_docs_route },
 
     { ngx_string("douyin_openapi"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      (void *) ngx_http_douyin_openapi_handler },
+      &ngx_http_douyin_openapi_route },
 
     { ngx_string("douyin_listing_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -278,7 +327,7 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->asr_key_env = { 0, NULL };
      *     dmcf->thread_pool = NULL;
      *     dmcf->rate_zone = NULL;
-     *     dmcf->processing = 0;
+     *     dmcf->needs = 0;
      *     dmcf->runner = NULL;
      */
 
@@ -302,7 +351,7 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_douyin_main_conf_t  *dmcf = conf;
 
-    ngx_str_t  name, s;
+    ngx_str_t  name;
 
     ngx_conf_init_size_value(dmcf->map_size, 1024 * 1024 * 1024);
     ngx_conf_init_uint_value(dmcf->asr_batch, 1);
@@ -319,38 +368,11 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         dmcf->poll_max = dmcf->poll_interval;
     }
 
-    if (dmcf->asr_url.data == NULL) {
-        ngx_str_set(&s, "https://dashscope.aliyuncs.com");
-        if (ngx_http_douyin_cstr(cf, &dmcf->asr_url, &s) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_douyin_init_strings(cf, dmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
-    if (dmcf->asr_model.data == NULL) {
-        ngx_str_set(&s, "fun-asr");
-        if (ngx_http_douyin_cstr(cf, &dmcf->asr_model, &s) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (dmcf->asr_key_env.data == NULL) {
-        ngx_str_set(&dmcf->asr_key_env, "ALIYUN_ACCESS_KEY");
-
-    } else {
-        /* a NUL-terminated copy for getenv() */
-        s = dmcf->asr_key_env;
-        dmcf->asr_key_env.data = ngx_pnalloc(cf->pool, s.len + 1);
-        if (dmcf->asr_key_env.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-        ngx_cpystrn(dmcf->asr_key_env.data, s.data, s.len + 1);
-    }
-
-    if (dmcf->audio_base_url.data == NULL) {
-        dmcf->audio_base_url = dmcf->filesystem_url;
-    }
-
-    if (!dmcf->filesystem && !dmcf->stored && dmcf->store == NULL) {
+    if (dmcf->needs == 0 && dmcf->store == NULL) {
         return NGX_CONF_OK;
     }
 
@@ -361,14 +383,16 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (dmcf->filesystem && dmcf->filesystem_url.data == NULL) {
+    if ((dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FSGO)
+        && dmcf->filesystem_url.data == NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "douyin handlers need \"douyin_filesystem_url\" "
                            "in the http block");
         return NGX_CONF_ERROR;
     }
 
-    if (dmcf->processing) {
+    if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
 
         /*
          * "nginx -t" warns when the key is not in its environment (an
@@ -407,6 +431,48 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     dmcf->rate_zone->init = ngx_http_douyin_rate_init_zone;
 
     return NGX_CONF_OK;
+}
+
+
+/* the defaults of the string settings, NUL-terminated */
+
+static ngx_int_t
+ngx_http_douyin_init_strings(ngx_conf_t *cf, ngx_http_douyin_main_conf_t *dmcf)
+{
+    ngx_str_t  s;
+
+    if (dmcf->asr_url.data == NULL) {
+        ngx_str_set(&s, "https://dashscope.aliyuncs.com");
+        if (ngx_http_douyin_cstr(cf, &dmcf->asr_url, &s) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (dmcf->asr_model.data == NULL) {
+        ngx_str_set(&s, "fun-asr");
+        if (ngx_http_douyin_cstr(cf, &dmcf->asr_model, &s) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (dmcf->asr_key_env.data == NULL) {
+        ngx_str_set(&dmcf->asr_key_env, "ALIYUN_ACCESS_KEY");
+
+    } else {
+        /* a NUL-terminated copy for getenv() */
+        s = dmcf->asr_key_env;
+        dmcf->asr_key_env.data = ngx_pnalloc(cf->pool, s.len + 1);
+        if (dmcf->asr_key_env.data == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_cpystrn(dmcf->asr_key_env.data, s.data, s.len + 1);
+    }
+
+    if (dmcf->audio_base_url.data == NULL) {
+        dmcf->audio_base_url = dmcf->filesystem_url;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -716,7 +782,8 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
  * douyin_info; douyin_docs; douyin_openapi;
- * The command's post field is the handler; ID may contain variables.
+ * The command's post field is the route (ngx_http_douyin_route_t); ID may
+ * contain variables.
  */
 
 static char *
@@ -725,6 +792,7 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_douyin_loc_conf_t  *dlcf = conf;
 
     ngx_str_t                         *value;
+    ngx_http_douyin_route_t           *route;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_douyin_main_conf_t       *dmcf;
     ngx_http_compile_complex_value_t   ccv;
@@ -733,33 +801,13 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    dlcf->handler = (ngx_http_handler_pt) cmd->post;
+    route = cmd->post;
+
+    dlcf->handler = route->handler;
+    dlcf->async = route->async;
 
     dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_douyin_module);
-
-    if (dlcf->handler == ngx_http_douyin_process_handler) {
-        dmcf->processing = 1;
-        dlcf->async = (cmd->name.len == sizeof("douyin_process_async") - 1);
-    }
-
-    /* handlers that read the store, and those that call file-system-go */
-
-    if (dlcf->handler != ngx_http_douyin_health_handler
-        && dlcf->handler != ngx_http_douyin_info_handler
-        && dlcf->handler != ngx_http_douyin_docs_handler
-        && dlcf->handler != ngx_http_douyin_openapi_handler)
-    {
-        dmcf->stored = 1;
-    }
-
-    if (dlcf->handler == ngx_http_douyin_process_handler
-        || dlcf->handler == ngx_http_douyin_videos_handler
-        || dlcf->handler == ngx_http_douyin_video_handler
-        || dlcf->handler == ngx_http_douyin_video_read_handler
-        || dlcf->handler == ngx_http_douyin_stats_handler)
-    {
-        dmcf->filesystem = 1;
-    }
+    dmcf->needs |= route->needs;
 
     if (cf->args->nelts == 2) {
         value = cf->args->elts;
@@ -818,7 +866,7 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
 
-    if (dmcf == NULL || !dmcf->processing) {
+    if (dmcf == NULL || !(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
         return NGX_OK;
     }
 

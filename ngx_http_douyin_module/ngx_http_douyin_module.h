@@ -1,18 +1,40 @@
 
 /*
- * ngx_http_douyin_module: shared types and prototypes.
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: the types every room shares and each room's
+ * exported functions, grouped by the side they run on.
  *
- * Boundary (see README "Design"):
- *  - event loop: HTTP handlers, LMDB read transactions, the per-worker
- *    runner (queues, timers, rate-limit reservations, job accounting);
- *  - thread pool (douyin_thread_pool): every libcurl call, cJSON parsing
- *    of remote answers and every LMDB write transaction, as one "op" per
- *    thread task over a plain struct (ngx_http_douyin_op_t) that holds
- *    copies of everything it needs and malloc()ed results;
- *  - LMDB (douyin_store): every video record, the processing index and
- *    the format version (layout in ngx_http_douyin_store.c);
- *  - shared memory ("douyin_asr_rate" zone): the provider's per-account
- *    request rates, reserved by every worker process.
+ * Glossary:
+ *  - video: one WAV on file-system-go named "<aweme_id>.wav", and its
+ *    record in the store; its status is pending (no record), processing,
+ *    completed or failed (ngx_http_douyin_status_e);
+ *  - claim: making a video "processing", owned by one worker, in a write
+ *    transaction before it is submitted, so that it is never submitted
+ *    twice (ngx_http_douyin_claim.c);
+ *  - listing: the file-system-go listing of WAVs; the per-worker listing
+ *    cache behind stats and status=pending (ngx_http_douyin_listing.c);
+ *    a "page" is one page of the video list (ngx_http_douyin_list.c);
+ *  - job: one POST /api/process call: a listing, its claims and the
+ *    videos it waits for (ngx_http_douyin_runner.c);
+ *  - batch: up to douyin_asr_batch videos sent as one provider task;
+ *  - provider task: DashScope's asynchronous transcription task, known by
+ *    its task_id (ngx_http_douyin_dashscope.c);
+ *  - thread op: one step run in a thread of the pool over an
+ *    ngx_http_douyin_op_t (ngx_http_douyin_thread.c); nginx's own
+ *    ngx_thread_task_t carries it.
+ *
+ * The boundary (README "Design"):
+ *  - event loop: response, handler, video, list, listing, runner, rate,
+ *    and the read transactions of the store;
+ *  - thread pool (douyin_thread_pool): thread (the ops), fsgo, dashscope,
+ *    curl, claim, and the write transactions of the store.  A thread op
+ *    holds copies of everything it needs and malloc()ed results; it never
+ *    logs and never touches a pool: the event loop logs op->code and
+ *    op->detail when the op completes.
  *
  * Every thread task posted has a watchdog timer on its event
  * (ngx_http_douyin_task_post()): a worker that is shutting down waits
@@ -39,7 +61,7 @@
 
 #define NGX_HTTP_DOUYIN_VERSION        "0.1.0"
 
-/* api.md: an aweme_id is a decimal string of 1 to 32 digits */
+/* an aweme_id is a decimal string of 1 to 32 digits */
 #define NGX_HTTP_DOUYIN_ID_MAX         32
 #define NGX_HTTP_DOUYIN_TASK_ID_MAX    127
 #define NGX_HTTP_DOUYIN_CODE_MAX       63
@@ -54,12 +76,81 @@ typedef struct ngx_http_douyin_batch_s   ngx_http_douyin_batch_t;
 typedef struct ngx_http_douyin_runner_s  ngx_http_douyin_runner_t;
 
 
+/*
+ * A video's status.  One table (ngx_http_douyin_statuses[], in
+ * ngx_http_douyin_store.c) gives each its name (records and JSON), its
+ * letter (the store's index keys and counts) and its bit (status masks).
+ */
+
+typedef enum {
+    NGX_HTTP_DOUYIN_PENDING = 0,      /* listed, no record */
+    NGX_HTTP_DOUYIN_PROCESSING,       /* claimed by a worker */
+    NGX_HTTP_DOUYIN_COMPLETED,        /* a transcript is stored */
+    NGX_HTTP_DOUYIN_FAILED            /* an error is stored */
+} ngx_http_douyin_status_e;
+
+#define NGX_HTTP_DOUYIN_NSTATUS        4
+
+typedef struct {
+    ngx_str_t                   name;
+    u_char                      letter;         /* 0: never stored */
+    ngx_uint_t                  bit;
+} ngx_http_douyin_status_t;
+
+/* every status a record may have: the list without a status filter */
+#define NGX_HTTP_DOUYIN_STORED                                               \
+    ((1 << NGX_HTTP_DOUYIN_PROCESSING) | (1 << NGX_HTTP_DOUYIN_COMPLETED)    \
+     | (1 << NGX_HTTP_DOUYIN_FAILED))
+
+/* read masks: bit 0 unread, bit 1 read */
+#define NGX_HTTP_DOUYIN_UNREAD         1
+#define NGX_HTTP_DOUYIN_READ           2
+
+
+/*
+ * An error kind.  One table (ngx_http_douyin_errors[], in
+ * ngx_http_douyin_response.c) maps each to its HTTP status, its code
+ * and its detail: {"success":false,"error":code,"detail":detail}.
+ */
+
+typedef enum {
+    NGX_HTTP_DOUYIN_OK = 0,
+    NGX_HTTP_DOUYIN_ERR_BAD_ID,
+    NGX_HTTP_DOUYIN_ERR_BAD_QUERY,
+    NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE,
+    NGX_HTTP_DOUYIN_ERR_BAD_BODY,
+    NGX_HTTP_DOUYIN_ERR_NOT_FOUND,
+    NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED,
+    NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED,
+    NGX_HTTP_DOUYIN_ERR_TOO_LARGE,
+    NGX_HTTP_DOUYIN_ERR_LISTING,
+    NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE,
+    NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE,
+    NGX_HTTP_DOUYIN_ERR_STORE_CLOSED,
+    NGX_HTTP_DOUYIN_ERR_STORE_READ,
+    NGX_HTTP_DOUYIN_ERR_STORE,
+    NGX_HTTP_DOUYIN_ERR_STORE_FULL,
+    NGX_HTTP_DOUYIN_ERR_NO_MEMORY,
+    NGX_HTTP_DOUYIN_ERR_KEY_MISSING,
+    NGX_HTTP_DOUYIN_ERR_THREAD_POOL,
+    NGX_HTTP_DOUYIN_ERR_INTERNAL      /* nginx's own 500 page */
+} ngx_http_douyin_err_e;
+
+typedef struct {
+    ngx_uint_t                  status;         /* NGX_HTTP_* */
+    const char                 *code;           /* NULL: no body of ours */
+    const char                 *detail;
+} ngx_http_douyin_error_t;
+
+
 /* a NUL-terminated configuration string, for libcurl and LMDB */
 typedef struct {
     size_t                      len;
     char                       *data;
 } ngx_http_douyin_cstr_t;
 
+
+/* configuration (ngx_http_douyin_module.c) */
 
 typedef struct {
     ngx_path_t                 *store;          /* douyin_store PATH */
@@ -85,12 +176,16 @@ typedef struct {
     ngx_thread_pool_t          *thread_pool;
 
     ngx_shm_zone_t             *rate_zone;
-    ngx_flag_t                  processing;     /* a process handler is on */
-    ngx_flag_t                  filesystem;     /* a handler calls fsgo */
-    ngx_flag_t                  stored;         /* a handler reads the store */
+    ngx_uint_t                  needs;          /* NGX_HTTP_DOUYIN_NEEDS_* */
 
     ngx_http_douyin_runner_t   *runner;         /* per worker, after fork */
 } ngx_http_douyin_main_conf_t;
+
+
+/* what a location handler needs, declared per directive */
+#define NGX_HTTP_DOUYIN_NEEDS_STORE    0x01
+#define NGX_HTTP_DOUYIN_NEEDS_FSGO     0x02
+#define NGX_HTTP_DOUYIN_NEEDS_KEY      0x04
 
 
 typedef struct {
@@ -121,7 +216,7 @@ typedef struct {
 } ngx_http_douyin_owner_t;
 
 
-/* one video handled by an op (thread side in, thread side out) */
+/* one video handled by a thread op (thread side in, thread side out) */
 
 typedef struct {
     char                        aweme_id[NGX_HTTP_DOUYIN_ID_MAX + 1];
@@ -130,16 +225,9 @@ typedef struct {
     time_t                      claimed_at;     /* Unix s */
     ngx_uint_t                  claimed;        /* OP_LIST: claimed here */
 
-    /* out: NGX_HTTP_DOUYIN_COMPLETED or NGX_HTTP_DOUYIN_FAILED, or 0 */
-    ngx_uint_t                  outcome;
-    char                        error[NGX_HTTP_DOUYIN_CODE_MAX + 1];
+    /* out: the status the op last saw or stored */
+    ngx_http_douyin_status_e    outcome;
 } ngx_http_douyin_item_t;
-
-
-#define NGX_HTTP_DOUYIN_PENDING      1
-#define NGX_HTTP_DOUYIN_PROCESSING   2
-#define NGX_HTTP_DOUYIN_COMPLETED    3
-#define NGX_HTTP_DOUYIN_FAILED       4
 
 
 typedef enum {
@@ -154,18 +242,24 @@ typedef enum {
 } ngx_http_douyin_op_e;
 
 
+/*
+ * What a thread op asks the event loop for; the loop alone decides which
+ * op runs next.
+ */
+
 typedef enum {
     NGX_HTTP_DOUYIN_RC_DONE = 0,      /* items have their outcome stored */
     NGX_HTTP_DOUYIN_RC_NEXT,          /* step done, go on (e.g. polling) */
     NGX_HTTP_DOUYIN_RC_RETRY,         /* transient: retry after backoff */
+    NGX_HTTP_DOUYIN_RC_FAIL,          /* fail the items: fail_code, ... */
     NGX_HTTP_DOUYIN_RC_ERROR          /* the op failed; nothing changed */
 } ngx_http_douyin_rc_e;
 
 
 /*
- * One thread-side operation: everything the thread reads is set before
- * the task is posted and stays untouched by the event loop until the
- * completion handler runs.
+ * One thread op: everything the thread reads is set before the task is
+ * posted and stays untouched by the event loop until the completion
+ * handler runs.
  */
 
 typedef struct {
@@ -180,12 +274,14 @@ typedef struct {
     ngx_uint_t                  nitems;
 
     char                        task_id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    /* OP_FAIL in; RC_FAIL out */
     char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
-    char                        fail_message[160];  /* OP_FAIL */
+    char                        fail_message[160];
     char                      **task_ids;       /* OP_RECOVER, per item */
 
     /* out */
     ngx_http_douyin_rc_e        rc;
+    ngx_http_douyin_err_e       err;            /* ours, or OK */
     long                        http_status;    /* last provider status */
     char                        code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
     char                        detail[256];    /* for the log, no secret */
@@ -200,10 +296,17 @@ typedef struct {
 } ngx_http_douyin_op_t;
 
 
+/* the answer of a job to its waiting request (ngx_http_douyin_handler.c) */
+
+typedef void (*ngx_http_douyin_respond_pt)(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err, cJSON *json);
+
+
 struct ngx_http_douyin_job_s {
     ngx_pool_t                 *pool;
     ngx_http_request_t         *request;        /* NULL: nobody waits */
     ngx_pool_cleanup_t         *request_cleanup;
+    ngx_http_douyin_respond_pt  respond;
     ngx_http_douyin_runner_t   *runner;
     ngx_flag_t                  async;
 
@@ -274,51 +377,85 @@ struct ngx_http_douyin_runner_s {
 extern ngx_module_t  ngx_http_douyin_module;
 
 
-/* ngx_http_douyin_handler.c */
+/* is this worker's store open? */
+#define ngx_http_douyin_store_ready(dmcf)                                    \
+    ((dmcf)->runner != NULL && (dmcf)->runner->store_ok)
 
-ngx_int_t ngx_http_douyin_health_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_douyin_process_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_douyin_result_handler(ngx_http_request_t *r);
+
+/* ---- event loop ---------------------------------------------------- */
+
+
+/* ngx_http_douyin_response.c: JSON bodies, the error table, 405s */
+
+extern const ngx_http_douyin_error_t  ngx_http_douyin_errors[];
 
 ngx_int_t ngx_http_douyin_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 ngx_int_t ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
     cJSON *json);
-ngx_int_t ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *detail);
+ngx_int_t ngx_http_douyin_send_error(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err);
+ngx_int_t ngx_http_douyin_send_message(ngx_http_request_t *r,
+    const char *message);
+ngx_int_t ngx_http_douyin_send_static(ngx_http_request_t *r,
+    const char *type, const u_char *data, size_t len);
 ngx_int_t ngx_http_douyin_method_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 ngx_int_t ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods);
-ngx_int_t ngx_http_douyin_valid_id(ngx_str_t *id);
-ngx_int_t ngx_http_douyin_get_id(ngx_http_request_t *r, char *id);
-ngx_int_t ngx_http_douyin_ready(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf);
-ngx_int_t ngx_http_douyin_load(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, char *id, cJSON **rec,
-    ngx_uint_t *what);
-ngx_int_t ngx_http_douyin_refuse(ngx_http_request_t *r, ngx_int_t rc,
-    ngx_uint_t what);
-ngx_int_t ngx_http_douyin_open_video(ngx_http_request_t *r,
-    ngx_uint_t methods, char *id, cJSON **rec);
-
-#define NGX_HTTP_DOUYIN_BAD_ID        0
-#define NGX_HTTP_DOUYIN_STORE_CLOSED  1
-#define NGX_HTTP_DOUYIN_BAD_QUERY     2
-#define NGX_HTTP_DOUYIN_STORE_ERROR   3
 
 
-/* ngx_http_douyin_api.c: list, detail, read, delete, stats, info, docs */
+/* ngx_http_douyin_handler.c: health, info, docs, openapi, process */
 
-ngx_int_t ngx_http_douyin_videos_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_douyin_video_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_douyin_video_read_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_info_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_docs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_openapi_handler(ngx_http_request_t *r);
-void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);
+ngx_int_t ngx_http_douyin_process_handler(ngx_http_request_t *r);
+
+
+/* ngx_http_douyin_video.c: one video's routes and their checks */
+
+ngx_int_t ngx_http_douyin_result_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_video_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_video_read_handler(ngx_http_request_t *r);
+cJSON *ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf,
+    const char *id, cJSON *rec, ngx_uint_t detail);
+
+
+/* ngx_http_douyin_list.c: the video list and the stats */
+
+ngx_int_t ngx_http_douyin_videos_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
+
+
+/* ngx_http_douyin_listing.c: the per-worker listing cache */
+
+typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
 void ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     ngx_uint_t fresh, ngx_uint_t total);
+void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);
+
+
+/* ngx_http_douyin_runner.c: jobs, batches, recovery, hand-over */
+
+ngx_int_t ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf);
+void ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf);
+ngx_http_douyin_err_e ngx_http_douyin_job_start(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_respond_pt respond);
+
+
+/* ngx_http_douyin_rate.c: per-account rates in shared memory */
+
+ngx_int_t ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_msec_t ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
+    ngx_uint_t query);
 
 
 /* ngx_http_douyin_docs.c: generated by scripts/embed-docs.py */
@@ -329,26 +466,71 @@ extern const u_char  ngx_http_douyin_openapi_json[];
 extern const size_t  ngx_http_douyin_openapi_json_len;
 
 
-/* ngx_http_douyin_job.c: the per-worker runner, event loop side */
-
-ngx_int_t ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
-    ngx_http_douyin_main_conf_t *dmcf);
-void ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
-    ngx_http_douyin_main_conf_t *dmcf);
-ngx_int_t ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async);
+/* ---- the boundary -------------------------------------------------- */
 
 
-/* ngx_http_douyin_task.c: thread side, runs an ngx_http_douyin_op_t */
+/* ngx_http_douyin_thread.c: posting ops, the watchdog, the ops */
 
-void ngx_http_douyin_op_handler(void *data, ngx_log_t *log);
 ngx_int_t ngx_http_douyin_task_post(ngx_thread_pool_t *tp,
     ngx_thread_task_t *task);
 ngx_int_t ngx_http_douyin_task_timedout(ngx_event_t *ev);
+void ngx_http_douyin_op_handler(void *data, ngx_log_t *log);
 void ngx_http_douyin_op_free(ngx_http_douyin_op_t *op);
 
 
-/* ngx_http_douyin_fetch.c: libcurl, thread side */
+/* ---- thread side --------------------------------------------------- */
+
+
+/* a bounded, NUL-terminated copy */
+
+static ngx_inline void
+ngx_http_douyin_set(char *dst, size_t size, const char *src)
+{
+    ngx_cpystrn((u_char *) dst, (u_char *) src, size);
+}
+
+
+/* the op failed with one of our error kinds: op->err and op->code */
+
+static ngx_inline void
+ngx_http_douyin_op_error(ngx_http_douyin_op_t *op, ngx_http_douyin_err_e err)
+{
+    op->err = err;
+    ngx_http_douyin_set(op->code, sizeof(op->code),
+                        ngx_http_douyin_errors[err].code);
+}
+
+
+/* ngx_http_douyin_fsgo.c: the file-system-go client */
+
+ngx_int_t ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op);
+ngx_int_t ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op);
+ngx_int_t ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op,
+    ngx_uint_t *gone);
+void ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_item_t *item, cJSON *rec);
+
+
+/* ngx_http_douyin_dashscope.c: the DashScope client */
+
+/* what a query says of a provider task */
+typedef enum {
+    NGX_HTTP_DOUYIN_TASK_RUNNING = 0,   /* PENDING or RUNNING */
+    NGX_HTTP_DOUYIN_TASK_ENDED,         /* SUCCEEDED or FAILED: results */
+    NGX_HTTP_DOUYIN_TASK_RETRY,         /* no answer yet: query again */
+    NGX_HTTP_DOUYIN_TASK_FAIL           /* fail the videos: op->code */
+} ngx_http_douyin_task_e;
+
+ngx_int_t ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op,
+    const char **fail);
+ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
+    ngx_http_douyin_op_t *op, cJSON **answer, const char **fail);
+ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
+    cJSON *answer, ngx_http_douyin_item_t *item, cJSON **rec);
+cJSON *ngx_http_douyin_failed_record(const char *code, const char *message);
+
+
+/* ngx_http_douyin_curl.c: one HTTP call with libcurl */
 
 typedef struct {
     long                        status;         /* HTTP status, 0: none */
@@ -365,32 +547,49 @@ ngx_int_t ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
 void ngx_http_douyin_fetch_free(ngx_http_douyin_fetch_t *f);
 
 
-/* ngx_http_douyin_store.c: LMDB */
+/* ngx_http_douyin_claim.c: claims, task ids, outcomes, recovery, workers */
 
+int ngx_http_douyin_claim(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, ngx_uint_t *claimed,
+    ngx_http_douyin_owner_t *owner);
+int ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
+    ngx_http_douyin_owner_t *owner);
+int ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
+    ngx_http_douyin_owner_t *owner);
+int ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
+    ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n);
+int ngx_http_douyin_claim_register(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_owner_t *owner, ngx_uint_t add);
+
+
+/* ---- both sides ---------------------------------------------------- */
+
+
+/*
+ * ngx_http_douyin_store.c: LMDB.  Read transactions run on either side;
+ * write transactions only in threads (ngx_http_douyin_store_write() is
+ * also the claim room's way to write a record).
+ */
+
+extern const ngx_http_douyin_status_t  ngx_http_douyin_statuses[];
+
+ngx_http_douyin_status_e ngx_http_douyin_status_of(cJSON *rec);
+ngx_http_douyin_err_e ngx_http_douyin_store_error(int rc);
 ngx_int_t ngx_http_douyin_store_open(ngx_http_douyin_store_t *store,
     const char *path, size_t map_size, ngx_log_t *log);
 void ngx_http_douyin_store_close(ngx_http_douyin_store_t *store);
 cJSON *ngx_http_douyin_store_get(ngx_http_douyin_store_t *store,
     const char *aweme_id, int *err);
-int ngx_http_douyin_store_claim(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, ngx_uint_t n, ngx_uint_t *claimed,
-    ngx_http_douyin_owner_t *owner);
-int ngx_http_douyin_store_set_task(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
-    ngx_http_douyin_owner_t *owner);
-int ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
-    ngx_http_douyin_owner_t *owner);
-int ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
-    ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n);
-int ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_uint_t add);
-const char *ngx_http_douyin_store_strerror(int err);
-time_t ngx_http_douyin_parse_iso8601(const char *s);
+int ngx_http_douyin_store_read(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON **rec);
+int ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *rec);
 int ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
-    int64_t counts[3][2]);
-int ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
+    int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2]);
+int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);
 int ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
@@ -399,14 +598,7 @@ int ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
     const char *aweme_id);
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
     ngx_uint_t n, u_char *found);
-
-
-/* ngx_http_douyin_rate.c: per-account rates in shared memory */
-
-ngx_int_t ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
-ngx_msec_t ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
-    ngx_uint_t query);
+time_t ngx_http_douyin_parse_iso8601(const char *s);
 
 
 #endif /* _NGX_HTTP_DOUYIN_MODULE_H_INCLUDED_ */

@@ -1,11 +1,16 @@
 
 /*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
  * ngx_http_douyin_module: the shared memory zone "douyin_asr_rate".
  *
  * It holds, for all worker processes of one nginx, the provider's
  * per-account request rates (DashScope: "rate limits are per Alibaba
- * Cloud main account, summed over all keys", see
- * ../shared/spec/asr-providers.md 1.7), as one theoretical arrival time
+ * Cloud main account, summed over all keys", as DashScope's
+ * documentation of rate limits says), as one theoretical arrival time
  * per kind (submit, query), in the manner of limit_req but with
  * reservations: a caller gets the delay after which its request may go,
  * and requests queue for their turn instead of being refused.

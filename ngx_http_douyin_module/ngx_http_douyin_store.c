@@ -1,6 +1,11 @@
 
 /*
- * ngx_http_douyin_module: the LMDB store.
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: the LMDB store (both sides).
  *
  * One environment per worker process (opened in init_process, after
  * fork, with MDB_NOTLS so read transactions may run on the event loop
@@ -40,6 +45,10 @@
  *                 records per status letter (p, c, f) and read flag
  *                 (0, 1), for the stats.
  *
+ * Status names and letters are those of ngx_http_douyin_statuses[].
+ * Claims, task ids, outcomes, the recovery scan and the "workers"
+ * database are written by ngx_http_douyin_claim.c.
+ *
  * Every write goes through ngx_http_douyin_store_write(), which updates
  * the record, the indexes and the counts in one transaction, so the list,
  * the stats and the records can never disagree.
@@ -55,23 +64,109 @@
 #define NGX_HTTP_DOUYIN_STORE_FORMAT  "1"
 
 
-/* a value of the "workers" database */
+/*
+ * The index entries of a record: its status letter ('p', 'c', 'f'), its
+ * read flag ('0', '1') and its sort key, newest upload_time first:
+ *   "0" + 16 hex digits of (2^64 - 1 - Unix s of upload_time) + id key
+ *   "1" + id key                               (no or unreadable time)
+ * where the id key is the aweme_id left-padded with zeros to 32 digits
+ * and each digit d written as 9 - d, so that ascending keys are
+ * descending ids, followed by one letter for the id's length.
+ */
 
 typedef struct {
-    double                      run;
-    uint64_t                    start;      /* /proc start time, 0: none */
-} ngx_http_douyin_worker_t;
+    u_char      status;
+    u_char      read;
+    size_t      len;
+    u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1];
+} ngx_http_douyin_index_t;
 
 
-static int ngx_http_douyin_store_read(MDB_txn *txn,
-    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON **rec);
-static int ngx_http_douyin_store_write(MDB_txn *txn,
-    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *rec);
-static ngx_int_t ngx_http_douyin_store_owner_alive(MDB_txn *txn,
-    ngx_http_douyin_store_t *store, cJSON *rec,
-    ngx_http_douyin_owner_t *owner);
-static ngx_int_t ngx_http_douyin_store_owned(cJSON *rec,
-    ngx_http_douyin_owner_t *owner);
+/* one cursor of a page: over "by_time", or one prefix of "by_status" */
+
+typedef struct {
+    MDB_cursor                 *cur;
+    MDB_val                     key;
+    MDB_val                     val;
+    u_char                      prefix[2];      /* "": by_time */
+    ngx_uint_t                  live;
+} ngx_http_douyin_walk_t;
+
+
+static int ngx_http_douyin_store_env(ngx_http_douyin_store_t *store,
+    const char *path, size_t map_size, const char **call);
+static int ngx_http_douyin_store_dbis(ngx_http_douyin_store_t *store,
+    MDB_txn *txn, const char **call);
+static int ngx_http_douyin_store_format(ngx_http_douyin_store_t *store,
+    MDB_txn *txn, const char *path, ngx_log_t *log, const char **call);
+static void ngx_http_douyin_store_index(cJSON *rec, const char *aweme_id,
+    ngx_http_douyin_index_t *ix);
+static int ngx_http_douyin_store_index_update(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id,
+    ngx_http_douyin_index_t *ix, int delta);
+static int ngx_http_douyin_store_walk(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, ngx_uint_t status_mask,
+    ngx_uint_t read_mask, ngx_http_douyin_walk_t *walk, ngx_uint_t *n);
+static ngx_uint_t ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk,
+    ngx_uint_t n);
+static int ngx_http_douyin_store_add(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, MDB_val *val, cJSON *list);
+
+
+/* indexed by ngx_http_douyin_status_e */
+
+const ngx_http_douyin_status_t  ngx_http_douyin_statuses[] = {
+    { ngx_string("pending"),    0,   1 << NGX_HTTP_DOUYIN_PENDING },
+    { ngx_string("processing"), 'p', 1 << NGX_HTTP_DOUYIN_PROCESSING },
+    { ngx_string("completed"),  'c', 1 << NGX_HTTP_DOUYIN_COMPLETED },
+    { ngx_string("failed"),     'f', 1 << NGX_HTTP_DOUYIN_FAILED }
+};
+
+
+/*
+ * ngx_http_douyin_status_of: the status of the record rec: PENDING when
+ * there is none (NULL), else the one its "status" names; a record whose
+ * status is none of ours counts as failed.
+ */
+
+ngx_http_douyin_status_e
+ngx_http_douyin_status_of(cJSON *rec)
+{
+    cJSON       *status;
+    ngx_uint_t   s;
+
+    if (rec == NULL) {
+        return NGX_HTTP_DOUYIN_PENDING;
+    }
+
+    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+    if (cJSON_IsString(status)) {
+        for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++)
+        {
+            if (ngx_strcmp(status->valuestring,
+                           ngx_http_douyin_statuses[s].name.data) == 0)
+            {
+                return s;
+            }
+        }
+    }
+
+    return NGX_HTTP_DOUYIN_FAILED;
+}
+
+
+/*
+ * ngx_http_douyin_store_error: the error kind of an LMDB or errno code
+ * from a write: STORE_FULL when the map is full, else STORE_ERROR.
+ */
+
+ngx_http_douyin_err_e
+ngx_http_douyin_store_error(int rc)
+{
+    return (rc == MDB_MAP_FULL) ? NGX_HTTP_DOUYIN_ERR_STORE_FULL
+                                : NGX_HTTP_DOUYIN_ERR_STORE;
+}
 
 
 /*
@@ -86,7 +181,6 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
     size_t map_size, ngx_log_t *log)
 {
     int         rc, dead;
-    MDB_val     key, val;
     MDB_txn    *txn;
     const char *call;
 
@@ -94,34 +188,7 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
 
     txn = NULL;
 
-    call = "mdb_env_create()";
-    rc = mdb_env_create(&store->env);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_env_set_mapsize()";
-    rc = mdb_env_set_mapsize(store->env, map_size);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_env_set_maxdbs()";
-    rc = mdb_env_set_maxdbs(store->env, 8);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    /* old and new workers overlap on reload: workers x (threads + 1) x 2 */
-
-    call = "mdb_env_set_maxreaders()";
-    rc = mdb_env_set_maxreaders(store->env, 1024);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_env_open()";
-    rc = mdb_env_open(store->env, path, MDB_NOTLS, 0600);
+    rc = ngx_http_douyin_store_env(store, path, map_size, &call);
     if (rc != 0) {
         goto failed;
     }
@@ -134,74 +201,21 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
         goto failed;
     }
 
-    call = "mdb_dbi_open(\"videos\")";
-    rc = mdb_dbi_open(txn, "videos", MDB_CREATE, &store->videos);
+    rc = ngx_http_douyin_store_dbis(store, txn, &call);
     if (rc != 0) {
         goto failed;
     }
 
-    call = "mdb_dbi_open(\"processing\")";
-    rc = mdb_dbi_open(txn, "processing", MDB_CREATE, &store->processing);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_dbi_open(\"by_time\")";
-    rc = mdb_dbi_open(txn, "by_time", MDB_CREATE, &store->by_time);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_dbi_open(\"by_status\")";
-    rc = mdb_dbi_open(txn, "by_status", MDB_CREATE, &store->by_status);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_dbi_open(\"workers\")";
-    rc = mdb_dbi_open(txn, "workers", MDB_CREATE, &store->workers);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    call = "mdb_dbi_open(\"meta\")";
-    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &store->meta);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    key.mv_data = "format_version";
-    key.mv_size = sizeof("format_version") - 1;
-
-    rc = mdb_get(txn, store->meta, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
-        val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
-
-        call = "mdb_put(\"format_version\")";
-        rc = mdb_put(txn, store->meta, &key, &val, 0);
-        if (rc != 0) {
-            goto failed;
-        }
-
-    } else if (rc != 0) {
-        call = "mdb_get(\"format_version\")";
-        goto failed;
-
-    } else if (val.mv_size != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
-               || ngx_memcmp(val.mv_data, NGX_HTTP_DOUYIN_STORE_FORMAT,
-                             val.mv_size) != 0)
-    {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "douyin: store \"%s\" has format version \"%*s\", "
-                      "this module reads version "
-                      NGX_HTTP_DOUYIN_STORE_FORMAT,
-                      path, val.mv_size, val.mv_data);
+    rc = ngx_http_douyin_store_format(store, txn, path, log, &call);
+    if (rc == -1) {
         mdb_txn_abort(txn);
         mdb_env_close(store->env);
         store->env = NULL;
         return NGX_ERROR;
+    }
+
+    if (rc != 0) {
+        goto failed;
     }
 
     call = "mdb_txn_commit()";
@@ -232,6 +246,135 @@ failed:
 }
 
 
+/* creates and opens the environment: *call names the call that failed */
+
+static int
+ngx_http_douyin_store_env(ngx_http_douyin_store_t *store, const char *path,
+    size_t map_size, const char **call)
+{
+    int  rc;
+
+    *call = "mdb_env_create()";
+    rc = mdb_env_create(&store->env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *call = "mdb_env_set_mapsize()";
+    rc = mdb_env_set_mapsize(store->env, map_size);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *call = "mdb_env_set_maxdbs()";
+    rc = mdb_env_set_maxdbs(store->env, 8);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* old and new workers overlap on reload: workers x (threads + 1) x 2 */
+
+    *call = "mdb_env_set_maxreaders()";
+    rc = mdb_env_set_maxreaders(store->env, 1024);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *call = "mdb_env_open()";
+
+    return mdb_env_open(store->env, path, MDB_NOTLS, 0600);
+}
+
+
+/* opens (creating) every database of the store, in the open txn */
+
+static int
+ngx_http_douyin_store_dbis(ngx_http_douyin_store_t *store, MDB_txn *txn,
+    const char **call)
+{
+    int         rc;
+    ngx_uint_t  i;
+
+    static const struct {
+        const char  *name;
+        const char  *call;
+        size_t       offset;
+    } dbis[] = {
+        { "videos", "mdb_dbi_open(\"videos\")",
+          offsetof(ngx_http_douyin_store_t, videos) },
+        { "processing", "mdb_dbi_open(\"processing\")",
+          offsetof(ngx_http_douyin_store_t, processing) },
+        { "by_time", "mdb_dbi_open(\"by_time\")",
+          offsetof(ngx_http_douyin_store_t, by_time) },
+        { "by_status", "mdb_dbi_open(\"by_status\")",
+          offsetof(ngx_http_douyin_store_t, by_status) },
+        { "workers", "mdb_dbi_open(\"workers\")",
+          offsetof(ngx_http_douyin_store_t, workers) },
+        { "meta", "mdb_dbi_open(\"meta\")",
+          offsetof(ngx_http_douyin_store_t, meta) }
+    };
+
+    for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+        *call = dbis[i].call;
+
+        rc = mdb_dbi_open(txn, dbis[i].name, MDB_CREATE,
+                          (MDB_dbi *) ((u_char *) store + dbis[i].offset));
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * writes the format version into a new store, or checks it: 0, an LMDB
+ * code (*call names the call), or -1 when the store has another version
+ * (logged)
+ */
+
+static int
+ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
+    const char *path, ngx_log_t *log, const char **call)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = "format_version";
+    key.mv_size = sizeof("format_version") - 1;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
+        val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+
+        *call = "mdb_put(\"format_version\")";
+        return mdb_put(txn, store->meta, &key, &val, 0);
+    }
+
+    if (rc != 0) {
+        *call = "mdb_get(\"format_version\")";
+        return rc;
+    }
+
+    if (val.mv_size != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
+        || ngx_memcmp(val.mv_data, NGX_HTTP_DOUYIN_STORE_FORMAT,
+                      val.mv_size) != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "douyin: store \"%s\" has format version \"%*s\", "
+                      "this module reads version "
+                      NGX_HTTP_DOUYIN_STORE_FORMAT,
+                      path, val.mv_size, val.mv_data);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /* ngx_http_douyin_store_close: closes the environment (exit_process) */
 
 void
@@ -241,15 +384,6 @@ ngx_http_douyin_store_close(ngx_http_douyin_store_t *store)
         mdb_env_close(store->env);
         store->env = NULL;
     }
-}
-
-
-/* ngx_http_douyin_store_strerror: the text of an LMDB or errno code */
-
-const char *
-ngx_http_douyin_store_strerror(int err)
-{
-    return mdb_strerror(err);
 }
 
 
@@ -283,561 +417,12 @@ ngx_http_douyin_store_get(ngx_http_douyin_store_t *store,
 
 
 /*
- * ngx_http_douyin_store_claim: in one write transaction, claims every
- * item whose video has no record or a failed one: its record becomes
- * "processing", owned by "owner", with file_url, filename and claimed_at
- * (other fields such as is_read and metadata are kept), and the item's
- * "claimed" flag is set.  Other items get outcome COMPLETED, or
- * PROCESSING when another claim holds them.
- * *claimed counts the claims.  Thread side.  Returns 0 or an LMDB/errno
- * code, in which case nothing changed.
+ * ngx_http_douyin_store_read: the record of aweme_id in txn as a new
+ * cJSON object in *rec.  Returns 0, MDB_NOTFOUND, MDB_CORRUPTED when the
+ * value is not a JSON object, or another LMDB code.
  */
 
 int
-ngx_http_douyin_store_claim(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, ngx_uint_t n, ngx_uint_t *claimed,
-    ngx_http_douyin_owner_t *owner)
-{
-    int          rc;
-    cJSON       *rec, *status;
-    MDB_val      key, val;
-    MDB_txn     *txn;
-    ngx_uint_t   i, count;
-
-    /*
-     * first, in a read transaction, set aside what is completed or being
-     * processed (a look at the stored text, no parsing), so that the
-     * write transaction, which holds every writer of every worker, only
-     * parses and claims the few candidates
-     */
-
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (i = 0; i < n; i++) {
-        key.mv_data = items[i].aweme_id;
-        key.mv_size = ngx_strlen(items[i].aweme_id);
-
-        items[i].outcome = 0;
-
-        rc = mdb_get(txn, store->videos, &key, &val);
-
-        if (rc == MDB_NOTFOUND) {
-            continue;
-        }
-
-        if (rc != 0) {
-            mdb_txn_abort(txn);
-            return rc;
-        }
-
-        if (ngx_strlcasestrn(val.mv_data, (u_char *) val.mv_data
-                             + val.mv_size,
-                             (u_char *) "\"status\":\"completed\"",
-                             sizeof("\"status\":\"completed\"") - 2)
-            != NULL)
-        {
-            items[i].outcome = NGX_HTTP_DOUYIN_COMPLETED;
-
-        } else if (ngx_strlcasestrn(val.mv_data, (u_char *) val.mv_data
-                                    + val.mv_size,
-                                    (u_char *) "\"status\":\"processing\"",
-                                    sizeof("\"status\":\"processing\"") - 2)
-                   != NULL)
-        {
-            items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
-        }
-    }
-
-    mdb_txn_abort(txn);
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    count = 0;
-
-    for (i = 0; i < n; i++) {
-        if (items[i].outcome != 0) {
-            continue;
-        }
-
-        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
-
-        if (rc == MDB_NOTFOUND) {
-            rec = cJSON_CreateObject();
-            if (rec == NULL) {
-                rc = ENOMEM;
-                goto failed;
-            }
-
-        } else if (rc != 0) {
-            goto failed;
-
-        } else {
-            status = cJSON_GetObjectItemCaseSensitive(rec, "status");
-
-            if (cJSON_IsString(status)
-                && ngx_strcmp(status->valuestring, "completed") == 0)
-            {
-                items[i].outcome = NGX_HTTP_DOUYIN_COMPLETED;
-                cJSON_Delete(rec);
-                continue;
-            }
-
-            if (cJSON_IsString(status)
-                && ngx_strcmp(status->valuestring, "processing") == 0)
-            {
-                items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
-                cJSON_Delete(rec);
-                continue;
-            }
-
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, "error");
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, "message");
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
-        }
-
-        items[i].claimed_at = time(NULL);
-
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "status");
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "owner");
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "run");
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "claimed_at");
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "file_url");
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "filename");
-
-        if (cJSON_AddStringToObject(rec, "status", "processing") == NULL
-            || cJSON_AddNumberToObject(rec, "owner", owner->pid) == NULL
-            || cJSON_AddNumberToObject(rec, "run", owner->run) == NULL
-            || cJSON_AddNumberToObject(rec, "claimed_at",
-                                       (double) items[i].claimed_at) == NULL
-            || cJSON_AddStringToObject(rec, "file_url", items[i].file_url)
-               == NULL
-            || cJSON_AddStringToObject(rec, "filename", items[i].filename)
-               == NULL)
-        {
-            cJSON_Delete(rec);
-            rc = ENOMEM;
-            goto failed;
-        }
-
-        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
-        cJSON_Delete(rec);
-
-        if (rc != 0) {
-            goto failed;
-        }
-
-        items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
-        items[i].claimed = 1;
-        count++;
-    }
-
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        for (i = 0; i < n; i++) {
-            items[i].claimed = 0;
-        }
-
-        return rc;
-    }
-
-    *claimed = count;
-
-    return 0;
-
-failed:
-
-    mdb_txn_abort(txn);
-    return rc;
-}
-
-
-/*
- * ngx_http_douyin_store_set_task: stores task_id in the "processing"
- * records of the items that "owner" still holds, in one write
- * transaction.  Thread side.  Returns
- * 0 or an LMDB/errno code.
- */
-
-int
-ngx_http_douyin_store_set_task(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
-    ngx_http_douyin_owner_t *owner)
-{
-    int          rc;
-    cJSON       *rec;
-    MDB_txn     *txn;
-    ngx_uint_t   i;
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (i = 0; i < n; i++) {
-        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
-        if (rc == MDB_NOTFOUND) {
-            continue;               /* deleted meanwhile */
-        }
-
-        if (rc != 0) {
-            goto failed;
-        }
-
-        if (!ngx_http_douyin_store_owned(rec, owner)) {
-            cJSON_Delete(rec);      /* taken over meanwhile: not ours */
-            continue;
-        }
-
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
-
-        if (cJSON_AddStringToObject(rec, "task_id", task_id) == NULL) {
-            cJSON_Delete(rec);
-            rc = ENOMEM;
-            goto failed;
-        }
-
-        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
-        cJSON_Delete(rec);
-
-        if (rc != 0) {
-            goto failed;
-        }
-    }
-
-    return mdb_txn_commit(txn);
-
-failed:
-
-    mdb_txn_abort(txn);
-    return rc;
-}
-
-
-/*
- * ngx_http_douyin_store_finish: in one write transaction, for each item
- * with records[i] != NULL whose record "owner" still holds (a claim
- * taken over by another worker is that worker's to finish), merges
- * records[i] (status, processed_at and
- * the transcript or the error; metadata) into the stored record, drops
- * the claim fields, and keeps is_read/read_at.  Thread side.  Returns 0
- * or an LMDB/errno code, in which case nothing changed.
- */
-
-int
-ngx_http_douyin_store_finish(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
-    ngx_http_douyin_owner_t *owner)
-{
-    int           rc;
-    cJSON        *rec, *field, *copy;
-    MDB_txn      *txn;
-    ngx_uint_t    i;
-    const char  **d;
-
-    static const char  *drop[] = {
-        "status", "owner", "run", "claimed_at", "task_id", "error",
-        "message",
-        "text", "segments", "confidence", "audio_duration", NULL
-    };
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (records[i] == NULL) {
-            continue;
-        }
-
-        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
-
-        if (rc == MDB_NOTFOUND) {
-            continue;               /* deleted while processing */
-        }
-
-        if (rc != 0) {
-            goto failed;
-        }
-
-        if (!ngx_http_douyin_store_owned(rec, owner)) {
-            cJSON_Delete(rec);
-            continue;
-        }
-
-        for (d = drop; *d != NULL; d++) {
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, *d);
-        }
-
-        cJSON_ArrayForEach(field, records[i]) {
-            copy = cJSON_Duplicate(field, 1);
-            if (copy == NULL) {
-                cJSON_Delete(rec);
-                rc = ENOMEM;
-                goto failed;
-            }
-
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
-            cJSON_AddItemToObject(rec, field->string, copy);
-        }
-
-        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
-        cJSON_Delete(rec);
-
-        if (rc != 0) {
-            goto failed;
-        }
-    }
-
-    return mdb_txn_commit(txn);
-
-failed:
-
-    mdb_txn_abort(txn);
-    return rc;
-}
-
-
-/*
- * ngx_http_douyin_store_recover: in one write transaction, takes over
- * every "processing" record whose owner is gone (a worker that was
- * killed, or an nginx that was restarted), as the "workers" database and
- * the process start time tell, at most "limit" of them (the rest is for
- * a later call): its owner becomes "owner".
- * Returns them as *items (malloc()ed array of *n, with malloc()ed
- * file_url and filename) and *task_ids (malloc()ed array of malloc()ed
- * strings, NULL where no task id was stored), sorted by task id.
- * Thread side.  Returns 0 or an LMDB/errno code (nothing changed, no
- * allocation left).
- */
-
-int
-ngx_http_douyin_store_recover(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
-    ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n)
-{
-    int                      rc;
-    char                   **ids, *tid;
-    cJSON                   *rec, *field;
-    MDB_val                  key, val;
-    MDB_txn                 *txn;
-    MDB_cursor              *cur;
-    ngx_uint_t               i, j, count, cap;
-    ngx_http_douyin_item_t  *it, tmp_item;
-
-    *items = NULL;
-    *task_ids = NULL;
-    *n = 0;
-
-    it = NULL;
-    ids = NULL;
-    count = 0;
-    cap = 0;
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = mdb_cursor_open(txn, store->processing, &cur);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-
-    while (rc == 0) {
-        char  id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-
-        if (count >= limit) {
-            rc = MDB_NOTFOUND;
-            break;
-        }
-
-        if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-            continue;
-        }
-
-        ngx_memcpy(id, key.mv_data, key.mv_size);
-        id[key.mv_size] = '\0';
-
-        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
-        if (rc == MDB_NOTFOUND) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-            continue;
-        }
-
-        if (rc != 0) {
-            mdb_cursor_close(cur);
-            goto failed;
-        }
-
-        field = cJSON_GetObjectItemCaseSensitive(rec, "status");
-
-        if (!cJSON_IsString(field)
-            || ngx_strcmp(field->valuestring, "processing") != 0
-            || ngx_http_douyin_store_owner_alive(txn, store, rec, owner))
-        {
-            cJSON_Delete(rec);
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-            continue;
-        }
-
-        if (count == cap) {
-            void  *p;
-
-            cap = cap ? cap * 2 : 16;
-
-            p = realloc(it, cap * sizeof(ngx_http_douyin_item_t));
-            if (p == NULL) {
-                cJSON_Delete(rec);
-                mdb_cursor_close(cur);
-                rc = ENOMEM;
-                goto failed;
-            }
-            it = p;
-
-            p = realloc(ids, cap * sizeof(char *));
-            if (p == NULL) {
-                cJSON_Delete(rec);
-                mdb_cursor_close(cur);
-                rc = ENOMEM;
-                goto failed;
-            }
-            ids = p;
-        }
-
-        ngx_memzero(&it[count], sizeof(ngx_http_douyin_item_t));
-        ngx_cpystrn((u_char *) it[count].aweme_id, (u_char *) id,
-                    sizeof(it[count].aweme_id));
-        ids[count] = NULL;
-
-        field = cJSON_GetObjectItemCaseSensitive(rec, "file_url");
-        it[count].file_url = strdup(cJSON_IsString(field)
-                                    ? field->valuestring : "");
-
-        field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
-        it[count].filename = strdup(cJSON_IsString(field)
-                                    ? field->valuestring : "");
-
-        field = cJSON_GetObjectItemCaseSensitive(rec, "claimed_at");
-        it[count].claimed_at = cJSON_IsNumber(field)
-                               ? (time_t) field->valuedouble : time(NULL);
-
-        field = cJSON_GetObjectItemCaseSensitive(rec, "task_id");
-        if (cJSON_IsString(field) && field->valuestring[0] != '\0') {
-            ids[count] = strdup(field->valuestring);
-        }
-
-        count++;
-
-        if (it[count - 1].file_url == NULL || it[count - 1].filename == NULL
-            || (cJSON_IsString(field) && field->valuestring[0] != '\0'
-                && ids[count - 1] == NULL))
-        {
-            cJSON_Delete(rec);
-            mdb_cursor_close(cur);
-            rc = ENOMEM;
-            goto failed;
-        }
-
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "owner");
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "run");
-
-        if (cJSON_AddNumberToObject(rec, "owner", owner->pid) == NULL
-            || cJSON_AddNumberToObject(rec, "run", owner->run) == NULL)
-        {
-            cJSON_Delete(rec);
-            mdb_cursor_close(cur);
-            rc = ENOMEM;
-            goto failed;
-        }
-
-        rc = ngx_http_douyin_store_write(txn, store, id, rec);
-        cJSON_Delete(rec);
-
-        if (rc != 0) {
-            mdb_cursor_close(cur);
-            goto failed;
-        }
-
-        /* the write may move the cursor's page: find the key again */
-
-        key.mv_data = id;
-        key.mv_size = ngx_strlen(id);
-
-        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-        if (rc == 0) {
-            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-        }
-    }
-
-    mdb_cursor_close(cur);
-
-    if (rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        txn = NULL;
-        goto failed;
-    }
-
-    /* insertion sort by task id, so one provider task forms one batch */
-
-    for (i = 1; i < count; i++) {
-        tmp_item = it[i];
-        tid = ids[i];
-
-        for (j = i; j > 0; j--) {
-            if (tid == NULL
-                || (ids[j - 1] != NULL && ngx_strcmp(ids[j - 1], tid) <= 0))
-            {
-                break;
-            }
-
-            it[j] = it[j - 1];
-            ids[j] = ids[j - 1];
-        }
-
-        it[j] = tmp_item;
-        ids[j] = tid;
-    }
-
-    *items = it;
-    *task_ids = ids;
-    *n = count;
-
-    return 0;
-
-failed:
-
-    if (txn != NULL) {
-        mdb_txn_abort(txn);
-    }
-
-    for (i = 0; i < count; i++) {
-        free(it[i].file_url);
-        free(it[i].filename);
-        free(ids[i]);
-    }
-
-    free(it);
-    free(ids);
-
-    return rc;
-}
-
-
-static int
 ngx_http_douyin_store_read(MDB_txn *txn, ngx_http_douyin_store_t *store,
     const char *aweme_id, cJSON **rec)
 {
@@ -866,47 +451,22 @@ ngx_http_douyin_store_read(MDB_txn *txn, ngx_http_douyin_store_t *store,
 }
 
 
-/*
- * The index entries of a record: its status letter ('p', 'c', 'f'), its
- * read flag ('0', '1') and its sort key, newest upload_time first:
- *   "0" + 16 hex digits of (2^64 - 1 - Unix s of upload_time) + id key
- *   "1" + id key                               (no or unreadable time)
- * where the id key is the aweme_id left-padded with zeros to 32 digits
- * and each digit d written as 9 - d, so that ascending keys are
- * descending ids, followed by one letter for the id's length.
- */
-
-typedef struct {
-    u_char      status;
-    u_char      read;
-    size_t      len;
-    u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1];
-} ngx_http_douyin_index_t;
-
+/* the index entries of the record rec of aweme_id */
 
 static void
 ngx_http_douyin_store_index(cJSON *rec, const char *aweme_id,
     ngx_http_douyin_index_t *ix)
 {
     u_char   *p;
-    cJSON    *status, *is_read, *upload;
+    cJSON    *is_read, *upload;
     size_t    len, i;
     time_t    t;
 
-    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
     is_read = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
     upload = cJSON_GetObjectItemCaseSensitive(rec, "upload_time");
 
-    ix->status = 'f';
-
-    if (cJSON_IsString(status)) {
-        if (ngx_strcmp(status->valuestring, "completed") == 0) {
-            ix->status = 'c';
-
-        } else if (ngx_strcmp(status->valuestring, "processing") == 0) {
-            ix->status = 'p';
-        }
-    }
+    ix->status = ngx_http_douyin_statuses[ngx_http_douyin_status_of(rec)]
+                 .letter;
 
     ix->read = cJSON_IsTrue(is_read) ? '1' : '0';
 
@@ -1019,12 +579,14 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
 
 
 /*
- * writes rec (NULL: deletes the record) and keeps in step, in the same
+ * ngx_http_douyin_store_write: writes rec (NULL: deletes the record of
+ * aweme_id) in the write transaction txn and keeps in step, in the same
  * transaction, the "processing" index, the "by_time" and "by_status"
- * indexes and the per-status counts
+ * indexes and the per-status counts.  Thread side.  Returns 0 or an
+ * LMDB/errno code.
  */
 
-static int
+int
 ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     const char *aweme_id, cJSON *rec)
 {
@@ -1085,7 +647,9 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
         return rc;
     }
 
-    if (ix.status == 'p') {
+    if (ix.status
+        == ngx_http_douyin_statuses[NGX_HTTP_DOUYIN_PROCESSING].letter)
+    {
         val.mv_data = "";
         val.mv_size = 0;
         return mdb_put(txn, store->processing, &key, &val, 0);
@@ -1098,173 +662,348 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
 
 /*
- * the start time of process pid (clock ticks after boot, field 22 of
- * /proc/<pid>/stat), or 0 when it cannot be read (no such process, no
- * /proc): with the pid it names one process, even across pid reuse
+ * ngx_http_douyin_store_counts: the number of records per status (the
+ * pending row stays 0: pending videos have no record) and read flag (0,
+ * 1).  A read transaction.  Returns 0 or an LMDB code.
  */
 
-static uint64_t
-ngx_http_douyin_proc_start(ngx_pid_t pid)
+int
+ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
+    int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2])
 {
-    int         fd;
-    char        path[64], buf[1024], *p;
-    ssize_t     n;
-    uint64_t    start;
-    ngx_uint_t  field;
+    int         rc, r;
+    u_char      ckey[sizeof("count:xx")];
+    MDB_val     key, val;
+    MDB_txn    *txn;
+    ngx_uint_t  s;
 
-    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
+    ngx_memzero(counts, NGX_HTTP_DOUYIN_NSTATUS * sizeof(counts[0]));
 
-    fd = open(path, O_RDONLY);
-    if (fd == -1) {
-        return 0;
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
     }
 
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
+    for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+        for (r = 0; r < 2; r++) {
+            ngx_sprintf(ckey, "count:%c%c", ngx_http_douyin_statuses[s].letter,
+                        '0' + r);
 
-    if (n <= 0) {
-        return 0;
-    }
+            key.mv_data = ckey;
+            key.mv_size = sizeof("count:xx") - 1;
 
-    buf[n] = '\0';
+            rc = mdb_get(txn, store->meta, &key, &val);
+            if (rc == 0 && val.mv_size == sizeof(int64_t)) {
+                ngx_memcpy(&counts[s][r], val.mv_data, sizeof(int64_t));
 
-    /* the command name may hold spaces and parentheses: skip past it */
-
-    p = strrchr(buf, ')');
-    if (p == NULL) {
-        return 0;
-    }
-
-    /* p + 2 is field 3 (the state); the start time is field 22 */
-
-    for (field = 3, p += 2; field < 22 && *p != '\0'; p++) {
-        if (*p == ' ') {
-            field++;
+            } else if (rc != 0 && rc != MDB_NOTFOUND) {
+                mdb_txn_abort(txn);
+                return rc;
+            }
         }
     }
 
-    start = 0;
+    mdb_txn_abort(txn);
 
-    while (*p >= '0' && *p <= '9') {
-        start = start * 10 + (*p++ - '0');
-    }
-
-    return start;
-}
-
-
-/* is the record's claim held by us or by a live worker? */
-
-static ngx_int_t
-ngx_http_douyin_store_owner_alive(MDB_txn *txn,
-    ngx_http_douyin_store_t *store, cJSON *rec,
-    ngx_http_douyin_owner_t *owner)
-{
-    u_char                     key_data[NGX_INT64_LEN];
-    cJSON                     *pid, *run;
-    MDB_val                    key, val;
-    ngx_pid_t                  p;
-    ngx_http_douyin_worker_t   w;
-
-    pid = cJSON_GetObjectItemCaseSensitive(rec, "owner");
-    run = cJSON_GetObjectItemCaseSensitive(rec, "run");
-
-    if (!cJSON_IsNumber(pid) || !cJSON_IsNumber(run)) {
-        return 0;
-    }
-
-    p = (ngx_pid_t) pid->valuedouble;
-
-    if (p == owner->pid && run->valuedouble == owner->run) {
-        return 1;                   /* ours already */
-    }
-
-    if (p <= 0) {
-        return 0;
-    }
-
-    key.mv_data = key_data;
-    key.mv_size = ngx_sprintf(key_data, "%P", p) - key_data;
-
-    if (mdb_get(txn, store->workers, &key, &val) != 0
-        || val.mv_size != sizeof(ngx_http_douyin_worker_t))
-    {
-        return 0;                   /* its worker has left */
-    }
-
-    ngx_memcpy(&w, val.mv_data, sizeof(ngx_http_douyin_worker_t));
-
-    if (w.run != run->valuedouble) {
-        return 0;                   /* the pid is another worker's now */
-    }
-
-    if (w.start != 0) {
-
-        /* the same process, not a later one with the same pid */
-        return ngx_http_douyin_proc_start(p) == w.start;
-    }
-
-    return (kill(p, 0) == 0 || ngx_errno == NGX_EPERM);
-}
-
-
-/* does "owner" hold the claim of this "processing" record? */
-
-static ngx_int_t
-ngx_http_douyin_store_owned(cJSON *rec, ngx_http_douyin_owner_t *owner)
-{
-    cJSON  *status, *pid, *run;
-
-    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
-    pid = cJSON_GetObjectItemCaseSensitive(rec, "owner");
-    run = cJSON_GetObjectItemCaseSensitive(rec, "run");
-
-    return cJSON_IsString(status)
-           && ngx_strcmp(status->valuestring, "processing") == 0
-           && cJSON_IsNumber(pid) && cJSON_IsNumber(run)
-           && (ngx_pid_t) pid->valuedouble == owner->pid
-           && run->valuedouble == owner->run;
+    return 0;
 }
 
 
 /*
- * ngx_http_douyin_store_register: adds (add = 1, init_process) or removes
- * (add = 0, exit_process) this worker in the "workers" database, in a
- * write transaction.  Returns 0 or an LMDB code.
+ * ngx_http_douyin_store_page: the records of one page of the list, newest
+ * upload_time first (ids descending without a time), restricted to the
+ * statuses whose bits are in status_mask and the read flags in read_mask
+ * (NGX_HTTP_DOUYIN_UNREAD, NGX_HTTP_DOUYIN_READ).  Skips "offset"
+ * entries and returns at most "limit" records in *page, a new cJSON
+ * array of record objects each with "aweme_id" added.  Skipping walks
+ * the index (no record is read for skipped entries).  A read
+ * transaction.  Returns 0 or an LMDB/errno code.
  */
 
 int
-ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
-    ngx_http_douyin_owner_t *owner, ngx_uint_t add)
+ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
+    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
+    ngx_uint_t limit, cJSON **page)
 {
-    int                        rc;
-    u_char                     key_data[NGX_INT64_LEN];
-    MDB_val                    key, val;
-    MDB_txn                   *txn;
-    ngx_http_douyin_worker_t   w;
+    int                      rc;
+    cJSON                   *list;
+    MDB_txn                 *txn;
+    ngx_uint_t               n, i, best, seen;
+    ngx_http_douyin_walk_t   walk[2 * NGX_HTTP_DOUYIN_NSTATUS], *w;
+
+    *page = NULL;
+
+    list = cJSON_CreateArray();
+    if (list == NULL) {
+        return ENOMEM;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        cJSON_Delete(list);
+        return rc;
+    }
+
+    n = 0;
+
+    rc = ngx_http_douyin_store_walk(txn, store, status_mask, read_mask, walk,
+                                    &n);
+
+    for (seen = 0;
+         rc == 0 && (ngx_uint_t) cJSON_GetArraySize(list) < limit;
+         seen++)
+    {
+        best = ngx_http_douyin_store_next(walk, n);
+        if (best == n) {
+            break;
+        }
+
+        w = &walk[best];
+
+        if (seen >= offset) {
+            rc = ngx_http_douyin_store_add(txn, store, &w->val, list);
+            if (rc != 0) {
+                break;
+            }
+        }
+
+        w->live = (mdb_cursor_get(w->cur, &w->key, &w->val, MDB_NEXT) == 0
+                   && (w->prefix[0] == '\0'
+                       || (w->key.mv_size >= 2
+                           && ngx_memcmp(w->key.mv_data, w->prefix, 2)
+                              == 0)));
+    }
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(walk[i].cur);
+    }
+
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        cJSON_Delete(list);
+        return rc;
+    }
+
+    *page = list;
+
+    return 0;
+}
+
+
+/*
+ * opens the cursors of a page at their first entry: everything is the
+ * one "by_time" index; else one cursor per (status, read) prefix of
+ * "by_status", merged by ngx_http_douyin_store_next()
+ */
+
+static int
+ngx_http_douyin_store_walk(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_http_douyin_walk_t *walk,
+    ngx_uint_t *n)
+{
+    int                      rc;
+    ngx_uint_t               s, r;
+    ngx_http_douyin_walk_t  *w;
+
+    if (status_mask == NGX_HTTP_DOUYIN_STORED
+        && read_mask == (NGX_HTTP_DOUYIN_UNREAD|NGX_HTTP_DOUYIN_READ))
+    {
+        rc = mdb_cursor_open(txn, store->by_time, &walk[0].cur);
+        if (rc != 0) {
+            return rc;
+        }
+
+        *n = 1;
+
+        walk[0].prefix[0] = '\0';
+        walk[0].live = (mdb_cursor_get(walk[0].cur, &walk[0].key,
+                                       &walk[0].val, MDB_FIRST) == 0);
+        return 0;
+    }
+
+    for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+        for (r = 0; r < 2; r++) {
+            if (!(status_mask & ngx_http_douyin_statuses[s].bit)
+                || !(read_mask & (1 << r)))
+            {
+                continue;
+            }
+
+            w = &walk[*n];
+
+            rc = mdb_cursor_open(txn, store->by_status, &w->cur);
+            if (rc != 0) {
+                return rc;
+            }
+
+            (*n)++;
+
+            w->prefix[0] = ngx_http_douyin_statuses[s].letter;
+            w->prefix[1] = (u_char) ('0' + r);
+
+            w->key.mv_data = w->prefix;
+            w->key.mv_size = 2;
+
+            w->live = (mdb_cursor_get(w->cur, &w->key, &w->val,
+                                      MDB_SET_RANGE) == 0
+                       && w->key.mv_size >= 2
+                       && ngx_memcmp(w->key.mv_data, w->prefix, 2) == 0);
+        }
+    }
+
+    return 0;
+}
+
+
+/* the live cursor with the smallest sort key (its 2-byte prefix aside) */
+
+static ngx_uint_t
+ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk, ngx_uint_t n)
+{
+    int         c;
+    size_t      sk, la, lb;
+    ngx_uint_t  i, best;
+
+    sk = (n > 0 && walk[0].prefix[0] != '\0') ? 2 : 0;
+    best = n;
+
+    for (i = 0; i < n; i++) {
+        if (!walk[i].live) {
+            continue;
+        }
+
+        if (best == n) {
+            best = i;
+            continue;
+        }
+
+        la = walk[i].key.mv_size - sk;
+        lb = walk[best].key.mv_size - sk;
+
+        c = ngx_memcmp((u_char *) walk[i].key.mv_data + sk,
+                       (u_char *) walk[best].key.mv_data + sk,
+                       ngx_min(la, lb));
+
+        if (c < 0 || (c == 0 && la < lb)) {
+            best = i;
+        }
+    }
+
+    return best;
+}
+
+
+/* appends to list the record whose aweme_id is the index value val */
+
+static int
+ngx_http_douyin_store_add(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    MDB_val *val, cJSON *list)
+{
+    int     rc;
+    char    id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON  *rec;
+
+    if (val->mv_size == 0 || val->mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+        return MDB_CORRUPTED;
+    }
+
+    ngx_memcpy(id, val->mv_data, val->mv_size);
+    id[val->mv_size] = '\0';
+
+    rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+    if (rc != 0) {
+        return rc;
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "aweme_id");
+
+    if (cJSON_AddStringToObject(rec, "aweme_id", id) == NULL) {
+        cJSON_Delete(rec);
+        return ENOMEM;
+    }
+
+    cJSON_AddItemToArray(list, rec);
+
+    return 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_set_read: sets is_read and read_at (Unix s, or
+ * null when unread) of an existing record, in a write transaction.
+ * Thread side.  Returns 0, MDB_NOTFOUND when there is no record, or
+ * another LMDB/errno code (nothing changed).
+ */
+
+int
+ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
+    const char *aweme_id, ngx_uint_t is_read, time_t now)
+{
+    int       rc;
+    cJSON    *rec;
+    MDB_txn  *txn;
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc != 0) {
         return rc;
     }
 
-    key.mv_data = key_data;
-    key.mv_size = ngx_sprintf(key_data, "%P", owner->pid) - key_data;
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
 
-    if (add) {
-        ngx_memzero(&w, sizeof(ngx_http_douyin_worker_t));
-        w.run = owner->run;
-        w.start = ngx_http_douyin_proc_start(owner->pid);
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "is_read");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "read_at");
 
-        val.mv_data = &w;
-        val.mv_size = sizeof(ngx_http_douyin_worker_t);
-        rc = mdb_put(txn, store->workers, &key, &val, 0);
+    if (cJSON_AddBoolToObject(rec, "is_read", is_read ? 1 : 0) == NULL
+        || (is_read ? cJSON_AddNumberToObject(rec, "read_at", (double) now)
+                    : cJSON_AddNullToObject(rec, "read_at")) == NULL)
+    {
+        cJSON_Delete(rec);
+        mdb_txn_abort(txn);
+        return ENOMEM;
+    }
 
-    } else {
-        rc = mdb_del(txn, store->workers, &key, NULL);
-        if (rc == MDB_NOTFOUND) {
-            rc = 0;
-        }
+    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
+    cJSON_Delete(rec);
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * ngx_http_douyin_store_delete: drops the record of aweme_id with its
+ * index entries, in a write transaction.  Thread side.  Returns 0,
+ * MDB_NOTFOUND when there was none, or another LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
+    const char *aweme_id)
+{
+    int       rc;
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+
+    rc = mdb_get(txn, store->videos, &key, &val);
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_write(txn, store, aweme_id, NULL);
     }
 
     if (rc != 0) {
@@ -1273,6 +1012,45 @@ ngx_http_douyin_store_register(ngx_http_douyin_store_t *store,
     }
 
     return mdb_txn_commit(txn);
+}
+
+
+/*
+ * ngx_http_douyin_store_has: sets found[i] to whether a record exists for
+ * ids[i], for n ids, in one read transaction.  Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
+    ngx_uint_t n, u_char *found)
+{
+    int        rc;
+    MDB_val    key, val;
+    MDB_txn   *txn;
+    ngx_uint_t i;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        key.mv_data = ids[i];
+        key.mv_size = ngx_strlen(ids[i]);
+
+        rc = mdb_get(txn, store->videos, &key, &val);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        found[i] = (rc == 0);
+    }
+
+    mdb_txn_abort(txn);
+
+    return 0;
 }
 
 
@@ -1401,356 +1179,4 @@ ngx_http_douyin_parse_iso8601(const char *s)
 
     return (time_t) (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]
                      - sign * (zh * 3600 + zm * 60));
-}
-
-
-/*
- * ngx_http_douyin_store_counts: the number of records per status (0:
- * processing, 1: completed, 2: failed) and read flag (0, 1).  A read
- * transaction.  Returns 0 or an LMDB code.
- */
-
-int
-ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
-    int64_t counts[3][2])
-{
-    int        rc, s, r;
-    u_char     ckey[sizeof("count:xx")];
-    MDB_val    key, val;
-    MDB_txn   *txn;
-
-    static const u_char  letters[3] = { 'p', 'c', 'f' };
-
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (s = 0; s < 3; s++) {
-        for (r = 0; r < 2; r++) {
-            ngx_sprintf(ckey, "count:%c%c", letters[s], '0' + r);
-
-            key.mv_data = ckey;
-            key.mv_size = sizeof("count:xx") - 1;
-
-            counts[s][r] = 0;
-
-            rc = mdb_get(txn, store->meta, &key, &val);
-            if (rc == 0 && val.mv_size == sizeof(int64_t)) {
-                ngx_memcpy(&counts[s][r], val.mv_data, sizeof(int64_t));
-
-            } else if (rc != 0 && rc != MDB_NOTFOUND) {
-                mdb_txn_abort(txn);
-                return rc;
-            }
-        }
-    }
-
-    mdb_txn_abort(txn);
-
-    return 0;
-}
-
-
-/*
- * ngx_http_douyin_store_list: the records of one page of the list, newest
- * upload_time first (ids descending without a time), restricted to the
- * statuses in status_mask (bit 0: processing, 1: completed, 2: failed)
- * and the read flags in read_mask (bit 0: unread, 1: read).  Skips
- * "offset" entries and returns at most "limit" records in *page, a new
- * cJSON array of record objects each with "aweme_id" added.  Skipping
- * walks the index (no record is read for skipped entries).  A read
- * transaction.  Returns 0 or an LMDB/errno code.
- */
-
-int
-ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
-    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
-    ngx_uint_t limit, cJSON **page)
-{
-    int          rc, live[6];
-    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON       *list, *rec;
-    MDB_val      key[6], val[6];
-    MDB_txn     *txn;
-    MDB_cursor  *cur[6];
-    ngx_uint_t   n, i, best, s, r, seen;
-    u_char       prefix[6][2];
-
-    static const u_char  letters[3] = { 'p', 'c', 'f' };
-
-    *page = NULL;
-
-    list = cJSON_CreateArray();
-    if (list == NULL) {
-        return ENOMEM;
-    }
-
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        cJSON_Delete(list);
-        return rc;
-    }
-
-    n = 0;
-
-    if (status_mask == 7 && read_mask == 3) {
-
-        /* everything: the one "by_time" index */
-
-        rc = mdb_cursor_open(txn, store->by_time, &cur[0]);
-        if (rc != 0) {
-            goto failed;
-        }
-
-        rc = mdb_cursor_get(cur[0], &key[0], &val[0], MDB_FIRST);
-        live[0] = (rc == 0);
-        prefix[0][0] = '\0';
-        n = 1;
-
-    } else {
-
-        /* one cursor per (status, read) prefix of "by_status", merged */
-
-        for (s = 0; s < 3; s++) {
-            for (r = 0; r < 2; r++) {
-                if (!(status_mask & (1 << s)) || !(read_mask & (1 << r))) {
-                    continue;
-                }
-
-                prefix[n][0] = letters[s];
-                prefix[n][1] = (u_char) ('0' + r);
-
-                rc = mdb_cursor_open(txn, store->by_status, &cur[n]);
-                if (rc != 0) {
-                    goto failed;
-                }
-
-                key[n].mv_data = prefix[n];
-                key[n].mv_size = 2;
-
-                rc = mdb_cursor_get(cur[n], &key[n], &val[n], MDB_SET_RANGE);
-                live[n] = (rc == 0 && key[n].mv_size >= 2
-                           && ngx_memcmp(key[n].mv_data, prefix[n], 2) == 0);
-                n++;
-            }
-        }
-    }
-
-    seen = 0;
-
-    for ( ;; ) {
-        best = n;
-
-        for (i = 0; i < n; i++) {
-            if (!live[i]) {
-                continue;
-            }
-
-            if (best == n) {
-                best = i;
-                continue;
-            }
-
-            /* compare the sort keys, without the 2-byte prefix */
-
-            {
-                size_t   sk = prefix[0][0] ? 2 : 0;
-                size_t   la = key[i].mv_size - sk, lb = key[best].mv_size - sk;
-                int      c;
-
-                c = ngx_memcmp((u_char *) key[i].mv_data + sk,
-                               (u_char *) key[best].mv_data + sk,
-                               ngx_min(la, lb));
-
-                if (c < 0 || (c == 0 && la < lb)) {
-                    best = i;
-                }
-            }
-        }
-
-        if (best == n || (ngx_uint_t) cJSON_GetArraySize(list) >= limit) {
-            break;
-        }
-
-        if (seen++ >= offset) {
-            if (val[best].mv_size == 0
-                || val[best].mv_size > NGX_HTTP_DOUYIN_ID_MAX)
-            {
-                rc = MDB_CORRUPTED;
-                goto failed;
-            }
-
-            ngx_memcpy(id, val[best].mv_data, val[best].mv_size);
-            id[val[best].mv_size] = '\0';
-
-            rc = ngx_http_douyin_store_read(txn, store, id, &rec);
-            if (rc != 0) {
-                goto failed;
-            }
-
-            cJSON_DeleteItemFromObjectCaseSensitive(rec, "aweme_id");
-
-            if (cJSON_AddStringToObject(rec, "aweme_id", id) == NULL) {
-                cJSON_Delete(rec);
-                rc = ENOMEM;
-                goto failed;
-            }
-
-            cJSON_AddItemToArray(list, rec);
-        }
-
-        rc = mdb_cursor_get(cur[best], &key[best], &val[best], MDB_NEXT);
-        live[best] = (rc == 0
-                      && (prefix[best][0] == '\0'
-                          || (key[best].mv_size >= 2
-                              && ngx_memcmp(key[best].mv_data,
-                                            prefix[best], 2) == 0)));
-    }
-
-    for (i = 0; i < n; i++) {
-        mdb_cursor_close(cur[i]);
-    }
-
-    mdb_txn_abort(txn);
-
-    *page = list;
-
-    return 0;
-
-failed:
-
-    for (i = 0; i < n; i++) {
-        mdb_cursor_close(cur[i]);
-    }
-
-    mdb_txn_abort(txn);
-    cJSON_Delete(list);
-
-    return rc;
-}
-
-
-/*
- * ngx_http_douyin_store_set_read: sets is_read and read_at (Unix s, or
- * null when unread) of an existing record, in a write transaction.
- * Thread side.  Returns 0, MDB_NOTFOUND when there is no record, or
- * another LMDB/errno code (nothing changed).
- */
-
-int
-ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
-    const char *aweme_id, ngx_uint_t is_read, time_t now)
-{
-    int       rc;
-    cJSON    *rec;
-    MDB_txn  *txn;
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "is_read");
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "read_at");
-
-    if (cJSON_AddBoolToObject(rec, "is_read", is_read ? 1 : 0) == NULL
-        || (is_read ? cJSON_AddNumberToObject(rec, "read_at", (double) now)
-                    : cJSON_AddNullToObject(rec, "read_at")) == NULL)
-    {
-        cJSON_Delete(rec);
-        mdb_txn_abort(txn);
-        return ENOMEM;
-    }
-
-    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
-    cJSON_Delete(rec);
-
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-
-    return mdb_txn_commit(txn);
-}
-
-
-/*
- * ngx_http_douyin_store_delete: drops the record of aweme_id with its
- * index entries, in a write transaction.  Thread side.  Returns 0,
- * MDB_NOTFOUND when there was none, or another LMDB/errno code.
- */
-
-int
-ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
-    const char *aweme_id)
-{
-    int       rc;
-    MDB_val   key, val;
-    MDB_txn  *txn;
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    key.mv_data = (void *) aweme_id;
-    key.mv_size = ngx_strlen(aweme_id);
-
-    rc = mdb_get(txn, store->videos, &key, &val);
-    if (rc == 0) {
-        rc = ngx_http_douyin_store_write(txn, store, aweme_id, NULL);
-    }
-
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-
-    return mdb_txn_commit(txn);
-}
-
-
-/*
- * ngx_http_douyin_store_has: sets found[i] to whether a record exists for
- * ids[i], for n ids, in one read transaction.  Returns 0 or an LMDB code.
- */
-
-int
-ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
-    ngx_uint_t n, u_char *found)
-{
-    int        rc;
-    MDB_val    key, val;
-    MDB_txn   *txn;
-    ngx_uint_t i;
-
-    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (i = 0; i < n; i++) {
-        key.mv_data = ids[i];
-        key.mv_size = ngx_strlen(ids[i]);
-
-        rc = mdb_get(txn, store->videos, &key, &val);
-
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            mdb_txn_abort(txn);
-            return rc;
-        }
-
-        found[i] = (rc == 0);
-    }
-
-    mdb_txn_abort(txn);
-
-    return 0;
 }

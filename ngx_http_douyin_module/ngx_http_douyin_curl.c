@@ -1,6 +1,11 @@
 
 /*
- * ngx_http_douyin_module: HTTP calls with libcurl.
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: HTTP calls with libcurl (the libcurl wrapper).
  *
  * Thread side: ngx_http_douyin_fetch() runs in a thread pool task with one
  * easy handle per call (libcurl-thread(3)); it never logs and never

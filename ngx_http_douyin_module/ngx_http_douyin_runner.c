@@ -1,6 +1,11 @@
 
 /*
- * ngx_http_douyin_module: the per-worker runner (event loop side).
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: the per-worker runner (event loop).
  *
  * A job is one /api/process (or /api/process/async) call: an OP_LIST
  * thread task lists file-system-go and claims the videos to transcribe
@@ -24,13 +29,16 @@
 
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
 #define NGX_HTTP_DOUYIN_BACKOFF_MAX       30000
-#define NGX_HTTP_DOUYIN_WATCHDOG          60000
 #define NGX_HTTP_DOUYIN_WATCH             500
 
 
+static ngx_int_t ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
 static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
-    ngx_uint_t status, cJSON *json);
+    ngx_http_douyin_err_e err, cJSON *json);
+static cJSON *ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_job_check(ngx_http_douyin_job_t *job);
 static void ngx_http_douyin_job_free(ngx_http_douyin_job_t *job);
 static void ngx_http_douyin_job_request_cleanup(void *data);
@@ -41,6 +49,14 @@ static void ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
     ngx_msec_t delay);
 static void ngx_http_douyin_batch_timer(ngx_event_t *ev);
 static void ngx_http_douyin_batch_done(ngx_event_t *ev);
+static void ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
     const char *code, const char *message);
 static void ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch);
@@ -50,6 +66,9 @@ static ngx_msec_t ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner,
     ngx_uint_t attempt);
 static void ngx_http_douyin_recover_timer(ngx_event_t *ev);
 static void ngx_http_douyin_recover_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_douyin_recover_batch(
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_op_t *op,
+    ngx_uint_t from, ngx_uint_t to);
 
 
 /*
@@ -65,9 +84,7 @@ ngx_int_t
 ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
-    int                        rc;
-    char                      *key, *path;
-    size_t                     len;
+    char                      *path;
     ngx_http_douyin_runner_t  *runner;
 
     runner = ngx_pcalloc(cycle->pool, sizeof(ngx_http_douyin_runner_t));
@@ -112,7 +129,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         runner->store_ok = 1;
     }
 
-    if (!dmcf->filesystem) {
+    if (!(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FSGO)) {
         return NGX_OK;
     }
 
@@ -121,9 +138,29 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (!dmcf->processing) {
+    if (!(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
         return NGX_OK;
     }
+
+    return ngx_http_douyin_runner_processing(cycle, runner);
+}
+
+
+/*
+ * the part of init_process for the process handlers: the key from the
+ * environment, this worker in the store's registry, the recovery timer
+ */
+
+static ngx_int_t
+ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner)
+{
+    int                           rc;
+    char                         *key;
+    size_t                        len;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = runner->conf;
 
     key = getenv((char *) dmcf->asr_key_env.data);
 
@@ -147,16 +184,16 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     }
 
     if (runner->store_ok) {
-        rc = ngx_http_douyin_store_register(&runner->store, &runner->owner,
+        rc = ngx_http_douyin_claim_register(&runner->store, &runner->owner,
                                             1);
         if (rc != 0) {
 
             /* unregistered, its claims would look orphaned to others */
 
-            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+            ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
                           "douyin: registering the worker in the store "
                           "failed: %s; processing answers 503",
-                          ngx_http_douyin_store_strerror(rc));
+                          mdb_strerror(rc));
             runner->store_ok = 0;
         }
     }
@@ -200,8 +237,8 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_listing_free(&dmcf->runner->listing);
 
     if (dmcf->runner->store_ok) {
-        if (dmcf->processing) {
-            (void) ngx_http_douyin_store_register(&dmcf->runner->store,
+        if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
+            (void) ngx_http_douyin_claim_register(&dmcf->runner->store,
                                                   &dmcf->runner->owner, 0);
         }
 
@@ -213,14 +250,17 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
 
 /*
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
- * answer once listed, else when every claimed video has ended).  Returns
- * NGX_DONE (r is answered later), or an error already sent (503 when the
- * store, the key or the thread pool is unavailable).
+ * answer once listed, else when every claimed video has ended): posts
+ * its OP_LIST thread op.  The job answers r once, through respond(r,
+ * err, json); the caller holds a reference of r for it.  Returns
+ * NGX_HTTP_DOUYIN_OK, or the error to answer now (the store, the key or
+ * the thread pool is unavailable).
  */
 
-ngx_int_t
+ngx_http_douyin_err_e
 ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async)
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_respond_pt respond)
 {
     ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
@@ -228,41 +268,34 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     ngx_http_douyin_job_t     *job;
     ngx_http_douyin_runner_t  *runner;
 
-    runner = dmcf->runner;
-
-    if (runner == NULL || !runner->store_ok) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "STORE_UNAVAILABLE",
-                                          "The transcript store could not "
-                                          "be opened; see the error log.");
+    if (!ngx_http_douyin_store_ready(dmcf)) {
+        return NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
     }
 
+    runner = dmcf->runner;
+
     if (runner->auth_header == NULL) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "ASR_KEY_MISSING",
-                                          "The ASR key is not set in the "
-                                          "environment of nginx.");
+        return NGX_HTTP_DOUYIN_ERR_KEY_MISSING;
     }
 
     pool = ngx_create_pool(4096, runner->log);
     if (pool == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_HTTP_DOUYIN_ERR_INTERNAL;
     }
 
     job = ngx_pcalloc(pool, sizeof(ngx_http_douyin_job_t));
     if (job == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     job->pool = pool;
     job->runner = runner;
     job->async = async;
+    job->respond = respond;
 
     job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
     if (job->task == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     op = job->task->ctx;
@@ -278,17 +311,16 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     if (ngx_http_douyin_task_post(dmcf->thread_pool, job->task) != NGX_OK) {
         ngx_destroy_pool(pool);
-        return ngx_http_douyin_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "THREAD_POOL_UNAVAILABLE",
-                                          "The thread pool queue is full; "
-                                          "try again later.");
+        return NGX_HTTP_DOUYIN_ERR_THREAD_POOL;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin job %p: listing posted", job);
 
     cln->handler = ngx_http_douyin_job_request_cleanup;
     cln->data = job;
@@ -299,9 +331,12 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     /* a new call tries the key again */
     runner->key_rejected = 0;
 
-    r->main->count++;
+    return NGX_HTTP_DOUYIN_OK;
 
-    return NGX_DONE;
+failed:
+
+    ngx_destroy_pool(pool);
+    return NGX_HTTP_DOUYIN_ERR_INTERNAL;
 }
 
 
@@ -312,8 +347,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 {
     ngx_http_douyin_job_t *job = ev->data;
 
-    cJSON                     *json, *data;
-    ngx_uint_t                 status;
+    ngx_uint_t                 i;
     ngx_http_douyin_op_t      *op;
     ngx_http_douyin_runner_t  *runner;
 
@@ -328,20 +362,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
                       "douyin: %s: %s", op->code, op->detail);
 
-        status = (ngx_strncmp(op->code, "FILESYSTEM", 10) == 0)
-                 ? NGX_HTTP_BAD_GATEWAY : NGX_HTTP_SERVICE_UNAVAILABLE;
-
-        json = cJSON_CreateObject();
-        cJSON_AddFalseToObject(json, "success");
-        cJSON_AddStringToObject(json, "error", op->code);
-        cJSON_AddStringToObject(json, "detail",
-                                status == NGX_HTTP_BAD_GATEWAY
-                                ? "file-system-go answered badly or not at "
-                                  "all; nothing was changed."
-                                : "The transcript store failed; nothing was "
-                                  "changed.");
-
-        ngx_http_douyin_job_respond(job, status, json);
+        ngx_http_douyin_job_respond(job, op->err, NULL);
         ngx_http_douyin_job_free(job);
         return;
     }
@@ -352,43 +373,20 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     /* every listed video has a record now: none is pending */
     ngx_http_douyin_listing_update(runner, 1, op->listed);
 
-    for (job->next = 0; job->next < op->nitems; job->next++) {
-        if (op->items[job->next].claimed) {
-            job->claimed++;
-        }
+    for (i = 0; i < op->nitems; i++) {
+        job->claimed += op->items[i].claimed;
     }
 
     job->next = 0;
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, runner->log, 0,
-                   "douyin: listed %ui, ignored %ui, claimed %ui, async %i",
-                   op->listed, op->ignored, job->claimed, job->async);
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin job %p: listed %ui, ignored %ui, claimed %ui, "
+                   "async %i", job, op->listed, op->ignored, job->claimed,
+                   job->async);
 
     if (job->async || job->claimed == 0) {
-        json = cJSON_CreateObject();
-        cJSON_AddTrueToObject(json, "success");
-
-        if (job->async) {
-            cJSON_AddStringToObject(json, "message",
-                                    job->claimed ? "Processing started."
-                                                 : "Nothing to process.");
-            data = cJSON_AddObjectToObject(json, "data");
-            cJSON_AddNumberToObject(data, "total", job->total);
-            cJSON_AddNumberToObject(data, "pending", job->claimed);
-            cJSON_AddNumberToObject(data, "skip", job->total - job->claimed);
-
-        } else {
-            cJSON_AddStringToObject(json, "message", "Nothing to process.");
-            data = cJSON_AddObjectToObject(json, "data");
-            cJSON_AddNumberToObject(data, "total", job->total);
-            cJSON_AddNumberToObject(data, "processed", 0);
-            cJSON_AddNumberToObject(data, "success", 0);
-            cJSON_AddNumberToObject(data, "failed", 0);
-        }
-
-        cJSON_AddNumberToObject(data, "ignored", op->ignored);
-
-        ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+        ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK,
+                                    ngx_http_douyin_job_listed(job, op));
     }
 
     if (job->claimed == 0) {
@@ -409,14 +407,50 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 }
 
 
-/* sends json (deleted here) to the job's waiting request, if any */
+/* the answer once listed: async, or nothing to process */
+
+static cJSON *
+ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_op_t *op)
+{
+    cJSON  *json, *data;
+
+    json = cJSON_CreateObject();
+    cJSON_AddTrueToObject(json, "success");
+
+    if (job->async) {
+        cJSON_AddStringToObject(json, "message",
+                                job->claimed ? "Processing started."
+                                             : "Nothing to process.");
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "total", job->total);
+        cJSON_AddNumberToObject(data, "pending", job->claimed);
+        cJSON_AddNumberToObject(data, "skip", job->total - job->claimed);
+
+    } else {
+        cJSON_AddStringToObject(json, "message", "Nothing to process.");
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "total", job->total);
+        cJSON_AddNumberToObject(data, "processed", 0);
+        cJSON_AddNumberToObject(data, "success", 0);
+        cJSON_AddNumberToObject(data, "failed", 0);
+    }
+
+    cJSON_AddNumberToObject(data, "ignored", op->ignored);
+
+    return json;
+}
+
+
+/*
+ * the job's answer (err, or json, deleted here) to its waiting request,
+ * if any, through the job's respond handler
+ */
 
 static void
-ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
-    cJSON *json)
+ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
+    ngx_http_douyin_err_e err, cJSON *json)
 {
-    ngx_int_t            rc;
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = job->request;
@@ -429,14 +463,7 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
     job->request = NULL;
     job->request_cleanup->handler = NULL;
 
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    rc = ngx_http_douyin_send_cjson(r, status, json);
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+    job->respond(r, err, json);
 }
 
 
@@ -445,8 +472,9 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job, ngx_uint_t status,
 static void
 ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
 {
-    cJSON      *json, *data;
-    u_char      msg[192];
+    u_char                 msg[192];
+    cJSON                 *json, *data;
+    ngx_http_douyin_op_t  *op;
 
     if (job->ended + job->handed_over < job->claimed) {
         return;
@@ -475,10 +503,10 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
     cJSON_AddNumberToObject(data, "processed", job->ended);
     cJSON_AddNumberToObject(data, "success", job->success);
     cJSON_AddNumberToObject(data, "failed", job->failed);
-    cJSON_AddNumberToObject(data, "ignored",
-                            ((ngx_http_douyin_op_t *) job->task->ctx)->ignored);
+    op = job->task->ctx;
+    cJSON_AddNumberToObject(data, "ignored", op->ignored);
 
-    ngx_http_douyin_job_respond(job, NGX_HTTP_OK, json);
+    ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, json);
     ngx_http_douyin_job_free(job);
 }
 
@@ -488,8 +516,7 @@ ngx_http_douyin_job_free(ngx_http_douyin_job_t *job)
 {
     if (job->request != NULL) {
         /* never answered: cannot happen, but never leave r hanging */
-        ngx_http_douyin_job_respond(job, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    NULL);
+        ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, NULL);
     }
 
     if (job->queued) {
@@ -553,7 +580,7 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
 
         batch = ngx_http_douyin_batch_create(runner, n);
         if (batch == NULL) {
-            return;             /* out of memory, logged; a later end retries */
+            return;         /* out of memory, logged; a later end retries */
         }
 
         bop = batch->task->ctx;
@@ -704,7 +731,12 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 
     batch->reserved = 0;
 
-    if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool, batch->task)
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: posting op %ui", batch,
+                   (ngx_uint_t) op->op);
+
+    if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool,
+                                  batch->task)
         != NGX_OK)
     {
         /* the queue is full (logged by nginx): try again in a while */
@@ -713,194 +745,201 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
 }
 
 
-/*
- * ngx_http_douyin_task_post: posts task to the pool tp with a watchdog
- * timer on its event (not cancelable: a worker that shuts down waits for
- * its threads, as for nginx's own thread tasks).  Returns what
- * ngx_thread_task_post() returns (NGX_ERROR: the queue is full, logged).
- */
-
-ngx_int_t
-ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
-{
-    if (ngx_thread_task_post(tp, task) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_add_timer(&task->event, NGX_HTTP_DOUYIN_WATCHDOG);
-
-    return NGX_OK;
-}
-
-
-/*
- * ngx_http_douyin_task_timedout: called first by every completion
- * handler; returns 1 when it is the watchdog that fired (the task is
- * still running: the handler returns and waits), 0 when the task is done
- * (the watchdog is removed).
- */
-
-ngx_int_t
-ngx_http_douyin_task_timedout(ngx_event_t *ev)
-{
-    if (ev->timedout) {
-        ev->timedout = 0;
-
-        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                      "douyin: a thread task is still running after %M ms",
-                      (ngx_msec_t) NGX_HTTP_DOUYIN_WATCHDOG);
-
-        ngx_add_timer(ev, NGX_HTTP_DOUYIN_WATCHDOG);
-        return 1;
-    }
-
-    if (ev->timer_set) {
-        ngx_del_timer(ev);
-    }
-
-    return 0;
-}
-
-
-/* a step of the batch is done (event loop) */
+/* a step of the batch is done: the event loop decides the next one */
 
 static void
 ngx_http_douyin_batch_done(ngx_event_t *ev)
 {
     ngx_http_douyin_batch_t *batch = ev->data;
 
-    ngx_uint_t                 shift;
-    ngx_msec_t                 delay;
-    ngx_http_douyin_op_t      *op;
-    ngx_http_douyin_runner_t  *runner;
-    ngx_http_douyin_main_conf_t *dmcf;
+    ngx_http_douyin_op_t  *op;
 
     if (ngx_http_douyin_task_timedout(ev)) {
         return;
     }
 
     op = batch->task->ctx;
-    runner = batch->runner;
-    dmcf = runner->conf;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: op %ui done, rc %ui", batch,
+                   (ngx_uint_t) op->op, (ngx_uint_t) op->rc);
 
     switch (op->rc) {
 
     case NGX_HTTP_DOUYIN_RC_NEXT:
 
         if (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT) {
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
-                           "douyin: submitted %ui file(s) as task %s "
-                           "(first %s)", op->nitems, op->task_id,
-                           op->items[0].aweme_id);
+            ngx_http_douyin_batch_submitted(batch, op);
 
-            if (op->detail[0] != '\0') {
-                ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                              "douyin: task %s: %s", op->task_id, op->detail);
-            }
-
-            op->op = NGX_HTTP_DOUYIN_OP_POLL;
-            op->attempt = 0;
-            batch->polls = 0;
-
-            /* douyin_asr_timeout counts from the submit */
-            batch->started = ngx_current_msec;
-            ngx_http_douyin_batch_schedule(batch, dmcf->poll_interval);
-            return;
+        } else {
+            ngx_http_douyin_batch_running(batch, op);
         }
 
-        /* OP_POLL: still PENDING or RUNNING */
-
-        op->attempt = 0;
-        batch->polls++;
-
-        if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
-            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                          "douyin: task %s did not end within "
-                          "douyin_asr_timeout", op->task_id);
-            ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
-                                       "The ASR provider did not finish "
-                                       "in time.");
-            return;
-        }
-
-        /* as the official SDK: doubling every 3 polls, up to the max */
-
-        shift = ngx_min(batch->polls / 3, 16);
-        delay = ngx_min(dmcf->poll_interval << shift, dmcf->poll_max);
-
-        ngx_http_douyin_batch_schedule(batch, delay);
         return;
 
     case NGX_HTTP_DOUYIN_RC_RETRY:
     case NGX_HTTP_DOUYIN_RC_ERROR:
+        ngx_http_douyin_batch_retry(batch, op);
+        return;
 
-        if (op->attempt + 1 >= NGX_HTTP_DOUYIN_MAX_ATTEMPTS
-            && ngx_strncmp(op->code, "STORE_", 6) == 0)
-        {
-            /*
-             * the outcome cannot be stored: the records stay
-             * "processing", held by this worker, and the next worker
-             * resumes them from their task id; the callers learn now
-             */
-
-            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                          "douyin: %s; giving up, the video(s) stay "
-                          "processing until a restart resumes them",
-                          op->detail);
-
-            for (shift = 0; shift < op->nitems; shift++) {
-                op->items[shift].outcome = NGX_HTTP_DOUYIN_FAILED;
-            }
-
-            ngx_http_douyin_batch_end(batch);
-            return;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, runner->log, 0,
-                      "douyin: %s (attempt %ui), retrying",
-                      op->detail[0] ? op->detail : op->code,
-                      op->attempt + 1);
-
-        if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
-            op->attempt++;
-        }
-
-        ngx_http_douyin_batch_schedule(batch,
-                                  ngx_http_douyin_backoff(runner,
-                                                          op->attempt));
+    case NGX_HTTP_DOUYIN_RC_FAIL:
+        ngx_http_douyin_batch_refused(batch, op);
         return;
 
     case NGX_HTTP_DOUYIN_RC_DONE:
-
-        if (op->key_rejected) {
-            if (!runner->key_rejected) {
-                ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                              "douyin: the ASR provider rejected the key "
-                              "from \"%V\": HTTP %l %s; failing queued "
-                              "videos", &dmcf->asr_key_env,
-                              op->http_status, op->code);
-            }
-
-            runner->key_rejected = 1;
-            ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
-                        sizeof(runner->key_code));
-
-        } else if (op->code[0] != '\0') {
-
-            /* a provider's refusal or answer we could not use */
-
-            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                          "douyin: %s", op->detail[0] ? op->detail
-                                                      : op->code);
-        }
-
         ngx_http_douyin_batch_end(batch);
         return;
     }
 }
 
 
-/* every item of the batch fails with code (stored in a thread task) */
+/* submitted: poll the provider task, first after douyin_poll_interval */
+
+static void
+ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin: submitted %ui file(s) as task %s (first %s)",
+                   op->nitems, op->task_id, op->items[0].aweme_id);
+
+    if (op->detail[0] != '\0') {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: task %s: %s", op->task_id, op->detail);
+    }
+
+    op->op = NGX_HTTP_DOUYIN_OP_POLL;
+    op->attempt = 0;
+    batch->polls = 0;
+
+    /* douyin_asr_timeout counts from the submit */
+    batch->started = ngx_current_msec;
+    ngx_http_douyin_batch_schedule(batch, runner->conf->poll_interval);
+}
+
+
+/* the provider task is still PENDING or RUNNING: poll again, or give up */
+
+static void
+ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_uint_t                    shift;
+    ngx_msec_t                    delay;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = batch->runner->conf;
+
+    op->attempt = 0;
+    batch->polls++;
+
+    if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
+        ngx_log_error(NGX_LOG_ERR, batch->runner->log, 0,
+                      "douyin: task %s did not end within "
+                      "douyin_asr_timeout", op->task_id);
+        ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
+                                   "The ASR provider did not finish in "
+                                   "time.");
+        return;
+    }
+
+    /* as the official SDK: doubling every 3 polls, up to the max */
+
+    shift = ngx_min(batch->polls / 3, 16);
+    delay = ngx_min(dmcf->poll_interval << shift, dmcf->poll_max);
+
+    ngx_http_douyin_batch_schedule(batch, delay);
+}
+
+
+/* a transient failure: the same step again after a backoff */
+
+static void
+ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_uint_t                 i;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    if (op->attempt + 1 >= NGX_HTTP_DOUYIN_MAX_ATTEMPTS
+        && (op->err == NGX_HTTP_DOUYIN_ERR_STORE
+            || op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL))
+    {
+        /*
+         * the outcome cannot be stored: the records stay "processing",
+         * held by this worker, and the next worker resumes them from
+         * their task id; the callers learn now
+         */
+
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s; giving up, the video(s) stay "
+                      "processing until a restart resumes them",
+                      op->detail);
+
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].outcome = NGX_HTTP_DOUYIN_FAILED;
+        }
+
+        ngx_http_douyin_batch_end(batch);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, runner->log, 0,
+                  "douyin: %s (attempt %ui), retrying",
+                  op->detail[0] ? op->detail : op->code, op->attempt + 1);
+
+    if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
+        op->attempt++;
+    }
+
+    ngx_http_douyin_batch_schedule(batch,
+                                   ngx_http_douyin_backoff(runner,
+                                                           op->attempt));
+}
+
+
+/* the provider refused the batch: log why, then store the failure */
+
+static void
+ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    if (op->key_rejected) {
+        if (!runner->key_rejected) {
+            ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                          "douyin: the ASR provider rejected the key from "
+                          "\"%V\": HTTP %l %s; failing queued videos",
+                          &runner->conf->asr_key_env, op->http_status,
+                          op->code);
+        }
+
+        runner->key_rejected = 1;
+        ngx_cpystrn((u_char *) runner->key_code, (u_char *) op->code,
+                    sizeof(runner->key_code));
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s", op->detail[0] ? op->detail : op->code);
+    }
+
+    ngx_http_douyin_batch_fail(batch, NULL, NULL);
+}
+
+
+/*
+ * every item of the batch fails with code and message (stored by an
+ * OP_FAIL thread op); NULL: with the op's fail_code and fail_message
+ */
 
 static void
 ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
@@ -912,10 +951,16 @@ ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
 
     op->op = NGX_HTTP_DOUYIN_OP_FAIL;
     op->attempt = 0;
-    ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
-                sizeof(op->fail_code));
-    ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
-                sizeof(op->fail_message));
+
+    if (code != NULL) {
+        ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
+                    sizeof(op->fail_code));
+        ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
+                    sizeof(op->fail_message));
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
+                   "douyin batch %p: failing with %s", batch, op->fail_code);
 
     ngx_http_douyin_batch_schedule(batch, 0);
 }
@@ -933,6 +978,9 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
 
     op = batch->task->ctx;
     runner = batch->runner;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                   "douyin batch %p: ended, %ui video(s)", batch, op->nitems);
 
     if (batch->timer.timer_set) {
         ngx_del_timer(&batch->timer);
@@ -1101,7 +1149,8 @@ ngx_http_douyin_recover_timer(ngx_event_t *ev)
 
     op->limit = runner->conf->max_inflight - runner->inflight;
 
-    if (ngx_http_douyin_task_post(runner->conf->thread_pool, runner->recover_task)
+    if (ngx_http_douyin_task_post(runner->conf->thread_pool,
+                                  runner->recover_task)
         != NGX_OK)
     {
         ngx_add_timer(ev, NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
@@ -1116,10 +1165,8 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
 {
     ngx_http_douyin_runner_t *runner = ev->data;
 
-    ngx_uint_t                 i, j, n;
-    ngx_msec_t                 age;
-    ngx_http_douyin_op_t      *op, *bop;
-    ngx_http_douyin_batch_t   *batch;
+    ngx_uint_t             i, j;
+    ngx_http_douyin_op_t  *op;
 
     if (ngx_http_douyin_task_timedout(ev)) {
         return;
@@ -1165,41 +1212,9 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
             }
         }
 
-        n = j - i;
-
-        batch = ngx_http_douyin_batch_create(runner, n);
-        if (batch == NULL) {
+        if (ngx_http_douyin_recover_batch(runner, op, i, j) != NGX_OK) {
             break;      /* the records stay ours; a restart resumes them */
         }
-
-        bop = batch->task->ctx;
-
-        for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
-            bop->items[bop->nitems] = op->items[i + bop->nitems];
-            op->items[i + bop->nitems].file_url = NULL;
-            op->items[i + bop->nitems].filename = NULL;
-        }
-
-        if (op->task_ids[i] != NULL) {
-
-            /* a resumed task: its time limit counts from the claim */
-
-            age = (ngx_msec_t) (ngx_time() - op->items[i].claimed_at) * 1000;
-            batch->started = ngx_current_msec - ngx_min(age, 86400000);
-        }
-
-        runner->inflight += n;
-
-        if (op->task_ids[i] != NULL) {
-            bop->op = NGX_HTTP_DOUYIN_OP_POLL;
-            ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[i],
-                        sizeof(bop->task_id));
-
-        } else {
-            bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
-        }
-
-        ngx_http_douyin_batch_schedule(batch, 0);
     }
 
 next:
@@ -1210,4 +1225,57 @@ next:
         ngx_add_timer(&runner->recover_timer,
                       NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
     }
+}
+
+
+/*
+ * one batch of the videos op->items[from .. to - 1] taken over by the
+ * recovery, which share one provider task id (poll it) or have none
+ * (submit them); NGX_ERROR when out of memory
+ */
+
+static ngx_int_t
+ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
+    ngx_http_douyin_op_t *op, ngx_uint_t from, ngx_uint_t to)
+{
+    ngx_uint_t                n;
+    ngx_msec_t                age;
+    ngx_http_douyin_op_t     *bop;
+    ngx_http_douyin_batch_t  *batch;
+
+    n = to - from;
+
+    batch = ngx_http_douyin_batch_create(runner, n);
+    if (batch == NULL) {
+        return NGX_ERROR;
+    }
+
+    bop = batch->task->ctx;
+
+    for (bop->nitems = 0; bop->nitems < n; bop->nitems++) {
+        bop->items[bop->nitems] = op->items[from + bop->nitems];
+        op->items[from + bop->nitems].file_url = NULL;
+        op->items[from + bop->nitems].filename = NULL;
+    }
+
+    runner->inflight += n;
+
+    if (op->task_ids[from] == NULL) {
+        bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
+        ngx_http_douyin_batch_schedule(batch, 0);
+        return NGX_OK;
+    }
+
+    /* a resumed provider task: its time limit counts from the claim */
+
+    age = (ngx_msec_t) (ngx_time() - op->items[from].claimed_at) * 1000;
+    batch->started = ngx_current_msec - ngx_min(age, 86400000);
+
+    bop->op = NGX_HTTP_DOUYIN_OP_POLL;
+    ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[from],
+                sizeof(bop->task_id));
+
+    ngx_http_douyin_batch_schedule(batch, 0);
+
+    return NGX_OK;
 }

@@ -1,0 +1,725 @@
+
+/*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: the DashScope client (thread side).
+ *
+ * DashScope's asynchronous file transcription (fun-asr):
+ *   submit  POST {asr}/api/v1/services/audio/asr/transcription with
+ *           X-DashScope-Async: enable -> {"output":{"task_id"}};
+ *   query   GET {asr}/api/v1/tasks/{task_id} -> {"output":{"task_status",
+ *           "results":[{"file_url","subtask_status","transcription_url",
+ *           "code","message"}]}}; a terminal task_status is never read
+ *           alone: every file has its subtask_status;
+ *   result  GET transcription_url (no Authorization) -> {"transcripts":
+ *           [{"text","sentences":[{"begin_time","end_time","text"}]}],
+ *           "properties":{"original_duration_in_milliseconds"}}, ms;
+ *   errors  a non-200 answer carries {"code","message"}: 429, 5xx and no
+ *           answer are retried with backoff, 401/403 mean the key was
+ *           rejected, anything else fails the videos.  A submit is not
+ *           idempotent: one that may have been sent is never resent.
+ * Every function here fills the thread op: op->code (the provider's
+ * code, or ours), op->detail for the log, op->http_status.
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+
+#define NGX_HTTP_DOUYIN_ANSWER_MAX   (4 * 1024 * 1024)
+#define NGX_HTTP_DOUYIN_RESULT_MAX   (32 * 1024 * 1024)
+
+
+static char *ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op);
+static ngx_int_t ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, const char **fail);
+static ngx_http_douyin_task_e ngx_http_douyin_dashscope_status(
+    ngx_http_douyin_op_t *op, cJSON *output, const char **fail);
+static cJSON *ngx_http_douyin_dashscope_match(ngx_http_douyin_op_t *op,
+    cJSON *results, ngx_http_douyin_item_t *item);
+static ngx_int_t ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_item_t *item, const char *url, cJSON **rec);
+static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, const char *what);
+static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
+static char *ngx_http_douyin_parse_text(cJSON *json);
+static ngx_int_t ngx_http_douyin_parse_transcript(cJSON *tr,
+    cJSON *segments, char *all, char **p, double *duration);
+static ngx_int_t ngx_http_douyin_no_speech(const char *code);
+
+
+/*
+ * ngx_http_douyin_dashscope_submit: submits the op's items as one
+ * provider task: {"model","input":{"file_urls"},"parameters":{}}
+ * (parameters always sent: workspace hosts need it).  Returns NGX_OK
+ * with op->task_id set; NGX_AGAIN when it is to be tried again (op->rc =
+ * RC_RETRY); NGX_DECLINED when the videos are to fail now with op->code
+ * and the message *fail.
+ */
+
+ngx_int_t
+ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
+{
+    char                     *url, *body;
+    size_t                    len;
+    ngx_int_t                 rc;
+    ngx_http_douyin_fetch_t   f;
+
+    const char  *headers[] = {
+        op->auth_header,
+        "Content-Type: application/json",
+        "X-DashScope-Async: enable",
+        NULL
+    };
+
+    body = ngx_http_douyin_dashscope_body(op);
+
+    len = op->conf->asr_url.len
+          + sizeof("/api/v1/services/audio/asr/transcription");
+    url = malloc(len);
+
+    if (body == NULL || url == NULL) {
+        free(url);
+        cJSON_free(body);
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+        op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+        return NGX_AGAIN;
+    }
+
+    ngx_snprintf((u_char *) url, len,
+                 "%s/api/v1/services/audio/asr/transcription%Z",
+                 op->conf->asr_url.data);
+
+    (void) ngx_http_douyin_fetch(&f, "POST", url, headers, body,
+                                 op->conf->http_timeout,
+                                 NGX_HTTP_DOUYIN_ANSWER_MAX);
+    free(url);
+    cJSON_free(body);
+
+    op->http_status = f.status;
+
+    if (f.status == 0 && !f.not_sent) {
+
+        /*
+         * the request may have reached the provider: a submit is not
+         * idempotent, so it is not sent again; the videos fail and a
+         * later /api/process retries them
+         */
+
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            "ASR_SUBMIT_UNCERTAIN");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "DashScope submit failed after sending: %s%Z", f.error);
+        ngx_http_douyin_fetch_free(&f);
+        *fail = "The submit to the ASR provider got no answer; the video "
+                "was not resubmitted.";
+        return NGX_DECLINED;
+    }
+
+    if (f.status != 200) {
+        if (ngx_http_douyin_provider_error(op, &f, "submit") != NGX_OK) {
+            ngx_http_douyin_fetch_free(&f);
+            return NGX_AGAIN;
+        }
+
+        ngx_http_douyin_fetch_free(&f);
+        *fail = "The ASR provider refused the task.";
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_douyin_dashscope_task_id(op, &f, fail);
+    ngx_http_douyin_fetch_free(&f);
+
+    return rc;
+}
+
+
+/* output.task_id of a submit's 200 answer into op->task_id */
+
+static ngx_int_t
+ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, const char **fail)
+{
+    cJSON  *json, *output, *task_id;
+
+    json = cJSON_ParseWithLength(f->body, f->len);
+
+    output = cJSON_GetObjectItemCaseSensitive(json, "output");
+    task_id = cJSON_GetObjectItemCaseSensitive(output, "task_id");
+
+    if (!cJSON_IsString(task_id) || task_id->valuestring[0] == '\0'
+        || ngx_strlen(task_id->valuestring) > NGX_HTTP_DOUYIN_TASK_ID_MAX)
+    {
+        cJSON_Delete(json);
+        ngx_http_douyin_set(op->code, sizeof(op->code), "ASR_BAD_RESPONSE");
+        ngx_http_douyin_set(op->detail, sizeof(op->detail),
+                            "DashScope submit answered 200 without a task_id");
+        *fail = "The ASR provider answered the submit without a task id.";
+        return NGX_DECLINED;
+    }
+
+    ngx_http_douyin_set(op->task_id, sizeof(op->task_id),
+                        task_id->valuestring);
+    cJSON_Delete(json);
+
+    return NGX_OK;
+}
+
+
+/* the submit's body, for cJSON_free(), or NULL when out of memory */
+
+static char *
+ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op)
+{
+    char        *body;
+    cJSON       *req, *input, *urls;
+    ngx_uint_t   i;
+
+    req = cJSON_CreateObject();
+    input = cJSON_AddObjectToObject(req, "input");
+    urls = cJSON_AddArrayToObject(input, "file_urls");
+
+    if (req == NULL || urls == NULL
+        || cJSON_AddStringToObject(req, "model",
+                                   op->conf->asr_model.data) == NULL
+        || cJSON_AddObjectToObject(req, "parameters") == NULL)
+    {
+        cJSON_Delete(req);
+        return NULL;
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        if (!cJSON_AddItemToArray(urls,
+                                  cJSON_CreateString(op->items[i].file_url)))
+        {
+            cJSON_Delete(req);
+            return NULL;
+        }
+    }
+
+    body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+
+    return body;
+}
+
+
+/*
+ * ngx_http_douyin_dashscope_query: queries the provider task
+ * op->task_id.  On TASK_ENDED *answer is the parsed answer (the caller
+ * deletes it); TASK_RETRY sets
+ * op->rc = RC_RETRY; TASK_FAIL sets op->code and the message *fail.
+ */
+
+ngx_http_douyin_task_e
+ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
+    const char **fail)
+{
+    char                     *url;
+    size_t                    len;
+    cJSON                    *json;
+    ngx_http_douyin_task_e    task;
+    ngx_http_douyin_fetch_t   f;
+
+    const char  *headers[] = { op->auth_header, NULL };
+
+    *answer = NULL;
+
+    len = op->conf->asr_url.len + sizeof("/api/v1/tasks/")
+          + ngx_strlen(op->task_id);
+    url = malloc(len);
+    if (url == NULL) {
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+        op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+        return NGX_HTTP_DOUYIN_TASK_RETRY;
+    }
+
+    ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
+                 op->conf->asr_url.data, op->task_id);
+
+    (void) ngx_http_douyin_fetch(&f, "GET", url, headers, NULL,
+                                 op->conf->http_timeout,
+                                 NGX_HTTP_DOUYIN_ANSWER_MAX);
+    free(url);
+
+    op->http_status = f.status;
+
+    if (f.status != 200) {
+        task = (ngx_http_douyin_provider_error(op, &f, "query") == NGX_OK)
+               ? NGX_HTTP_DOUYIN_TASK_FAIL : NGX_HTTP_DOUYIN_TASK_RETRY;
+        ngx_http_douyin_fetch_free(&f);
+        *fail = "The ASR provider refused the query.";
+        return task;
+    }
+
+    json = cJSON_ParseWithLength(f.body, f.len);
+    ngx_http_douyin_fetch_free(&f);
+
+    task = ngx_http_douyin_dashscope_status(op,
+               cJSON_GetObjectItemCaseSensitive(json, "output"), fail);
+
+    if (task == NGX_HTTP_DOUYIN_TASK_ENDED) {
+        *answer = json;
+
+    } else {
+        cJSON_Delete(json);
+    }
+
+    return task;
+}
+
+
+/* output.task_status of a query's answer */
+
+static ngx_http_douyin_task_e
+ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
+    const char **fail)
+{
+    char   *text;
+    cJSON  *status;
+
+    status = cJSON_GetObjectItemCaseSensitive(output, "task_status");
+
+    if (!cJSON_IsString(status)) {
+        ngx_http_douyin_set(op->code, sizeof(op->code), "ASR_BAD_RESPONSE");
+        ngx_http_douyin_set(op->detail, sizeof(op->detail),
+                            "DashScope query answered without task_status");
+        *fail = "The ASR provider answered the query without a task status.";
+        return NGX_HTTP_DOUYIN_TASK_FAIL;
+    }
+
+    text = status->valuestring;
+
+    if (ngx_strcmp(text, "PENDING") == 0 || ngx_strcmp(text, "RUNNING") == 0)
+    {
+        return NGX_HTTP_DOUYIN_TASK_RUNNING;
+    }
+
+    if (ngx_strcmp(text, "UNKNOWN") == 0
+        || ngx_strcmp(text, "CANCELED") == 0)
+    {
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "DashScope task %s is %s%Z", op->task_id,
+                     text[0] == 'U' ? "UNKNOWN (expired or never existed)"
+                                    : "CANCELED");
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            text[0] == 'U' ? "TASK_UNKNOWN"
+                                           : "TASK_CANCELED");
+        *fail = "The ASR provider no longer knows the task.";
+        return NGX_HTTP_DOUYIN_TASK_FAIL;
+    }
+
+    if (ngx_strcmp(text, "SUCCEEDED") != 0 && ngx_strcmp(text, "FAILED") != 0)
+    {
+        ngx_http_douyin_set(op->code, sizeof(op->code), "ASR_BAD_RESPONSE");
+        ngx_http_douyin_set(op->detail, sizeof(op->detail),
+                            "DashScope query answered an unknown "
+                            "task_status");
+        *fail = "The ASR provider answered an unknown task status.";
+        return NGX_HTTP_DOUYIN_TASK_FAIL;
+    }
+
+    return NGX_HTTP_DOUYIN_TASK_ENDED;
+}
+
+
+/*
+ * ngx_http_douyin_dashscope_record: the record of item in the answer of
+ * an ended provider task, in *rec (NULL when out of memory): a
+ * transcript (NGX_OK: metadata may be added), or a failure with the
+ * provider's code (NGX_DECLINED).  NGX_AGAIN when the transcription
+ * could not be downloaded and the whole step is to be tried again
+ * (op->rc = RC_RETRY).
+ */
+
+ngx_int_t
+ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op, cJSON *answer,
+    ngx_http_douyin_item_t *item, cJSON **rec)
+{
+    cJSON  *output, *res, *sub, *code, *message, *turl;
+
+    output = cJSON_GetObjectItemCaseSensitive(answer, "output");
+
+    res = ngx_http_douyin_dashscope_match(op,
+              cJSON_GetObjectItemCaseSensitive(output, "results"), item);
+
+    if (res == NULL) {
+        code = cJSON_GetObjectItemCaseSensitive(output, "code");
+        message = cJSON_GetObjectItemCaseSensitive(output, "message");
+
+        *rec = ngx_http_douyin_failed_record(
+                   cJSON_IsString(code) ? code->valuestring
+                                        : "ASR_NO_RESULT",
+                   cJSON_IsString(message) ? message->valuestring
+                   : "The ASR provider returned no result for this file.");
+        return NGX_DECLINED;
+    }
+
+    sub = cJSON_GetObjectItemCaseSensitive(res, "subtask_status");
+    code = cJSON_GetObjectItemCaseSensitive(res, "code");
+    message = cJSON_GetObjectItemCaseSensitive(res, "message");
+    turl = cJSON_GetObjectItemCaseSensitive(res, "transcription_url");
+
+    if (cJSON_IsString(sub) && ngx_strcmp(sub->valuestring, "SUCCEEDED") == 0
+        && cJSON_IsString(turl))
+    {
+        return ngx_http_douyin_dashscope_download(op, item, turl->valuestring,
+                                                  rec);
+    }
+
+    if (cJSON_IsString(code) && ngx_http_douyin_no_speech(code->valuestring))
+    {
+        /* no speech: an empty transcript, not an error */
+
+        *rec = ngx_http_douyin_parse_result("{}", 2);
+        return NGX_OK;
+    }
+
+    *rec = ngx_http_douyin_failed_record(
+               cJSON_IsString(code) ? code->valuestring : "ASR_FAILED",
+               cJSON_IsString(message) ? message->valuestring
+               : "The ASR provider could not transcribe the file.");
+
+    return NGX_DECLINED;
+}
+
+
+/* the result of item among results: by file_url, or the only one */
+
+static cJSON *
+ngx_http_douyin_dashscope_match(ngx_http_douyin_op_t *op, cJSON *results,
+    ngx_http_douyin_item_t *item)
+{
+    cJSON  *res, *file_url;
+
+    cJSON_ArrayForEach(res, results) {
+        file_url = cJSON_GetObjectItemCaseSensitive(res, "file_url");
+
+        if (cJSON_IsString(file_url)
+            && ngx_strcmp(file_url->valuestring, item->file_url) == 0)
+        {
+            return res;
+        }
+    }
+
+    if (op->nitems == 1 && cJSON_GetArraySize(results) == 1) {
+        return cJSON_GetArrayItem(results, 0);
+    }
+
+    return NULL;
+}
+
+
+/* downloads and parses a succeeded file's transcription */
+
+static ngx_int_t
+ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_item_t *item, const char *url, cJSON **rec)
+{
+    ngx_http_douyin_fetch_t  f;
+
+    if (ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+                              op->conf->http_timeout,
+                              NGX_HTTP_DOUYIN_RESULT_MAX)
+        != NGX_OK
+        || f.status >= 500)
+    {
+        /* transient: the whole step is tried again */
+
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "fetching the transcription of %s failed: %s%Z",
+                     item->aweme_id, f.status ? "HTTP 5xx" : f.error);
+        ngx_http_douyin_fetch_free(&f);
+
+        if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
+            ngx_http_douyin_set(op->code, sizeof(op->code),
+                                "RESULT_DOWNLOAD_FAILED");
+            op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+            return NGX_AGAIN;
+        }
+
+        *rec = ngx_http_douyin_failed_record("RESULT_DOWNLOAD_FAILED",
+                                             "The transcription result "
+                                             "could not be downloaded.");
+        return NGX_DECLINED;
+    }
+
+    *rec = (f.status == 200) ? ngx_http_douyin_parse_result(f.body, f.len)
+                             : NULL;
+    ngx_http_douyin_fetch_free(&f);
+
+    if (*rec == NULL) {
+        *rec = ngx_http_douyin_failed_record("ASR_BAD_RESULT",
+                                             "The transcription result "
+                                             "could not be read.");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A non-200 provider answer or a transport failure: sets op->code
+ * (the provider's "code", else ASR_HTTP_<status> or ASR_UNAVAILABLE) and
+ * op->detail.  Returns NGX_DECLINED when the call is to be retried later
+ * (op->rc = RC_RETRY: 429, 5xx, no answer, while attempts remain), and
+ * NGX_OK when the items are to fail now (also sets key_rejected on 401
+ * and 403).
+ */
+
+static ngx_int_t
+ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
+    ngx_http_douyin_fetch_t *f, const char *what)
+{
+    cJSON  *json, *code;
+
+    json = (f->status != 0 && f->body != NULL)
+           ? cJSON_ParseWithLength(f->body, f->len) : NULL;
+    code = cJSON_GetObjectItemCaseSensitive(json, "code");
+
+    if (cJSON_IsString(code) && code->valuestring[0] != '\0') {
+        ngx_http_douyin_set(op->code, sizeof(op->code), code->valuestring);
+
+    } else if (f->status != 0) {
+        ngx_snprintf((u_char *) op->code, sizeof(op->code) - 1,
+                     "ASR_HTTP_%l%Z", f->status);
+
+    } else {
+        ngx_http_douyin_set(op->code, sizeof(op->code), "ASR_UNAVAILABLE");
+    }
+
+    cJSON_Delete(json);
+
+    if (f->status == 0) {
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "DashScope %s failed: %s%Z", what, f->error);
+
+    } else {
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "DashScope %s answered HTTP %l %s%Z", what, f->status,
+                     op->code);
+    }
+
+    if ((f->status == 0 || f->status == 429 || f->status >= 500)
+        && op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS)
+    {
+        op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+        return NGX_DECLINED;
+    }
+
+    if (f->status == 401 || f->status == 403) {
+        op->key_rejected = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The transcription result file -> a completed record:
+ * {"status":"completed","processed_at","text","segments":[{"start_time",
+ * "end_time","text","confidence":null}],"confidence":null,
+ * "audio_duration"}.  Times ms -> s.  DashScope reports no confidence,
+ * so it is null.  Returns NULL when the body is not a result object.
+ */
+
+static cJSON *
+ngx_http_douyin_parse_result(const char *body, size_t len)
+{
+    char    *all, *p;
+    cJSON   *json, *rec, *segments, *tr, *props, *dur;
+    double   duration;
+
+    json = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        return NULL;
+    }
+
+    rec = cJSON_CreateObject();
+    segments = cJSON_CreateArray();
+    all = ngx_http_douyin_parse_text(json);
+
+    if (rec == NULL || segments == NULL || all == NULL) {
+        goto failed;
+    }
+
+    p = all;
+    duration = 0;
+
+    cJSON_ArrayForEach(tr, cJSON_GetObjectItemCaseSensitive(json,
+                                                            "transcripts"))
+    {
+        if (ngx_http_douyin_parse_transcript(tr, segments, all, &p,
+                                             &duration)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    *p = '\0';
+
+    props = cJSON_GetObjectItemCaseSensitive(json, "properties");
+    dur = cJSON_GetObjectItemCaseSensitive(props,
+                                       "original_duration_in_milliseconds");
+    if (cJSON_IsNumber(dur)) {
+        duration = dur->valuedouble / 1000;
+    }
+
+    if (cJSON_AddStringToObject(rec, "status", "completed") == NULL
+        || cJSON_AddNumberToObject(rec, "processed_at",
+                                   (double) time(NULL)) == NULL
+        || cJSON_AddStringToObject(rec, "text", all) == NULL
+        || !cJSON_AddItemToObject(rec, "segments", segments))
+    {
+        goto failed;
+    }
+
+    segments = NULL;
+
+    if (cJSON_AddNullToObject(rec, "confidence") == NULL
+        || cJSON_AddNumberToObject(rec, "audio_duration", duration) == NULL)
+    {
+        goto failed;
+    }
+
+    free(all);
+    cJSON_Delete(json);
+
+    return rec;
+
+failed:
+
+    free(all);
+    cJSON_Delete(segments);
+    cJSON_Delete(rec);
+    cJSON_Delete(json);
+
+    return NULL;
+}
+
+
+/* a buffer for the text of every channel, joined by spaces (malloc()) */
+
+static char *
+ngx_http_douyin_parse_text(cJSON *json)
+{
+    cJSON   *tr, *text;
+    size_t   len;
+
+    len = 1;
+
+    cJSON_ArrayForEach(tr, cJSON_GetObjectItemCaseSensitive(json,
+                                                            "transcripts"))
+    {
+        text = cJSON_GetObjectItemCaseSensitive(tr, "text");
+        if (cJSON_IsString(text)) {
+            len += ngx_strlen(text->valuestring) + 1;
+        }
+    }
+
+    return malloc(len);
+}
+
+
+/*
+ * One channel tr of a result: appends its text at *p (after a space
+ * unless *p is still all, the start of the text buffer),
+ * its sentences to segments (s), and raises *duration to its last end.
+ */
+
+static ngx_int_t
+ngx_http_douyin_parse_transcript(cJSON *tr, cJSON *segments, char *all,
+    char **p, double *duration)
+{
+    cJSON   *text, *s, *seg, *begin, *end;
+    size_t   n;
+
+    text = cJSON_GetObjectItemCaseSensitive(tr, "text");
+
+    if (cJSON_IsString(text) && text->valuestring[0] != '\0') {
+        if (*p != all) {
+            *(*p)++ = ' ';
+        }
+
+        n = ngx_strlen(text->valuestring);
+        *p = (char *) ngx_cpymem(*p, text->valuestring, n);
+    }
+
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(tr, "sentences")) {
+        begin = cJSON_GetObjectItemCaseSensitive(s, "begin_time");
+        end = cJSON_GetObjectItemCaseSensitive(s, "end_time");
+        text = cJSON_GetObjectItemCaseSensitive(s, "text");
+
+        if (!cJSON_IsNumber(begin) || !cJSON_IsNumber(end)
+            || !cJSON_IsString(text))
+        {
+            return NGX_ERROR;
+        }
+
+        seg = cJSON_CreateObject();
+        if (seg == NULL) {
+            return NGX_ERROR;
+        }
+
+        cJSON_AddItemToArray(segments, seg);
+
+        if (cJSON_AddNumberToObject(seg, "start_time",
+                                    begin->valuedouble / 1000) == NULL
+            || cJSON_AddNumberToObject(seg, "end_time",
+                                       end->valuedouble / 1000) == NULL
+            || cJSON_AddStringToObject(seg, "text", text->valuestring)
+               == NULL
+            || cJSON_AddNullToObject(seg, "confidence") == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        if (end->valuedouble / 1000 > *duration) {
+            *duration = end->valuedouble / 1000;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_failed_record: a failed record {"status":"failed",
+ * "processed_at","error":code,"message"}, or NULL when out of memory.
+ */
+
+cJSON *
+ngx_http_douyin_failed_record(const char *code, const char *message)
+{
+    cJSON  *rec;
+
+    rec = cJSON_CreateObject();
+
+    if (cJSON_AddStringToObject(rec, "status", "failed") == NULL
+        || cJSON_AddNumberToObject(rec, "processed_at",
+                                   (double) time(NULL)) == NULL
+        || cJSON_AddStringToObject(rec, "error", code) == NULL
+        || cJSON_AddStringToObject(rec, "message", message) == NULL)
+    {
+        cJSON_Delete(rec);
+        return NULL;
+    }
+
+    return rec;
+}
+
+
+/* SUCCESS_WITH_NO_VALID_FRAGMENT, ASR_RESPONSE_HAVE_NO_WORDS: no speech */
+
+static ngx_int_t
+ngx_http_douyin_no_speech(const char *code)
+{
+    return ngx_strcmp(code, "SUCCESS_WITH_NO_VALID_FRAGMENT") == 0
+           || ngx_strcmp(code, "ASR_RESPONSE_HAVE_NO_WORDS") == 0;
+}

@@ -1,0 +1,386 @@
+
+/*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: responses (event loop).
+ *
+ * Every body is application/json; charset=utf-8 (the API documentation
+ * in docs/ is the contract), errors are
+ * {"success":false,"error":"<CODE>","detail":"<sentence>"} and come from
+ * one table, ngx_http_douyin_errors[], indexed by ngx_http_douyin_err_e.
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+
+static ngx_int_t ngx_http_douyin_send_body(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *data, size_t len);
+
+
+static ngx_str_t  ngx_http_douyin_json_type =
+    ngx_string("application/json; charset=utf-8");
+
+
+#define ngx_http_douyin_error(status, code, detail)                          \
+    { status, code, detail }
+
+#define NGX_HTTP_DOUYIN_STORE_FAILED                                         \
+    "The transcript store failed; nothing was changed."
+#define NGX_HTTP_DOUYIN_FSGO_FAILED                                          \
+    "file-system-go answered badly or not at all; nothing was changed."
+
+
+/* indexed by ngx_http_douyin_err_e: keep the order of the enum */
+
+const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
+
+    /* NGX_HTTP_DOUYIN_OK */
+    ngx_http_douyin_error(NGX_HTTP_OK, "OK", ""),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_ID */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_AWEME_ID",
+                          "An aweme_id is 1 to 32 decimal digits."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_QUERY */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "page >= 1, page_size 1..100, status "
+                          "pending|processing|completed|failed and "
+                          "is_read true|false are expected."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "keep_file must be true or false."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_BODY */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
+                          "The body must be a JSON object with a boolean "
+                          "\"is_read\"."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_FOUND */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
+                          "No video has this aweme_id."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
+                          "No processed video has this aweme_id."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED */
+    ngx_http_douyin_error(NGX_HTTP_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                          "This method is not allowed here."),
+
+    /* NGX_HTTP_DOUYIN_ERR_TOO_LARGE */
+    ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          "BODY_TOO_LARGE",
+                          "The body must be at most 1024 bytes."),
+
+    /* NGX_HTTP_DOUYIN_ERR_LISTING */
+    ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
+                          "file-system-go could not be listed."),
+
+    /* NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE */
+    ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
+                          NGX_HTTP_DOUYIN_FSGO_FAILED),
+
+    /* NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE */
+    ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_BAD_RESPONSE",
+                          NGX_HTTP_DOUYIN_FSGO_FAILED),
+
+    /* NGX_HTTP_DOUYIN_ERR_STORE_CLOSED */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
+                          "The transcript store could not be opened; see "
+                          "the error log."),
+
+    /* NGX_HTTP_DOUYIN_ERR_STORE_READ */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_ERROR",
+                          "The transcript store could not be read."),
+
+    /* NGX_HTTP_DOUYIN_ERR_STORE */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_ERROR",
+                          NGX_HTTP_DOUYIN_STORE_FAILED),
+
+    /* NGX_HTTP_DOUYIN_ERR_STORE_FULL */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_FULL",
+                          NGX_HTTP_DOUYIN_STORE_FAILED),
+
+    /* NGX_HTTP_DOUYIN_ERR_NO_MEMORY */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "OUT_OF_MEMORY",
+                          NGX_HTTP_DOUYIN_STORE_FAILED),
+
+    /* NGX_HTTP_DOUYIN_ERR_KEY_MISSING */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "ASR_KEY_MISSING",
+                          "The ASR key is not set in the environment of "
+                          "nginx."),
+
+    /* NGX_HTTP_DOUYIN_ERR_THREAD_POOL */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE,
+                          "THREAD_POOL_UNAVAILABLE",
+                          "The thread pool queue is full; try again later."),
+
+    /* NGX_HTTP_DOUYIN_ERR_INTERNAL */
+    ngx_http_douyin_error(NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL)
+};
+
+
+
+
+/*
+ * ngx_http_douyin_send_json: sends "status" with the JSON text data/len
+ * (already in r->pool or static) as the whole response and returns what
+ * ngx_http_output_filter() returns (or the header filter's error).  HEAD
+ * gets the headers only.
+ */
+
+ngx_int_t
+ngx_http_douyin_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    return ngx_http_douyin_send_body(r, status, &ngx_http_douyin_json_type,
+                                     data, len);
+}
+
+
+/* the whole response: status, Content-Type "type", the body data/len */
+
+static ngx_int_t
+ngx_http_douyin_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = (len > 0);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * ngx_http_douyin_send_cjson: prints "json" (unformatted, UTF-8 kept as
+ * is), deletes it, and sends it with "status".  Returns NGX_ERROR when
+ * printing or copying fails.
+ */
+
+ngx_int_t
+ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
+    cJSON *json)
+{
+    char    *text;
+    size_t   len;
+    u_char  *p;
+
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    text = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(text);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        cJSON_free(text);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, text, len);
+    cJSON_free(text);
+
+    return ngx_http_douyin_send_json(r, status, p, len);
+}
+
+
+/*
+ * ngx_http_douyin_send_error: sends the error body of err (its status,
+ * code and detail from ngx_http_douyin_errors[]), or returns the status
+ * for nginx to answer when the table has no body for it.
+ */
+
+ngx_int_t
+ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
+{
+    cJSON                          *json;
+    const ngx_http_douyin_error_t  *e;
+
+    e = &ngx_http_douyin_errors[err];
+
+    if (e->code == NULL) {
+        return e->status;
+    }
+
+    json = cJSON_CreateObject();
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cJSON_AddFalseToObject(json, "success") == NULL
+        || cJSON_AddStringToObject(json, "error", e->code) == NULL
+        || cJSON_AddStringToObject(json, "detail", e->detail) == NULL)
+    {
+        cJSON_Delete(json);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_douyin_send_cjson(r, e->status, json);
+}
+
+
+/* ngx_http_douyin_send_message: 200 {"success":true,"message":message} */
+
+ngx_int_t
+ngx_http_douyin_send_message(ngx_http_request_t *r, const char *message)
+{
+    cJSON  *json;
+
+    json = cJSON_CreateObject();
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cJSON_AddTrueToObject(json, "success") == NULL
+        || cJSON_AddStringToObject(json, "message", message) == NULL)
+    {
+        cJSON_Delete(json);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
+}
+
+
+/*
+ * ngx_http_douyin_method_not_allowed: answers 405 with an Allow header
+ * naming the methods in "allowed" (a mask of NGX_HTTP_GET, NGX_HTTP_HEAD,
+ * NGX_HTTP_POST, NGX_HTTP_DELETE) and the METHOD_NOT_ALLOWED JSON error.
+ */
+
+ngx_int_t
+ngx_http_douyin_method_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    static u_char     buf[sizeof("GET, HEAD, POST, DELETE, ")];
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    p = buf;
+
+    if (allowed & NGX_HTTP_GET) {
+        p = ngx_cpymem(p, "GET, ", 5);
+    }
+
+    if (allowed & NGX_HTTP_HEAD) {
+        p = ngx_cpymem(p, "HEAD, ", 6);
+    }
+
+    if (allowed & NGX_HTTP_POST) {
+        p = ngx_cpymem(p, "POST, ", 6);
+    }
+
+    if (allowed & NGX_HTTP_DELETE) {
+        p = ngx_cpymem(p, "DELETE, ", 8);
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = buf;
+    h->value.len = (p > buf) ? (size_t) (p - buf - 2) : 0;
+
+    return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED);
+}
+
+
+/*
+ * ngx_http_douyin_accept: the method check and body discard every
+ * handler without a body starts with.  methods is a mask of
+ * NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_POST, NGX_HTTP_DELETE.  Returns
+ * NGX_DECLINED when the handler goes on; anything else is what the
+ * handler returns (the 405 was sent, or discarding failed).
+ */
+
+ngx_int_t
+ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & methods)) {
+        return ngx_http_douyin_method_not_allowed(r, methods);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * ngx_http_douyin_send_static: a GET/HEAD route of a static body (type
+ * NULL: application/json): the method check, then the body with 200.
+ */
+
+ngx_int_t
+ngx_http_douyin_send_static(ngx_http_request_t *r, const char *type,
+    const u_char *data, size_t len)
+{
+    ngx_int_t  rc;
+    ngx_str_t  t;
+
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (type == NULL) {
+        t = ngx_http_douyin_json_type;
+
+    } else {
+        t.data = (u_char *) type;
+        t.len = ngx_strlen(type);
+    }
+
+    return ngx_http_douyin_send_body(r, NGX_HTTP_OK, &t, (u_char *) data,
+                                     len);
+}

@@ -1,0 +1,812 @@
+
+/*
+ * Copyright (C) 2026 ngx_http_douyin_module authors
+ */
+
+
+/*
+ * ngx_http_douyin_module: the routes of one video (event loop):
+ * douyin_result ID (GET /api/result/{aweme_id}), douyin_video ID (GET and
+ * DELETE /api/videos/{aweme_id}) and douyin_video_read ID (POST
+ * /api/videos/{aweme_id}/read), their checks of the id and the record,
+ * the video's JSON object, and the thread op bound to a request (read,
+ * delete): r->main->blocked keeps the request alive while a thread has
+ * the task.
+ */
+
+
+#include "ngx_http_douyin_module.h"
+
+
+#define NGX_HTTP_DOUYIN_READ_BODY_MAX  1024
+
+
+static ngx_http_douyin_err_e ngx_http_douyin_video_id(ngx_http_request_t *r,
+    char *id);
+static ngx_http_douyin_err_e ngx_http_douyin_video_load(
+    ngx_http_request_t *r, char *id, cJSON **rec);
+static ngx_int_t ngx_http_douyin_video_open(ngx_http_request_t *r,
+    ngx_uint_t methods, char *id, cJSON **rec);
+static cJSON *ngx_http_douyin_result(const char *id, cJSON *rec);
+static void ngx_http_douyin_video_pending(ngx_http_request_t *r);
+static ngx_int_t ngx_http_douyin_video_delete(ngx_http_request_t *r,
+    char *id, cJSON *rec);
+static void ngx_http_douyin_video_read_body(ngx_http_request_t *r);
+static ngx_http_douyin_err_e ngx_http_douyin_video_read_flag(
+    ngx_http_request_t *r, ngx_uint_t *is_read);
+static ngx_int_t ngx_http_douyin_video_op(ngx_http_request_t *r,
+    ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
+    ngx_uint_t flag);
+static void ngx_http_douyin_video_op_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
+    const char *id, cJSON *rec, cJSON *item);
+
+
+/*
+ * ngx_http_douyin_result_handler: douyin_result ID.  GET/HEAD only.  An
+ * ID that is not an aweme_id is a 400; otherwise 200 with
+ * {"success":true,"data":{...}}: status pending (no record), processing,
+ * failed (error, message) or completed (text, segments, confidence,
+ * audio_duration, and title/author/description/upload_time when known).
+ * A read transaction on the event loop.
+ */
+
+ngx_int_t
+ngx_http_douyin_result_handler(ngx_http_request_t *r)
+{
+    char        id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON      *json, *rec;
+    ngx_int_t   rc;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin result handler");
+
+    rc = ngx_http_douyin_video_open(r, NGX_HTTP_GET|NGX_HTTP_HEAD, id, &rec);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    json = ngx_http_douyin_result(id, rec);
+    cJSON_Delete(rec);
+
+    return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
+}
+
+
+/* the result object of the video id with the record rec (NULL: none) */
+
+static cJSON *
+ngx_http_douyin_result(const char *id, cJSON *rec)
+{
+    cJSON                     *json, *data, *field;
+    ngx_uint_t                 i;
+    ngx_http_douyin_status_e   status;
+
+    static const char  *completed[] = {
+        "text", "segments", "confidence", "audio_duration",
+        "title", "author", "description", "upload_time", NULL
+    };
+
+    json = cJSON_CreateObject();
+    cJSON_AddTrueToObject(json, "success");
+    data = cJSON_AddObjectToObject(json, "data");
+    cJSON_AddStringToObject(data, "aweme_id", id);
+
+    status = ngx_http_douyin_status_of(rec);
+
+    cJSON_AddStringToObject(data, "status",
+                            (char *) ngx_http_douyin_statuses[status]
+                                     .name.data);
+
+    switch (status) {
+
+    case NGX_HTTP_DOUYIN_PENDING:
+        cJSON_AddStringToObject(data, "message",
+                                "The video has not been processed yet.");
+        break;
+
+    case NGX_HTTP_DOUYIN_PROCESSING:
+        cJSON_AddStringToObject(data, "message",
+                                "The video is being transcribed.");
+        break;
+
+    case NGX_HTTP_DOUYIN_COMPLETED:
+
+        for (i = 0; completed[i] != NULL; i++) {
+            field = cJSON_DetachItemFromObjectCaseSensitive(rec,
+                                                            completed[i]);
+            if (field != NULL) {
+                cJSON_AddItemToObject(data, completed[i], field);
+
+            } else if (i < 4) {
+                cJSON_AddNullToObject(data, completed[i]);
+            }
+        }
+
+        break;
+
+    case NGX_HTTP_DOUYIN_FAILED:
+
+        field = cJSON_DetachItemFromObjectCaseSensitive(rec, "error");
+        if (field == NULL) {
+            field = cJSON_CreateString("UNKNOWN_ERROR");
+        }
+        cJSON_AddItemToObject(data, "error", field);
+
+        field = cJSON_DetachItemFromObjectCaseSensitive(rec, "message");
+        if (field == NULL) {
+            field = cJSON_CreateString("The transcription failed.");
+        }
+        cJSON_AddItemToObject(data, "message", field);
+
+        break;
+    }
+
+    return json;
+}
+
+
+/*
+ * ngx_http_douyin_video_handler: douyin_video ID;  GET/HEAD -> the detail
+ * object (a video without record is pending when file-system-go lists it,
+ * else 404 VIDEO_NOT_FOUND); DELETE [?keep_file=true|false] -> drops the
+ * record and, unless keep_file, first deletes the WAV on file-system-go
+ * (502 and nothing changed when that fails).
+ */
+
+ngx_int_t
+ngx_http_douyin_video_handler(ngx_http_request_t *r)
+{
+    char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1], *p;
+    cJSON                        *rec, *json;
+    ngx_int_t                     rc;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin video handler");
+
+    rc = ngx_http_douyin_video_open(r, NGX_HTTP_GET|NGX_HTTP_HEAD
+                                       |NGX_HTTP_DELETE, id, &rec);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (r->method == NGX_HTTP_DELETE) {
+        return ngx_http_douyin_video_delete(r, id, rec);
+    }
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    if (rec == NULL) {
+
+        /* not processed: pending if file-system-go lists it */
+
+        p = ngx_pnalloc(r->pool, sizeof(id));
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(p, id, sizeof(id));
+        ngx_http_set_ctx(r, p, ngx_http_douyin_module);
+
+        return ngx_http_douyin_listing_wait(r, dmcf->runner,
+                                            ngx_http_douyin_video_pending);
+    }
+
+    json = ngx_http_douyin_video_item(dmcf, id, rec, 1);
+    cJSON_Delete(rec);
+
+    return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
+}
+
+
+/* the detail of a video without record: pending when listed, else 404 */
+
+static void
+ngx_http_douyin_video_pending(ngx_http_request_t *r)
+{
+    char                         *id;
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_http_douyin_listing_t    *listing;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+    id = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
+    listing = &dmcf->runner->listing;
+
+    for (i = 0; i < listing->npending; i++) {
+        if (ngx_strcmp(listing->pending[i], id) == 0) {
+            rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK,
+                     ngx_http_douyin_video_item(dmcf, id, NULL, 1));
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+    }
+
+    rc = ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_FOUND);
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* DELETE [?keep_file=true|false]: the delete op, or 400 / 404 */
+
+static ngx_int_t
+ngx_http_douyin_video_delete(ngx_http_request_t *r, char *id, cJSON *rec)
+{
+    ngx_int_t   rc;
+    ngx_str_t   value;
+    ngx_uint_t  keep_file;
+
+    keep_file = 0;
+
+    if (ngx_http_arg(r, (u_char *) "keep_file", 9, &value) == NGX_OK) {
+
+        if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0) {
+            keep_file = 1;
+
+        } else if (!(value.len == 5
+                     && ngx_strncmp(value.data, "false", 5) == 0))
+        {
+            cJSON_Delete(rec);
+            return ngx_http_douyin_send_error(r,
+                                         NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE);
+        }
+    }
+
+    if (rec == NULL && keep_file) {
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_FOUND);
+    }
+
+    rc = ngx_http_douyin_video_op(r, NGX_HTTP_DOUYIN_OP_DELETE, id, rec,
+                                  keep_file);
+    cJSON_Delete(rec);
+
+    if (rc == NGX_DONE) {
+        /* finalized when the task is done */
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_video_read_handler: douyin_video_read ID;  POST with
+ * {"is_read":true|false} (at most 1 KiB: 413 beyond; 400 when not such
+ * an object) -> marks the video read (telling file-system-go first: 502
+ * and nothing changed when that fails) or unread.  404 when the store
+ * has no record of the video.
+ */
+
+ngx_int_t
+ngx_http_douyin_video_read_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "douyin video read handler");
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_douyin_method_not_allowed(r, NGX_HTTP_POST);
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_DOUYIN_READ_BODY_MAX) {
+        r->keepalive = 0;
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_TOO_LARGE);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_douyin_video_read_body);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_douyin_video_read_body(ngx_http_request_t *r)
+{
+    char                   id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON                 *rec;
+    ngx_int_t              rc;
+    ngx_uint_t             is_read;
+    ngx_http_douyin_err_e  err;
+
+    err = ngx_http_douyin_video_id(r, id);
+
+    if (err == NGX_HTTP_DOUYIN_OK) {
+        err = ngx_http_douyin_video_read_flag(r, &is_read);
+    }
+
+    if (err == NGX_HTTP_DOUYIN_OK) {
+        err = ngx_http_douyin_video_load(r, id, &rec);
+    }
+
+    if (err == NGX_HTTP_DOUYIN_OK && rec == NULL) {
+        err = NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED;
+    }
+
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        if (err == NGX_HTTP_DOUYIN_ERR_TOO_LARGE) {
+            r->keepalive = 0;
+        }
+
+        ngx_http_finalize_request(r, ngx_http_douyin_send_error(r, err));
+        return;
+    }
+
+    rc = ngx_http_douyin_video_op(r, NGX_HTTP_DOUYIN_OP_READ, id, rec,
+                                  is_read);
+    cJSON_Delete(rec);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* the body {"is_read":true|false}, at most 1 KiB, in memory */
+
+static ngx_http_douyin_err_e
+ngx_http_douyin_video_read_flag(ngx_http_request_t *r, ngx_uint_t *is_read)
+{
+    u_char       *p;
+    cJSON        *json, *flag;
+    size_t        len;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl != NULL;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            return NGX_HTTP_DOUYIN_ERR_TOO_LARGE;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len > NGX_HTTP_DOUYIN_READ_BODY_MAX) {
+        return NGX_HTTP_DOUYIN_ERR_TOO_LARGE;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_DOUYIN_ERR_INTERNAL;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl != NULL;
+         cl = cl->next)
+    {
+        len = ngx_cpymem(p + len, cl->buf->pos, cl->buf->last - cl->buf->pos)
+              - p;
+    }
+
+    json = cJSON_ParseWithLength((char *) p, len);
+    flag = cJSON_GetObjectItemCaseSensitive(json, "is_read");
+
+    if (!cJSON_IsObject(json) || !cJSON_IsBool(flag)) {
+        cJSON_Delete(json);
+        return NGX_HTTP_DOUYIN_ERR_BAD_BODY;
+    }
+
+    *is_read = cJSON_IsTrue(flag);
+    cJSON_Delete(json);
+
+    return NGX_HTTP_DOUYIN_OK;
+}
+
+
+/*
+ * The location's ID (douyin_result ID and the like) as a NUL-terminated
+ * aweme_id (1 to 32 decimal digits) in id (33 bytes).
+ */
+
+static ngx_http_douyin_err_e
+ngx_http_douyin_video_id(ngx_http_request_t *r, char *id)
+{
+    size_t                       i;
+    ngx_str_t                    value;
+    ngx_http_douyin_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+
+    if (ngx_http_complex_value(r, dlcf->id, &value) != NGX_OK) {
+        return NGX_HTTP_DOUYIN_ERR_INTERNAL;
+    }
+
+    if (value.len == 0 || value.len > NGX_HTTP_DOUYIN_ID_MAX) {
+        return NGX_HTTP_DOUYIN_ERR_BAD_ID;
+    }
+
+    for (i = 0; i < value.len; i++) {
+        if (value.data[i] < '0' || value.data[i] > '9') {
+            return NGX_HTTP_DOUYIN_ERR_BAD_ID;
+        }
+    }
+
+    ngx_memcpy(id, value.data, value.len);
+    id[value.len] = '\0';
+
+    return NGX_HTTP_DOUYIN_OK;
+}
+
+
+/*
+ * The record of id (a new cJSON object the caller deletes), or *rec =
+ * NULL when there is none.  A read transaction on the event loop.
+ */
+
+static ngx_http_douyin_err_e
+ngx_http_douyin_video_load(ngx_http_request_t *r, char *id, cJSON **rec)
+{
+    int                           err;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    *rec = NULL;
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    if (!ngx_http_douyin_store_ready(dmcf)) {
+        return NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
+    }
+
+    *rec = ngx_http_douyin_store_get(&dmcf->runner->store, id, &err);
+
+    if (*rec == NULL && err != MDB_NOTFOUND) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "douyin: reading \"%s\" failed: %s", id,
+                      mdb_strerror(err));
+        return NGX_HTTP_DOUYIN_ERR_STORE_READ;
+    }
+
+    return NGX_HTTP_DOUYIN_OK;
+}
+
+
+/*
+ * The start of every handler of one video without a body: the method
+ * check, the location's ID and the video's record (*rec, NULL when there
+ * is none; the caller deletes it).  Returns NGX_DECLINED when the
+ * handler goes on (as ngx_http_douyin_accept()); anything else is what
+ * the handler returns (the 405, 400 or 503 was sent).
+ */
+
+static ngx_int_t
+ngx_http_douyin_video_open(ngx_http_request_t *r, ngx_uint_t methods,
+    char *id, cJSON **rec)
+{
+    ngx_int_t              rc;
+    ngx_http_douyin_err_e  err;
+
+    *rec = NULL;
+
+    rc = ngx_http_douyin_accept(r, methods);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    err = ngx_http_douyin_video_id(r, id);
+
+    if (err == NGX_HTTP_DOUYIN_OK) {
+        err = ngx_http_douyin_video_load(r, id, rec);
+    }
+
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        return ngx_http_douyin_send_error(r, err);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Posts an OP_READ or OP_DELETE thread op for r (flag: is_read or
+ * keep_file); its completion finalizes r once (the caller holds a
+ * reference for it).  Returns NGX_DONE, or the status of an error
+ * already sent (503 when the thread pool queue is full).
+ */
+
+static ngx_int_t
+ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
+    const char *id, cJSON *rec, ngx_uint_t flag)
+{
+    cJSON                        *filename;
+    ngx_thread_task_t            *task;
+    ngx_http_douyin_op_t         *op;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_douyin_op_t));
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    op = task->ctx;
+    op->op = kind;
+    op->conf = dmcf;
+    op->store = &dmcf->runner->store;
+
+    if (kind == NGX_HTTP_DOUYIN_OP_READ) {
+        op->is_read = flag;
+
+    } else {
+        op->keep_file = flag;
+    }
+
+    op->items = ngx_calloc(sizeof(ngx_http_douyin_item_t),
+                           r->connection->log);
+    if (op->items == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    op->nitems = 1;
+
+    ngx_cpystrn((u_char *) op->items[0].aweme_id, (u_char *) id,
+                sizeof(op->items[0].aweme_id));
+
+    filename = cJSON_GetObjectItemCaseSensitive(rec, "filename");
+
+    op->items[0].filename = ngx_alloc(NGX_HTTP_DOUYIN_ID_MAX + 5,
+                                      r->connection->log);
+    if (op->items[0].filename == NULL) {
+        ngx_http_douyin_op_free(op);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (cJSON_IsString(filename)
+        && ngx_strlen(filename->valuestring) <= NGX_HTTP_DOUYIN_ID_MAX + 4)
+    {
+        ngx_cpystrn((u_char *) op->items[0].filename,
+                    (u_char *) filename->valuestring,
+                    NGX_HTTP_DOUYIN_ID_MAX + 5);
+
+    } else {
+        ngx_sprintf((u_char *) op->items[0].filename, "%s.wav%Z", id);
+    }
+
+    task->handler = ngx_http_douyin_op_handler;
+    task->event.handler = ngx_http_douyin_video_op_done;
+    task->event.data = r;
+    task->event.log = r->connection->log;
+
+    if (ngx_http_douyin_task_post(dmcf->thread_pool, task) != NGX_OK) {
+        ngx_http_douyin_op_free(op);
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_THREAD_POOL);
+    }
+
+    ngx_http_set_ctx(r, task, ngx_http_douyin_module);
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_DONE;
+}
+
+
+/* the read or delete op is done: answer and finalize r */
+
+static void
+ngx_http_douyin_video_op_done(ngx_event_t *ev)
+{
+    ngx_http_request_t *r = ev->data;
+
+    ngx_int_t              rc;
+    ngx_connection_t      *c;
+    ngx_thread_task_t     *task;
+    ngx_http_douyin_op_t  *op;
+
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
+
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    task = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
+    op = task->ctx;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "douyin video op %ui done, rc %ui",
+                   (ngx_uint_t) op->op, (ngx_uint_t) op->rc);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    if (c->error) {
+
+        /* terminated meanwhile: let nginx close it now that it is free */
+
+        rc = NGX_HTTP_CLIENT_CLOSED_REQUEST;
+
+    } else {
+        rc = ngx_http_douyin_video_op_respond(r, op);
+    }
+
+    ngx_http_douyin_op_free(op);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
+    ngx_http_douyin_op_t *op)
+{
+    u_char  msg[128];
+
+    if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "douyin: %s: %s",
+                      op->code, op->detail);
+
+        return ngx_http_douyin_send_error(r, op->err);
+    }
+
+    if (op->not_found) {
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_FOUND);
+    }
+
+    if (op->op == NGX_HTTP_DOUYIN_OP_READ) {
+        ngx_sprintf(msg, "Video %s marked %s.%Z", op->items[0].aweme_id,
+                    op->is_read ? "read" : "unread");
+
+    } else {
+        ngx_sprintf(msg, "Video %s deleted%s.%Z", op->items[0].aweme_id,
+                    op->keep_file ? "; its file was kept" : " with its file");
+
+        /* total and pending have changed */
+        ngx_http_douyin_listing_update(op->conf->runner, 0, 0);
+    }
+
+    return ngx_http_douyin_send_message(r, (char *) msg);
+}
+
+
+/*
+ * ngx_http_douyin_video_item: the list item of the video id with the
+ * record rec (NULL: a pending video without record), a new cJSON object
+ * or NULL; detail adds description and error (the detail object).
+ */
+
+cJSON *
+ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf, const char *id,
+    cJSON *rec, ngx_uint_t detail)
+{
+    cJSON                     *item, *field, *tr;
+    ngx_uint_t                 i;
+    ngx_http_douyin_status_e   status;
+
+    static const char  *texts[] = { "title", "author", NULL };
+    static const char  *transcript[] = {
+        "text", "segments", "confidence", "audio_duration", NULL
+    };
+
+    item = cJSON_CreateObject();
+    if (item == NULL) {
+        return NULL;
+    }
+
+    status = ngx_http_douyin_status_of(rec);
+
+    cJSON_AddStringToObject(item, "aweme_id", id);
+    cJSON_AddStringToObject(item, "status",
+                            (char *) ngx_http_douyin_statuses[status]
+                                     .name.data);
+
+    for (i = 0; texts[i] != NULL; i++) {
+        field = cJSON_GetObjectItemCaseSensitive(rec, texts[i]);
+        cJSON_AddItemToObject(item, texts[i],
+                              cJSON_IsString(field)
+                              ? cJSON_CreateString(field->valuestring)
+                              : cJSON_CreateNull());
+    }
+
+    ngx_http_douyin_video_audio_url(dmcf, id, rec, item);
+
+    if (status == NGX_HTTP_DOUYIN_COMPLETED) {
+        tr = cJSON_AddObjectToObject(item, "transcript");
+
+        for (i = 0; transcript[i] != NULL; i++) {
+            field = cJSON_GetObjectItemCaseSensitive(rec, transcript[i]);
+            cJSON_AddItemToObject(tr, transcript[i],
+                                  field ? cJSON_Duplicate(field, 1)
+                                        : cJSON_CreateNull());
+        }
+
+    } else {
+        cJSON_AddNullToObject(item, "transcript");
+    }
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "processed_at");
+    cJSON_AddItemToObject(item, "processed_at",
+                          (cJSON_IsNumber(field)
+                           && status != NGX_HTTP_DOUYIN_PROCESSING)
+                          ? cJSON_CreateNumber(field->valuedouble)
+                          : cJSON_CreateNull());
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "upload_time");
+    cJSON_AddItemToObject(item, "upload_time",
+                          cJSON_IsString(field)
+                          ? cJSON_CreateString(field->valuestring)
+                          : cJSON_CreateNull());
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
+    cJSON_AddBoolToObject(item, "is_read", cJSON_IsTrue(field));
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "read_at");
+    cJSON_AddItemToObject(item, "read_at",
+                          cJSON_IsNumber(field)
+                          ? cJSON_CreateNumber(field->valuedouble)
+                          : cJSON_CreateNull());
+
+    if (detail) {
+        field = cJSON_GetObjectItemCaseSensitive(rec, "description");
+        cJSON_AddItemToObject(item, "description",
+                              cJSON_IsString(field)
+                              ? cJSON_CreateString(field->valuestring)
+                              : cJSON_CreateNull());
+
+        field = cJSON_GetObjectItemCaseSensitive(rec, "error");
+        cJSON_AddItemToObject(item, "error",
+                              (cJSON_IsString(field)
+                               && status == NGX_HTTP_DOUYIN_FAILED)
+                              ? cJSON_CreateString(field->valuestring)
+                              : cJSON_CreateNull());
+    }
+
+    return item;
+}
+
+
+/* "audio_url": the audio base URL and the listed file name (or id.wav) */
+
+static void
+ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
+    const char *id, cJSON *rec, cJSON *item)
+{
+    u_char  *url;
+    size_t   len;
+    cJSON   *field;
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
+
+    len = dmcf->audio_base_url.len + sizeof("/audio/.wav")
+          + NGX_HTTP_DOUYIN_ID_MAX + 1;
+
+    url = ngx_alloc(len, ngx_cycle->log);
+    if (url == NULL) {
+        return;
+    }
+
+    if (cJSON_IsString(field)
+        && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_ID_MAX + 4)
+    {
+        ngx_snprintf(url, len, "%s/audio/%s%Z",
+                     dmcf->audio_base_url.data
+                     ? dmcf->audio_base_url.data : "",
+                     field->valuestring);
+
+    } else {
+        ngx_snprintf(url, len, "%s/audio/%s.wav%Z",
+                     dmcf->audio_base_url.data
+                     ? dmcf->audio_base_url.data : "", id);
+    }
+
+    cJSON_AddStringToObject(item, "audio_url", (char *) url);
+    ngx_free(url);
+}
