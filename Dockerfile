@@ -16,7 +16,7 @@
 # APT_MIRROR (empty: Debian's default): a Debian mirror host for both
 # stages' apt, e.g. mirrors.aliyun.com or mirrors.tuna.tsinghua.edu.cn.
 #
-# t/060-deploy.t runs this build stage's commands (but the package
+# t/plain/060-deploy.t runs this build stage's commands (but the package
 # install) on the test host, from only the files this stage copies.
 
 FROM debian:bookworm-slim AS build

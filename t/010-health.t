@@ -1,12 +1,12 @@
 # GET /health: the douyin_health handler (api.md "Routes kept").
+use t::Plan;
 use Test::Nginx::Socket;
 
 repeat_each(2);
 master_on();
 workers(2);
-no_shuffle();
 
-plan tests => repeat_each() * 25;
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 

@@ -1,11 +1,13 @@
 # POST /api/process, /api/process/async and GET /api/videos/{id}/result
 # against the file-system-go and DashScope emulators (issue: the main job).
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 repeat_each(1);
-no_shuffle();
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 
@@ -15,13 +17,13 @@ __DATA__
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('7609169800750206791', seconds => 2.0,
+t::Emu::emu_wav('7609169800750206791', seconds => 2.0,
         text => ['你好，世界。', 'Hello world.'],
         meta => { title => '标题一', author => '作者', description => '描述',
                   upload_time => '2026-02-27T12:00:00+08:00' });
-emu_wav('7609169800750206792', seconds => 1.0);
-emu_wav('7609169800750206793', seconds => 1.0);
-emu_file('notes.txt', 'not audio');
+t::Emu::emu_wav('7609169800750206792', seconds => 1.0);
+t::Emu::emu_wav('7609169800750206793', seconds => 1.0);
+t::Emu::emu_file('notes.txt', 'not audio');
 --- request eval
 [ "POST /api/process",
   "GET /api/videos/7609169800750206791/result",
@@ -46,7 +48,7 @@ emu_file('notes.txt', 'not audio');
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('101', '102');
+t::Emu::emu_wavs('101', '102');
 --- request eval
 [ "POST /api/process", "POST /api/process", "GET /emu/dashscope/stats" ]
 --- response_body_like eval
@@ -103,8 +105,8 @@ emu_wavs('101', '102');
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('201', '202');
-emu_fault('dashscope', { route => 'file', match => '202.wav',
+t::Emu::emu_wavs('201', '202');
+t::Emu::emu_fault('dashscope', { route => 'file', match => '202.wav',
                          code => 'FILE_DOWNLOAD_FAILED',
                          message => 'download failed' });
 --- request eval
@@ -123,8 +125,8 @@ emu_fault('dashscope', { route => 'file', match => '202.wav',
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('301');
-emu_fault('dashscope', { route => 'file', match => '301.wav', count => 1,
+t::Emu::emu_wavs('301');
+t::Emu::emu_fault('dashscope', { route => 'file', match => '301.wav', count => 1,
                          code => 'FILE_DOWNLOAD_FAILED' });
 --- request eval
 [ "POST /api/process", "GET /api/videos/301/result",
@@ -143,7 +145,7 @@ emu_fault('dashscope', { route => 'file', match => '301.wav', count => 1,
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_generate(250, seconds => 0.2);
+t::Emu::emu_generate(250, seconds => 0.2);
 --- request eval
 [ "POST /api/process", "GET /emu/dashscope/stats" ]
 --- response_body_like eval
@@ -162,8 +164,8 @@ emu_generate(250, seconds => 0.2);
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('401', '402', '403');
-emu_fault('dashscope', { route => 'file', match => '402.wav',
+t::Emu::emu_wavs('401', '402', '403');
+t::Emu::emu_fault('dashscope', { route => 'file', match => '402.wav',
                          code => 'FILE_404_NOT_FOUND',
                          message => 'The audio file cannot be found.' });
 --- request eval
@@ -182,8 +184,8 @@ emu_fault('dashscope', { route => 'file', match => '402.wav',
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('501');
-emu_fault('dashscope', { route => 'submit', status => 429,
+t::Emu::emu_wavs('501');
+t::Emu::emu_fault('dashscope', { route => 'submit', status => 429,
                          code => 'Throttling.RateQuota', count => 1 });
 --- request
 POST /api/process
@@ -196,7 +198,14 @@ DashScope submit answered HTTP 429 Throttling.RateQuota (attempt 1), retrying
 
 
 
-=== TEST 10: ... one more submit than accepted (same nginx)
+=== TEST 10: a 429 on submit costs one more submit than accepted
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wavs('501');
+t::Emu::emu_fault('dashscope', { route => 'submit', status => 429,
+                         code => 'Throttling.RateQuota', count => 1 });
+t::Douyin::douyin_post('/api/process');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":2,"accepted":1,.*"throttled":1,
@@ -207,8 +216,8 @@ GET /emu/dashscope/stats
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('502');
-emu_fault('dashscope', { route => 'query', status => 500,
+t::Emu::emu_wavs('502');
+t::Emu::emu_fault('dashscope', { route => 'query', status => 500,
                          code => 'InternalError', count => 2 });
 --- request
 POST /api/process
@@ -225,13 +234,13 @@ DashScope query answered HTTP 500 InternalError
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('601', '602', '603');
-emu_config('dashscope', { key => 'another-key' });
+t::Emu::emu_wavs('601', '602', '603');
+t::Emu::emu_config('dashscope', { key => 'another-key' });
 --- request
 POST /api/process
 --- response_body_like: "processed":3,"success":0,"failed":3
 --- timeout: 10
---- grep_error_log eval: qr/the ASR provider rejected the key[^,]*/
+--- grep_error_log eval: qr/the ASR provider rejected the key[^,\n]*/
 --- grep_error_log_out
 the ASR provider rejected the key from "ALIYUN_ACCESS_KEY": HTTP 401 InvalidApiKey; failing queued videos
 --- no_error_log
@@ -239,7 +248,13 @@ test-key
 
 
 
-=== TEST 13: ... the videos are failed with the provider's code, none was accepted
+=== TEST 13: a wrong key fails the videos with the provider's code, none was accepted
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wavs('601', '602', '603');
+t::Emu::emu_config('dashscope', { key => 'another-key' });
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "GET /api/videos/602/result", "GET /emu/dashscope/stats" ]
 --- response_body_like eval
@@ -252,8 +267,8 @@ test-key
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('701');
-emu_fault('fsgo', { route => 'query', status => 500, count => 1 });
+t::Emu::emu_wavs('701');
+t::Emu::emu_fault('fsgo', { route => 'query', status => 500, count => 1 });
 --- request
 POST /api/process
 --- error_code: 502
@@ -263,7 +278,13 @@ file-system-go listing answered HTTP 500
 
 
 
-=== TEST 15: ... the video is still pending and nothing was submitted
+=== TEST 15: after file-system-go answered 500 the video is still pending and nothing was submitted
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wavs('701');
+t::Emu::emu_fault('fsgo', { route => 'query', status => 500, count => 1 });
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "GET /api/videos/701/result", "GET /emu/dashscope/stats" ]
 --- response_body_like eval
@@ -275,8 +296,8 @@ file-system-go listing answered HTTP 500
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('702');
-emu_fault('fsgo', { route => 'query', status => 200, body => 'not json',
+t::Emu::emu_wavs('702');
+t::Emu::emu_fault('fsgo', { route => 'query', status => 200, body => 'not json',
                     count => 1 });
 --- request eval
 [ "POST /api/process/async", "GET /api/videos/702/result" ]
@@ -319,8 +340,8 @@ POST /api/process
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 1.0 });
-emu_wavs('801', '802');
+t::Emu::emu_config('dashscope', { delay => 1.0 });
+t::Emu::emu_wavs('801', '802');
 --- request eval
 [ "POST /api/process/async", "GET /api/videos/801/result",
   "POST /api/process/async" ]
@@ -333,9 +354,14 @@ emu_wavs('801', '802');
 
 
 
-=== TEST 20: ... and are completed later (same nginx)
+=== TEST 20: async: the videos are completed later
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-douyin_wait(['801', '802']);
+t::Emu::emu_config('dashscope', { delay => 1.0 });
+t::Emu::emu_wavs('801', '802');
+t::Douyin::douyin_post('/api/process/async');
+t::Douyin::douyin_wait(['801', '802']);
 --- request eval
 [ "GET /api/videos/801/result", "GET /emu/dashscope/stats" ]
 --- response_body_like eval
@@ -352,8 +378,8 @@ douyin_wait(['801', '802']);
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('901');
-emu_fault('dashscope', { route => 'task', stuck => 'RUNNING' });
+t::Emu::emu_wavs('901');
+t::Emu::emu_fault('dashscope', { route => 'task', stuck => 'RUNNING' });
 --- request
 POST /api/process
 --- response_body_like: "processed":1,"success":0,"failed":1
@@ -363,7 +389,17 @@ did not end within douyin_asr_timeout
 
 
 
-=== TEST 22: ... with the code ASR_TIMEOUT
+=== TEST 22: a task the provider never finishes: the video's code is ASR_TIMEOUT
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+    douyin_asr_timeout 1s;
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wavs('901');
+t::Emu::emu_fault('dashscope', { route => 'task', stuck => 'RUNNING' });
+t::Douyin::douyin_post('/api/process');
+--- timeout: 10
 --- request
 GET /api/videos/901/result
 --- response_body_like: "status":"failed","error":"ASR_TIMEOUT"
@@ -374,8 +410,8 @@ GET /api/videos/901/result
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('902');
-emu_fault('dashscope', { route => 'task', code => 'InternalError.Timeout' });
+t::Emu::emu_wavs('902');
+t::Emu::emu_fault('dashscope', { route => 'task', code => 'InternalError.Timeout' });
 --- request eval
 [ "POST /api/process", "GET /api/videos/902/result" ]
 --- response_body_like eval
@@ -389,7 +425,7 @@ emu_fault('dashscope', { route => 'task', code => 'InternalError.Timeout' });
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('903', seconds => 0);
+t::Emu::emu_wav('903', seconds => 0);
 --- request eval
 [ "POST /api/process", "GET /api/videos/903/result" ]
 --- response_body_like eval
@@ -425,7 +461,7 @@ qr/\[emerg\] .*douyin: store ".*not-a-folder": mdb_env_open\(\) failed: Not a di
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_generate(8000, seconds => 0.01);
+t::Emu::emu_generate(8000, seconds => 0.01);
 --- request
 POST /api/process
 --- error_code: 503
@@ -436,7 +472,17 @@ claiming videos failed: MDB_MAP_FULL
 
 
 
-=== TEST 27: ... nothing was claimed or submitted (same nginx)
+=== TEST 27: a full store: nothing was claimed or submitted
+--- http_config
+    douyin_store html/store map_size=1m;
+    douyin_filesystem_url http://127.0.0.1:$TEST_NGINX_FSGO_PORT;
+    douyin_asr_url http://127.0.0.1:$TEST_NGINX_DASHSCOPE_PORT;
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_generate(8000, seconds => 0.01);
+t::Douyin::douyin_post('/api/process');
+--- timeout: 20
 --- request eval
 [ "GET /api/videos/7000000000000000001/result", "GET /emu/dashscope/stats" ]
 --- response_body_like eval

@@ -11,12 +11,16 @@
 # connection, asks GET /w/pid which worker it reached, and sends the call on
 # that connection only when it is the wanted one.
 #
+# Every block stands alone: a block that checks what follows an event
+# (the end of a rate-limited run, a kill -9, a reload, a restart) first
+# replays the event in its --- init with the w_* scenario helpers below.
+#
 # A restart is done by hand (w_kill_nginx, w_start_nginx): a block with a
 # --- config would make the harness wipe html/ (the store) and t::Douyin
 # reset the emulators (their tasks), so nothing would be left to resume.
 use t::Douyin;
 use t::Emu;
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket 'no_plan';   # --- init asserts, as many as the run needs
 
 use IO::Select ();
 use IO::Socket::INET ();
@@ -27,7 +31,6 @@ use Time::HiRes ();
 master_on();
 workers(2);
 repeat_each(1);
-no_shuffle();
 no_root_location();
 
 # the API routes plus GET /w/pid (the pid of the worker that answers)
@@ -40,17 +43,15 @@ _EOC_
 # as those of douyin_get)
 $ENV{TEST_NGINX_W_HTTP} = $ENV{TEST_NGINX_DOUYIN_HTTP} . <<"_EOC_";
     server {
-        listen $ENV{TEST_NGINX_SERVER_PORT} reuseport;
+        listen @{[ Test::Nginx::Util::server_port() ]} reuseport;
         server_name douyin-reuseport;
 $ENV{TEST_NGINX_W_LOCATIONS}
     }
 _EOC_
 
-our %W;     # what a block leaves for the next ones
-
 our $JSON = JSON::PP->new->utf8->canonical;
 
-sub w_port { $ENV{TEST_NGINX_CLIENT_PORT} || $ENV{TEST_NGINX_SERVER_PORT} }
+sub w_port { t::Douyin::douyin_port() }
 
 sub w_proc_alive {
     my $pid = shift;
@@ -258,6 +259,51 @@ sub w_start_nginx {
     return douyin_master_pid();
 }
 
+# the rate-limit scenario: worker $w claims 10 new videos (part 1 or 2);
+# returns (ids, status, decoded answer)
+sub w_rate_claim {
+    my ($part, $w) = @_;
+    my $start = $part == 1 ? '7100000000000000001' : '7100000000000000101';
+    my $ids = t::Emu::emu_generate(10, seconds => 0.2, start => $start)->{ids};
+    my ($st, $json) = w_call_on($w, POST => '/api/process/async');
+    return ($ids, $st, $json);
+}
+
+# POST /api/process/async, which must answer 200
+sub w_async {
+    my ($st, $json) = t::Douyin::douyin_post('/api/process/async');
+    die "POST /api/process/async answered $st\n" unless $st == 200;
+    return $json;
+}
+
+# the kill -9 scenario: the videos @$ids are claimed (async) while the
+# provider takes 2 s; once a task runs, its worker is killed and the
+# videos are waited for.  Returns the provider task id.
+sub w_kill_scenario {
+    my ($ids) = @_;
+    t::Emu::emu_config('dashscope', { delay => 2.0 });
+    w_async();
+    my $tid = w_wait_running($ids->[0]);
+    t::Douyin::douyin_kill_owner($ids->[0]);
+    t::Douyin::douyin_wait($ids, timeout => 20);
+    return $tid;
+}
+
+# the restart scenario: one video claimed (async), nginx killed (master
+# and workers) while its task runs and started again; waits for the video.
+# Returns the provider task id.
+sub w_restart_scenario {
+    my ($id) = @_;
+    t::Emu::emu_config('dashscope', { delay => 2.0 });
+    t::Emu::emu_wavs($id);
+    w_async();
+    my $tid = w_wait_running($id);
+    w_kill_nginx();
+    w_start_nginx();
+    t::Douyin::douyin_wait([$id], timeout => 20);
+    return $tid;
+}
+
 run_tests();
 
 __DATA__
@@ -269,45 +315,59 @@ __DATA__
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-@W{qw(a b)} = w_workers();
-$W{ids1} = emu_generate(10, seconds => 0.2, start => '7100000000000000001')->{ids};
-my ($st, $json, $pid) = w_call_on($W{a}, POST => '/api/process/async');
-is($st, 200, 'worker A: POST /api/process/async answers 200');
-is_deeply($json && $json->{data}, { total => 10, pending => 10, skip => 0,
-                                   ignored => 0 },
-          'worker A claimed the 10 videos');
+my ($wa, $wb) = main::w_workers();
+my ($ids, $st, $json) = main::w_rate_claim(1, $wa);
+Test::More::is($st, 200, 'worker A: POST /api/process/async answers 200');
+Test::More::is_deeply($json && $json->{data}, { total => 10, pending => 10,
+                                                skip => 0, ignored => 0 },
+                      'worker A claimed the 10 videos');
 --- request
 GET /api/videos/7100000000000000010/result
 --- response_body_like: ^\{"success":true,"data":\{"aweme_id":"7100000000000000010","status":"processing",
 
 
 
-=== TEST 2: ... worker B claims 10 more while A submits its own
+=== TEST 2: rate limit across workers: worker B claims 10 more while A submits its own
+--- http_config
+    $TEST_NGINX_W_HTTP
+    douyin_asr_rate submit=5 query=20;
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-$W{ids2} = emu_generate(10, seconds => 0.2, start => '7100000000000000101')->{ids};
-my ($st, $json, $pid) = w_call_on($W{b}, POST => '/api/process/async');
-is($st, 200, 'worker B: POST /api/process/async answers 200');
-is_deeply($json && $json->{data}, { total => 20, pending => 10, skip => 10,
-                                   ignored => 0 },
-          'worker B claimed the 10 new videos');
-cmp_ok(emu_stats('dashscope')->{submits}, '<', 10,
-       'worker A was still submitting when B claimed');
+my ($wa, $wb) = main::w_workers();
+main::w_rate_claim(1, $wa);
+my ($ids, $st, $json) = main::w_rate_claim(2, $wb);
+Test::More::is($st, 200, 'worker B: POST /api/process/async answers 200');
+Test::More::is_deeply($json && $json->{data}, { total => 20, pending => 10,
+                                                skip => 10, ignored => 0 },
+                      'worker B claimed the 10 new videos');
+Test::More::cmp_ok(t::Emu::emu_stats('dashscope')->{submits}, '<', 10,
+                   'worker A was still submitting when B claimed');
 --- request
 POST /api/process/async
 --- response_body_like: ^\{"success":true,"message":"Nothing to process\.","data":\{"total":20,"pending":0,"skip":20,"ignored":0\}\}$
 
 
 
-=== TEST 3: ... all 20 done: never more than 5 submits in any 1 s, each video once, from both workers
+=== TEST 3: rate limit across workers: all 20 done: never more than 5 submits in any 1 s, each video once, from both workers
+--- http_config
+    $TEST_NGINX_W_HTTP
+    douyin_asr_rate submit=5 query=20;
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-douyin_wait([ @{ $W{ids1} }, @{ $W{ids2} } ], timeout => 30);
-my @pids = w_log_pids(qr/douyin: submitted 1 file\(s\) as task/);
-is_deeply(\@pids, [ sort { $a <=> $b } @W{qw(a b)} ],
-          'both workers submitted');
-my $t = emu_stats('dashscope')->{submit_times};
+my ($wa, $wb) = main::w_workers();
+my ($ids1) = main::w_rate_claim(1, $wa);
+my ($ids2) = main::w_rate_claim(2, $wb);
+t::Douyin::douyin_wait([ @$ids1, @$ids2 ], timeout => 30);
+my @pids = main::w_log_pids(qr/douyin: submitted 1 file\(s\) as task/);
+Test::More::is_deeply(\@pids, [ sort { $a <=> $b } $wa, $wb ],
+                      'both workers submitted');
+my $t = t::Emu::emu_stats('dashscope')->{submit_times};
 my $span = $t->[-1] - $t->[0];
-cmp_ok($span, '>=', 3.8, 'the 20 submits took 4 s (5/s in all, not 5/s '
-                         . 'per worker)') or diag("submit times: @$t");
+Test::More::cmp_ok($span, '>=', 3.8, 'the 20 submits took 4 s (5/s in all, '
+                                    . 'not 5/s per worker)')
+    or Test::More::diag("submit times: @$t");
 --- request eval
 [ "GET /emu/dashscope/max_rate?kind=submit&window=1.0",
   "GET /emu/dashscope/max_rate?kind=query&window=1.0",
@@ -338,8 +398,8 @@ cmp_ok($span, '>=', 3.8, 'the 20 submits took 4 s (5/s in all, not 5/s '
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 1.0 });
-$W{ids} = emu_generate(20, seconds => 0.2, start => '7200000000000000001')->{ids};
+t::Emu::emu_config('dashscope', { delay => 1.0 });
+t::Emu::emu_generate(20, seconds => 0.2, start => '7200000000000000001');
 --- request eval
 [ "POST /api/process/async", "POST /api/process", "POST /api/process/async" ]
 --- response_body_like eval
@@ -349,9 +409,19 @@ $W{ids} = emu_generate(20, seconds => 0.2, start => '7200000000000000001')->{ids
 
 
 
-=== TEST 5: ... every video submitted exactly once
+=== TEST 5: overlapping calls: every video submitted exactly once
+--- http_config
+    $TEST_NGINX_W_HTTP
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-douyin_wait($W{ids}, timeout => 30);
+t::Emu::emu_config('dashscope', { delay => 1.0 });
+my $ids = t::Emu::emu_generate(20, seconds => 0.2,
+                               start => '7200000000000000001')->{ids};
+main::w_async();
+t::Douyin::douyin_post('/api/process');
+main::w_async();
+t::Douyin::douyin_wait($ids, timeout => 30);
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":20,"accepted":20,.*"submits_per_file":\{(?:"[^"]+":1,){19}"[^"]+":1\},"files_per_submit":
@@ -368,35 +438,36 @@ GET /emu/dashscope/stats
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 1.0 });
-@W{qw(a b)} = w_workers();
-my @calls = ([ $W{a}, POST => '/api/process/async' ],
-             [ $W{b}, POST => '/api/process/async' ],
-             [ $W{a}, POST => '/api/process' ],
-             [ $W{b}, POST => '/api/process' ]);
-$W{ids} = emu_generate(20, seconds => 0.2, start => '7300000000000000001')->{ids};
-my @wave1 = w_send(w_open(@calls));
+t::Emu::emu_config('dashscope', { delay => 1.0 });
+my ($wa, $wb) = main::w_workers();
+my @calls = ([ $wa, POST => '/api/process/async' ],
+             [ $wb, POST => '/api/process/async' ],
+             [ $wa, POST => '/api/process' ],
+             [ $wb, POST => '/api/process' ]);
+my $ids = t::Emu::emu_generate(20, seconds => 0.2, start => '7300000000000000001')->{ids};
+my @wave1 = main::w_send(main::w_open(@calls));
 Time::HiRes::sleep(0.3);
-push @{ $W{ids} }, @{ emu_generate(20, seconds => 0.2, start => '7300000000000000101')->{ids} };
-my @wave2 = w_send(w_open(reverse @calls));
-my @res = w_collect(@wave1, @wave2);
+push @$ids, @{ t::Emu::emu_generate(20, seconds => 0.2, start => '7300000000000000101')->{ids} };
+my @wave2 = main::w_send(main::w_open(reverse @calls));
+my @res = main::w_collect(@wave1, @wave2);
 my $claims = 0;
 for my $r (@res) {
     my ($st, $json, $pid, $m, $path) = @$r;
     my $d = $json && $json->{data} || {};
-    is($st, 200, "$path on worker $pid answers 200");
+    Test::More::is($st, 200, "$path on worker $pid answers 200");
     if ($path =~ /async/) {
         $claims += $d->{pending} // 0;
     } else {
         $claims += $d->{processed} // 0;
-        is($d->{success}, $d->{processed}, "$path on worker $pid: all "
-           . "the videos it claimed completed") if $d->{processed};
+        Test::More::is($d->{success}, $d->{processed}, "$path on worker $pid: "
+                       . "all the videos it claimed completed")
+            if $d->{processed};
     }
-    diag("$m $path on worker $pid: " . $JSON->encode($d))
+    Test::More::diag("$m $path on worker $pid: " . $main::JSON->encode($d))
         if $ENV{TEST_VERBOSE};
 }
-is($claims, 40, 'the 8 calls claimed the 40 videos once in all');
-douyin_wait($W{ids}, timeout => 30);
+Test::More::is($claims, 40, 'the 8 calls claimed the 40 videos once in all');
+t::Douyin::douyin_wait($ids, timeout => 30);
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":40,"accepted":40,.*"submits_per_file":\{(?:"[^"]+":1,){39}"[^"]+":1\},"files_per_submit":
@@ -412,19 +483,22 @@ GET /emu/dashscope/stats
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-emu_wavs('7400000000000000001');
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7400000000000000001');
 --- request
 POST /api/process/async
 --- response_body_like: ^\{"success":true,"message":"Processing started\.","data":\{"total":1,"pending":1,"skip":0,"ignored":0\}\}$
 
 
 
-=== TEST 8: ... another worker resumes the video from its task_id; it completes
+=== TEST 8: kill -9 of the worker that holds a running task: another worker resumes the video from its task_id; it completes
+--- http_config
+    $TEST_NGINX_W_HTTP
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-$W{tid} = w_wait_running('7400000000000000001');
-$W{killed} = douyin_kill_owner('7400000000000000001');
-douyin_wait(['7400000000000000001'], timeout => 20);
+t::Emu::emu_wavs('7400000000000000001');
+main::w_kill_scenario(['7400000000000000001']);
 --- request
 GET /api/videos/7400000000000000001/result
 --- response_body_like: ^\{"success":true,"data":\{"aweme_id":"7400000000000000001","status":"completed","text":"transcript of 7400000000000000001\.wav",
@@ -434,13 +508,22 @@ GET /api/videos/7400000000000000001/result
 
 
 
-=== TEST 9: ... with the one submit of the first worker
+=== TEST 9: kill -9 of the worker that holds a running task: the one submit of the first worker
+--- http_config
+    $TEST_NGINX_W_HTTP
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-is_deeply([ keys %{ emu_stats('dashscope')->{tasks} } ], [ $W{tid} ],
-          'the only provider task is the one stored before the kill');
+t::Emu::emu_wavs('7400000000000000001');
+my $tid = main::w_kill_scenario(['7400000000000000001']);
+Test::More::is_deeply([ keys %{ t::Emu::emu_stats('dashscope')->{tasks} } ],
+                      [ $tid ], 'the only provider task is the one stored '
+                                . 'before the kill');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":1,"accepted":1,.*"submits_per_file":\{"[^"]+/7400000000000000001\.wav":1\},"files_per_submit":\[1\],.*"tasks":\{"[^"]+":"SUCCEEDED"\}
+--- error_log
+exited on signal 9
 
 
 
@@ -451,19 +534,24 @@ GET /emu/dashscope/stats
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-$W{ids} = emu_generate(10, seconds => 0.2, start => '7500000000000000001')->{ids};
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_generate(10, seconds => 0.2, start => '7500000000000000001');
 --- request
 POST /api/process/async
 --- response_body_like: "data":\{"total":10,"pending":10,"skip":0,"ignored":0\}
 
 
 
-=== TEST 11: ... the 10 are resumed together and complete, with one submit
+=== TEST 11: kill -9 of the worker that holds a batch: the 10 are resumed together and complete, with one submit
+--- http_config
+    $TEST_NGINX_W_HTTP
+    douyin_asr_batch 100;
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-w_wait_running('7500000000000000001');
-douyin_kill_owner('7500000000000000001');
-douyin_wait($W{ids}, timeout => 20);
+my $ids = t::Emu::emu_generate(10, seconds => 0.2,
+                               start => '7500000000000000001')->{ids};
+main::w_kill_scenario($ids);
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":1,"accepted":1,.*"submits_per_file":\{(?:"[^"]+":1,){9}"[^"]+":1\},"files_per_submit":\[10\],
@@ -479,54 +567,57 @@ GET /emu/dashscope/stats
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-emu_wavs('7600000000000000001');
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7600000000000000001');
 --- request
 POST /api/process/async
 --- response_body_like: "data":\{"total":1,"pending":1,"skip":0,"ignored":0\}
 
 
 
-=== TEST 13: ... the video completes
---- init
-w_wait_running('7600000000000000001');
-douyin_reload();
-douyin_wait(['7600000000000000001'], timeout => 20);
---- request
-GET /api/videos/7600000000000000001/result
---- response_body_like: "status":"completed"
---- no_error_log
-[error]
-
-
-
-=== TEST 14: ... with one submit
---- request
-GET /emu/dashscope/stats
---- response_body_like: ^\{"submits":1,"accepted":1,.*"submits_per_file":\{"[^"]+\/7600000000000000001\.wav":1\}
-
-
-
-=== TEST 15: reload while a synchronous /api/process waits on the old worker
+=== TEST 13: nginx -s reload while a task runs: the video completes, with one submit
 --- http_config
     $TEST_NGINX_W_HTTP
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-emu_wavs('7650000000000000001');
-my ($a) = w_workers();
-my @h = w_send(w_open([ $a, POST => '/api/process' ]));
-$W{tid} = w_wait_running('7650000000000000001');
-douyin_reload();
-my ($r) = w_collect(@h);
-is($r->[0], 200, 'POST /api/process on the old worker is answered at the '
-                 . 'reload');
-like($r->[1] && $r->[1]{message}, qr/nginx is reloading or stopping, 1 go on in the next worker processes/,
-     '... saying that the video was handed over');
-douyin_wait(['7650000000000000001'], timeout => 20);
-is_deeply([ keys %{ emu_stats('dashscope')->{tasks} } ], [ $W{tid} ],
-          'the new workers finished the task the old one submitted');
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7600000000000000001');
+main::w_async();
+main::w_wait_running('7600000000000000001');
+t::Douyin::douyin_reload();
+t::Douyin::douyin_wait(['7600000000000000001'], timeout => 20);
+--- request eval
+[ "GET /api/videos/7600000000000000001/result", "GET /emu/dashscope/stats" ]
+--- response_body_like eval
+[ qr/"status":"completed"/,
+  qr/^\{"submits":1,"accepted":1,.*"submits_per_file":\{"[^"]+\/7600000000000000001\.wav":1\}/ ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: reload while a synchronous /api/process waits on the old worker
+--- http_config
+    $TEST_NGINX_W_HTTP
+--- config
+    $TEST_NGINX_W_LOCATIONS
+--- init
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7650000000000000001');
+my ($wa) = main::w_workers();
+my @h = main::w_send(main::w_open([ $wa, POST => '/api/process' ]));
+my $tid = main::w_wait_running('7650000000000000001');
+t::Douyin::douyin_reload();
+my ($r) = main::w_collect(@h);
+Test::More::is($r->[0], 200, 'POST /api/process on the old worker is '
+                             . 'answered at the reload');
+Test::More::like($r->[1] && $r->[1]{message}, qr/nginx is reloading or stopping, 1 go on in the next worker processes/,
+                 '... saying that the video was handed over');
+t::Douyin::douyin_wait(['7650000000000000001'], timeout => 20);
+Test::More::is_deeply([ keys %{ t::Emu::emu_stats('dashscope')->{tasks} } ],
+                      [ $tid ], 'the new workers finished the task the old '
+                                . 'one submitted');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":1,"accepted":1,.*"submits_per_file":\{"[^"]+/7650000000000000001\.wav":1\}
@@ -535,26 +626,27 @@ GET /emu/dashscope/stats
 
 
 
-=== TEST 16: restart (kill -9 of the master and the workers, then start) while a task runs
+=== TEST 15: restart (kill -9 of the master and the workers, then start) while a task runs
 --- http_config
     $TEST_NGINX_W_HTTP
 --- config
     $TEST_NGINX_W_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.0 });
-emu_wavs('7700000000000000001');
+t::Emu::emu_config('dashscope', { delay => 2.0 });
+t::Emu::emu_wavs('7700000000000000001');
 --- request
 POST /api/process/async
 --- response_body_like: "data":\{"total":1,"pending":1,"skip":0,"ignored":0\}
 
 
 
-=== TEST 17: ... the new nginx resumes the video from its task_id; it completes
+=== TEST 16: restart while a task runs: the new nginx resumes the video from its task_id; it completes
+--- http_config
+    $TEST_NGINX_W_HTTP
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-$W{tid} = w_wait_running('7700000000000000001');
-$W{killed} = [ w_kill_nginx() ];
-$W{master} = w_start_nginx();
-douyin_wait(['7700000000000000001'], timeout => 20);
+main::w_restart_scenario('7700000000000000001');
 --- request
 GET /api/videos/7700000000000000001/result
 --- response_body_like: "status":"completed"
@@ -563,10 +655,16 @@ douyin: resuming 1 video(s) left processing by a worker that is gone
 
 
 
-=== TEST 18: ... with the one submit made before the restart
+=== TEST 17: restart while a task runs: the one submit made before the restart
+--- http_config
+    $TEST_NGINX_W_HTTP
+--- config
+    $TEST_NGINX_W_LOCATIONS
 --- init
-is_deeply([ keys %{ emu_stats('dashscope')->{tasks} } ], [ $W{tid} ],
-          'the only provider task is the one stored before the restart');
+my $tid = main::w_restart_scenario('7700000000000000001');
+Test::More::is_deeply([ keys %{ t::Emu::emu_stats('dashscope')->{tasks} } ],
+                      [ $tid ], 'the only provider task is the one stored '
+                                . 'before the restart');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":1,"accepted":1,.*"submits_per_file":\{"[^"]+/7700000000000000001\.wav":1\},.*"tasks":\{"[^"]+":"SUCCEEDED"\}

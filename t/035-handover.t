@@ -2,13 +2,15 @@
 # POST /api/process is answered at once, and the new workers finish the
 # videos from their stored task ids, with one submit each.
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 master_on();
 workers(2);
 repeat_each(1);
-no_shuffle();
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 
@@ -18,10 +20,10 @@ __DATA__
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_config('dashscope', { delay => 2.5 });
-emu_wavs('501', '502', '503');
+t::Emu::emu_config('dashscope', { delay => 2.5 });
+t::Emu::emu_wavs('501', '502', '503');
 # nginx -s reload, one second into the request
-my $master = douyin_master_pid();
+my $master = t::Douyin::douyin_master_pid();
 if (fork() == 0) { sleep 1; kill 'HUP', $master; POSIX::_exit(0); }
 --- request
 POST /api/process
@@ -30,9 +32,17 @@ POST /api/process
 
 
 
-=== TEST 2: ... the new workers complete them, each submitted once (same nginx)
+=== TEST 2: after that reload the new workers complete them, each submitted once
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-douyin_wait(['501', '502', '503'], timeout => 20);
+t::Emu::emu_config('dashscope', { delay => 2.5 });
+t::Emu::emu_wavs('501', '502', '503');
+my $master = t::Douyin::douyin_master_pid();
+if (fork() == 0) { sleep 1; kill 'HUP', $master; POSIX::_exit(0); }
+my ($st, $json) = t::Douyin::douyin_post('/api/process');
+die "POST /api/process answered $st\n" unless $st == 200;
+t::Douyin::douyin_wait(['501', '502', '503'], timeout => 20);
 --- request eval
 [ "GET /api/videos/502/result", "GET /emu/dashscope/stats" ]
 --- response_body_like eval

@@ -2,13 +2,15 @@
 # under /api/douyin/..., mutating ones only from trusted networks.
 use t::Douyin;
 use Cwd qw(abs_path);
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 $ENV{TEST_NGINX_GATEWAY_CONF} = abs_path('conf/douyin-gateway.conf');
 
 repeat_each(1);
-no_shuffle();
 no_root_location();
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 
@@ -22,7 +24,7 @@ __DATA__
 --- config
     include $TEST_NGINX_GATEWAY_CONF;
 --- init
-emu_wav('7609169800750206794', meta => { title => 't' });
+t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
 --- request eval
 [ "GET /api/douyin/health", "POST /api/douyin/process",
   "GET /api/douyin/videos/7609169800750206794/result",

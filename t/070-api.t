@@ -1,10 +1,10 @@
 # The routes beyond process and result (issue: every route of the replaced
 # service): list, detail, stats, read, delete, service info, docs.
 use t::Douyin;
-use Test::Nginx::Socket 'no_plan';
+use t::Plan;
+use Test::Nginx::Socket;
 
 repeat_each(1);
-no_shuffle();
 no_root_location();
 
 add_block_preprocessor(sub {
@@ -13,22 +13,24 @@ add_block_preprocessor(sub {
     if (defined $block->corpus) {
         my $init = $block->init // '';
         $block->set_value('init', q{
-            emu_wav('7000000000000000001', meta => { title => 'old',
+            t::Emu::emu_wav('7000000000000000001', meta => { title => 'old',
                     author => 'a', upload_time => '2026-01-01T08:00:00+08:00' });
-            emu_wav('7000000000000000002', meta => { title => 'newest',
+            t::Emu::emu_wav('7000000000000000002', meta => { title => 'newest',
                     author => 'b', description => '描述',
                     upload_time => '2026-03-01T00:00:00Z' });
-            emu_wav('7000000000000000003', meta => { title => 'middle',
+            t::Emu::emu_wav('7000000000000000003', meta => { title => 'middle',
                     author => 'c', upload_time => '2026-02-01T00:00:00Z' });
-            emu_wav('7000000000000000004');
-            emu_wav('7000000000000000005');
-            emu_fault('dashscope', { route => 'file', match => '0005.wav',
+            t::Emu::emu_wav('7000000000000000004');
+            t::Emu::emu_wav('7000000000000000005');
+            t::Emu::emu_fault('dashscope', { route => 'file', match => '0005.wav',
                                      code => 'FILE_DOWNLOAD_FAILED' });
-            my ($st) = douyin_get('/api/stats');
+            t::Douyin::douyin_get('/api/stats');
             t::Douyin::douyin_post('/api/process');
         } . $init);
     }
 });
+
+plan tests => repeat_each() * t::Plan::checks(blocks());
 
 run_tests();
 
@@ -38,7 +40,7 @@ __DATA__
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wavs('11', '12', '3');
+t::Emu::emu_wavs('11', '12', '3');
 --- request eval
 [ "GET /api/videos", "GET /api/videos?status=pending",
   "GET /api/videos?status=pending&is_read=true", "GET /api/stats",
@@ -65,7 +67,10 @@ GET /api/videos
 
 
 
-=== TEST 3: filters and paging (same nginx)
+=== TEST 3: filters and paging
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 [ "GET /api/videos?status=completed&page_size=2",
   "GET /api/videos?status=completed&page_size=2&page=2",
@@ -85,7 +90,10 @@ GET /api/videos
 
 
 
-=== TEST 4: bad queries are 400 and name what is expected (same nginx)
+=== TEST 4: bad queries are 400 and name what is expected
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 [ "GET /api/videos?page=0", "GET /api/videos?page=-1",
   "GET /api/videos?page=abc", "GET /api/videos?page_size=0",
@@ -102,7 +110,10 @@ GET /api/videos
 
 
 
-=== TEST 5: detail of a completed video, a failed one, unknown and bad ids (same nginx)
+=== TEST 5: detail of a completed video, a failed one, unknown and bad ids
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 [ "GET /api/videos/7000000000000000002", "GET /api/videos/7000000000000000005",
   "GET /api/videos/42", "GET /api/videos/x42", "PUT /api/videos/42" ]
@@ -118,7 +129,10 @@ GET /api/videos
 
 
 
-=== TEST 6: stats count the store and the listing (same nginx)
+=== TEST 6: stats count the store and the listing
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- request
 GET /api/stats
 --- response_body_like: ^\{"total":5,"completed":4,"processing":0,"failed":1,"pending":0,"success_rate":0.8,"listing_age":\d+\}$
@@ -151,7 +165,10 @@ GET /api/stats
 
 
 
-=== TEST 8: bad read bodies: 400, 413, 404, 405, and nothing changes (same nginx)
+=== TEST 8: bad read bodies: 400, 413, 404, 405, and nothing changes
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 [ "POST /api/videos/7000000000000000003/read\nnot json",
   "POST /api/videos/7000000000000000003/read\n{\"is_read\":\"yes\"}",
@@ -172,7 +189,10 @@ GET /api/stats
 
 
 
-=== TEST 9: a chunked read body works too (same nginx)
+=== TEST 9: a chunked read body works too
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 "POST /api/videos/7000000000000000001/read\r\ne\r\n{\"is_read\":tru\r\n2\r\ne}\r\n0\r\n\r\n"
 --- more_headers
@@ -186,7 +206,7 @@ Transfer-Encoding: chunked
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_fault('fsgo', { route => 'mark', status => 500, count => 1 });
+t::Emu::emu_fault('fsgo', { route => 'mark', status => 500, count => 1 });
 --- request
 POST /api/videos/7000000000000000002/read
 {"is_read":true}
@@ -197,7 +217,15 @@ file-system-go mark read answered HTTP 500
 
 
 
-=== TEST 11: ... still unread (same nginx)
+=== TEST 11: after mark read failed at file-system-go the video is still unread
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'mark', status => 500, count => 1 });
+my ($st) = t::Douyin::douyin_post('/api/videos/7000000000000000002/read',
+                                  '{"is_read":true}');
+die "mark read answered $st, not 502\n" unless $st == 502;
 --- request
 GET /api/videos/7000000000000000002
 --- response_body_like: "is_read":false,"read_at":null
@@ -239,7 +267,7 @@ GET /api/videos/7000000000000000002
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
+t::Emu::emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
 --- request
 DELETE /api/videos/7000000000000000003
 --- error_code: 502
@@ -249,9 +277,15 @@ file-system-go delete answered HTTP 500
 
 
 
-=== TEST 14: ... the record is still there; keep_file deletes it without file-system-go (same nginx)
+=== TEST 14: after delete failed at file-system-go the record is still there; keep_file deletes it without file-system-go
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
+t::Emu::emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
+my ($st) = t::Douyin::douyin_call(DELETE => '/api/videos/7000000000000000003');
+die "delete answered $st, not 502\n" unless $st == 502;
+t::Emu::emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
 --- request eval
 [ "GET /api/videos/7000000000000000003",
   "DELETE /api/videos/7000000000000000003?keep_file=true",

@@ -13,6 +13,25 @@ package t::Douyin;
 # starting with $TEST_NGINX_DOUYIN_HTTP (the default one); a config may
 # use $TEST_NGINX_DOUYIN_LOCATIONS (the API routes at /api/..., and
 # /emu/dashscope/ and /emu/fsgo/ proxied to the emulators' control API).
+#
+# How a test file is written (the real Test::Nginx, openresty/test-nginx,
+# and the fallback in t/lib behave the same here):
+#
+# - Perl code in a block (--- init, --- skip_eval) is evaluated by the
+#   harness in its own package, Test::Nginx::Util, under "use strict": call
+#   every helper by its full name -- t::Emu::emu_wav(...),
+#   t::Douyin::douyin_wait(...), main::my_helper(...) for a sub of the test
+#   file, Test::More::is(...) -- and keep values in "my" variables.
+#   (eval filters, as in "--- request eval", run in Test::Base::Filter.)
+# - Every block stands alone: it brings its own --- config (the harness
+#   starts a fresh nginx, this file resets the emulators) and builds the
+#   state it checks in its --- init, e.g. with t::Douyin::douyin_post().
+#   Blocks run in random order (no no_shuffle()), as upstream's default.
+# - The listen port is the harness's: server_port_for_client() below, or
+#   $TEST_NGINX_SERVER_PORT in a config; never a fixed number.
+# - The plan is computed, never written down:
+#   plan tests => repeat_each() * t::Plan::checks(blocks());  (t/Plan.pm)
+#   A file whose --- init asserts a varying number of times says 'no_plan'.
 
 use strict;
 use warnings;
@@ -25,7 +44,7 @@ use Time::HiRes ();
 
 use Exporter ();
 our @ISA    = ('Exporter');
-our @EXPORT = qw(douyin_wait douyin_get douyin_post douyin_worker_of douyin_kill_owner
+our @EXPORT = qw(douyin_port douyin_call douyin_wait douyin_get douyin_post douyin_worker_of douyin_kill_owner
                  douyin_reload douyin_master_pid douyin_task_of emu_reset emu_wav emu_wavs
                  emu_fault emu_stats emu_config emu_max_rate emu_remove
                  emu_file emu_generate);
@@ -91,32 +110,35 @@ Test::Nginx::Socket::add_block_preprocessor(sub {
         $block->set_value('http_config', $HttpConfig);
     }
 
-    # a fresh nginx starts from fresh emulators
-    emu_reset();
+    # a fresh nginx starts from fresh emulators: reset them in --- init,
+    # which runs once the harness has stopped the previous nginx (a
+    # preprocessor runs before that, while the old workers may still be
+    # talking to the emulators)
+    my $init = defined $block->init ? $block->init : '';
+    $block->set_value('init', "t::Emu::emu_reset();\n$init");
 });
 
 my $JSON = JSON::PP->new->utf8->canonical;
-my $HTTP = HTTP::Tiny->new(timeout => 10, proxy => undef,
+my $HTTP = HTTP::Tiny->new(timeout => 30, proxy => undef,
                            http_proxy => undef);
 
-# GET a path of the nginx under test: (status, decoded JSON or undef)
-sub douyin_get {
-    my ($path) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
-    my $res = $HTTP->get("http://127.0.0.1:$port$path");
+# the port of the nginx under test, as the harness picked it
+sub douyin_port { Test::Nginx::Util::server_port_for_client() }
+
+# one call on the nginx under test: (status, decoded JSON or undef)
+sub douyin_call {
+    my ($method, $path, $body) = @_;
+    my %opt = defined $body || $method ne 'GET'
+            ? (content => defined $body ? $body : '') : ();
+    my $res = $HTTP->request($method, 'http://127.0.0.1:' . douyin_port()
+                             . $path, \%opt);
     my $json = eval { $JSON->decode($res->{content}) };
     return ($res->{status}, $json);
 }
 
-# POST a path of the nginx under test: (status, decoded JSON or undef)
-sub douyin_post {
-    my ($path, $body) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
-    my $res = $HTTP->post("http://127.0.0.1:$port$path",
-                          { content => defined $body ? $body : '' });
-    my $json = eval { $JSON->decode($res->{content}) };
-    return ($res->{status}, $json);
-}
+# GET / POST a path of the nginx under test: (status, decoded JSON or undef)
+sub douyin_get  { douyin_call(GET  => $_[0]) }
+sub douyin_post { douyin_call(POST => $_[0], $_[1]) }
 
 # waits until every given aweme_id has one of the statuses (default
 # completed or failed); dies after $timeout seconds (default 20)

@@ -25,8 +25,10 @@ our @EXPORT  = qw(
 );
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+# a guard against a hung emulator, not a speed target: on a loaded machine
+# generating thousands of WAVs (emu_generate) takes well over 30 s
 my $HTTP = HTTP::Tiny->new(
-    timeout     => 30,
+    timeout     => 120,
     keep_alive  => 0,
     agent       => 't::Emu/0.01',
     proxy       => undef,

@@ -22,10 +22,11 @@ Test::Nginx::Socket - minimal FALLBACK for openresty's Test::Nginx::Socket
 =head1 WHAT THIS IS
 
 This is B<not> openresty/test-nginx.  It is a small re-implementation of the
-subset of C<Test::Nginx::Socket> this project's tests use, written from the
-specification in F</work/shared/spec/test-nginx.md> (sections 2-9, "Minimal
-subset" of section 11), for machines where the real module cannot be
-installed (no CPAN, no network).
+subset of C<Test::Nginx::Socket> this project's tests use, written from a
+description of upstream's behaviour (block grammar, requests, checks and
+their counting, error.log slicing, servroot, nginx.conf, life cycle and
+environment), for machines where the real module cannot be installed (no
+CPAN, no network).
 
 It lives in F<t/lib> and is B<only> loaded when the real Test::Nginx is
 missing: the Makefile adds C<-It/lib> (or PERL5LIB) only when
@@ -87,6 +88,17 @@ C<TEST_NGINX_ALLOW_ALERTS=1> disables the check.
 Likewise a connection failure, a read/write timeout (unless C<--- abort>)
 and a malformed chunked body each add one failing assertion.
 
+=head1 PERL CODE IN BLOCKS
+
+As upstream, C<--- init> and C<--- skip_eval> code is evaluated in package
+C<Test::Nginx::Util>, under C<use strict> and C<use warnings>, with the
+lexicals C<$block> and C<$name> in sight; C<eval> filters run in
+C<Test::Base::Filter> (Test::Base's own).  A helper is therefore called by
+its full name (C<t::Emu::emu_wav(...)>, C<main::helper(...)>): a short name
+fails here exactly as it fails under the real Test::Nginx.  Upstream's
+other Perl sections (C<request_eval>, C<response_body_eval>,
+C<post_setup_server_root>) are not implemented and bail out.
+
 =head1 OTHER DEVIATIONS
 
 =over
@@ -113,7 +125,7 @@ use Test::Nginx::Util qw(:DEFAULT
     expand_env_in_text parse_timeout nginx_alive nginx_version_num
     start_nginx stop_nginx read_new_log_lines read_whole_log scan_alerts
     reset_block_state check_environment check_nginx_binary log_sleep
-    is_running_under_valgrind
+    is_running_under_valgrind eval_block_code
 );
 use HTTP::Response ();
 use IO::Select ();
@@ -151,6 +163,7 @@ my @UnsupportedSections = qw(
     error_log_file access_log response_body_filters response_trailers
     reload_config raw_request_middle_delay
     post_main_config_http3 exec_opts
+    request_eval response_body_eval post_setup_server_root
 );
 
 # Expected-value sections that must be per-request arrays in a
@@ -216,8 +229,9 @@ sub run_block () {
     if (defined(my $se = sec($block, 'skip_eval'))) {
         my ($n, $code) = $se =~ /^\s*(\d+)\s*:\s*(.*)$/s
             or bail_out("$name - bad --- skip_eval value '$se'");
-        my $skip = eval "package main; no strict; $code";
-        bail_out("$name - --- skip_eval failed: $@") if $@;
+        my $skip = eval { eval_block_code($block, $name, $code) };
+        bail_out("$name - skip_eval - failed to eval the Perl code "
+                 . "\"$code\": $@") if $@;
         if ($skip) { skip_n($name, $n, 'skip_eval'); return }
     }
     if (defined(my $sn = sec($block, 'skip_nginx'))) {
@@ -312,8 +326,8 @@ sub run_block () {
 
     # ---- init ----
     if (defined(my $init = sec($block, 'init'))) {
-        eval "package main; no strict; $init; 1"
-            or bail_out("$name - --- init failed: $@");
+        eval { eval_block_code($block, $name, $init); 1 }
+            or bail_out("$name - init failed: $@");
     }
 
     # ---- requests x repeat_each ----
@@ -786,6 +800,8 @@ sub check_error_log () {
     } else {
         ($lines, $$offset_ref) = read_new_log_lines($$offset_ref);
     }
+    # patterns see each line with its newline, as upstream reads them
+    $lines = [ map { "$_\n" } @$lines ];
 
     for my $p (@want) {
         my $hit = grep { match_line($_, $p) } @$lines;
@@ -807,19 +823,15 @@ sub check_error_log () {
     }
 
     if (defined $grep) {
-        my $re;
-        if (ref $grep eq 'Regexp') {
-            $re = $grep;
-        } else {
-            (my $g = $grep) =~ s/\n\z//;
-            $re = qr/\Q$g\E/;
-        }
+        # As upstream: the first match in each line, unless it runs into
+        # the line's newline (so a plain section needs "chop" or "chomp",
+        # and a regex must not swallow the end of the line).
+        my $re = ref $grep eq 'Regexp' ? $grep : qr/\Q$grep\E/;
         my $got = '';
         for my $l (@$lines) {
-            while ($l =~ /$re/g) {
-                $got .= "$&\n";
-                last if length($&) == 0;
-            }
+            next unless $l =~ $re;
+            my $m = $&;
+            $got .= "$m\n" unless $m =~ /\n/;
         }
         my $exp = sec($block, 'grep_error_log_out');
         $exp = $exp->[$rep] if ref $exp eq 'ARRAY';

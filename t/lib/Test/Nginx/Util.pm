@@ -23,6 +23,12 @@ use POSIX ();
 use Test::More ();
 use Time::HiRes ();
 
+# What upstream's Test::Nginx::Util imports, and so what --- init code sees
+# by a short name there (a fractional sleep, the signal and wait macros).
+use Time::HiRes qw(sleep);
+use POSIX qw(SIGQUIT SIGKILL SIGTERM SIGHUP :sys_wait_h);
+use Cwd qw(cwd);
+
 our $VERSION = '0.001_fallback';
 
 our @EXPORT = qw(
@@ -36,7 +42,7 @@ our @EXPORT_OK = qw(
     expand_env_in_text parse_timeout nginx_alive nginx_version_num
     start_nginx stop_nginx read_new_log_lines read_whole_log scan_alerts
     reset_block_state check_environment check_nginx_binary
-    log_sleep is_running_under_valgrind
+    log_sleep is_running_under_valgrind eval_block_code
 );
 
 #--------------------------------------------------------------------------
@@ -261,6 +267,27 @@ sub run_capture {
         $out = <$fh> // '';
     }
     return ($rc, $out);
+}
+
+#--------------------------------------------------------------------------
+# Perl code of a block
+#--------------------------------------------------------------------------
+
+# The real Test::Nginx evaluates a block's "--- init" and "--- skip_eval"
+# code with a string eval inside Test::Nginx::Util, so the code runs in
+# package Test::Nginx::Util, under that file's "use strict; use warnings",
+# and sees the lexicals $block and $name.  The two subs below do the same
+# (this file, too, is package Test::Nginx::Util under strict and warnings),
+# so that a test calling a helper by a short name, or using an undeclared
+# global, fails here exactly as it fails there.  Test files therefore call
+# their helpers by full name (t::Emu::emu_wav(...), main::helper(...)).
+#
+# Returns the value of the code; dies with the error when it fails.
+sub eval_block_code {
+    my ($block, $name, $code) = @_;
+    my $r = eval $code;
+    die $@ if $@;
+    return $r;
 }
 
 #--------------------------------------------------------------------------

@@ -36,7 +36,7 @@ use File::Temp qw(tempdir);
 use JSON::PP ();
 use Test::More;
 
-my $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/..');
+my $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 chdir $ROOT or die "chdir $ROOT: $!\n";
 
 my $NGINX = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';

@@ -17,7 +17,7 @@ use FindBin;
 use JSON::PP ();
 use Test::More;
 
-my $root = abs_path("$FindBin::Bin/..");
+my $root = abs_path("$FindBin::Bin/../..");
 
 my $json_text = slurp("$root/docs/openapi.json");
 my $html = slurp("$root/docs/index.html");

@@ -3,8 +3,8 @@
 # Self-test of the FALLBACK Test::Nginx::Socket in t/lib (used only when the
 # real openresty Test::Nginx is not installed).
 #
-# It runs the small test files kept in t/harness/*.tt (extension .tt so
-# that "prove -r t" does not pick them up) with "perl -It/lib FILE" in
+# It runs the small test files kept beside it in t/harness/*.tt (extension
+# .tt so that "prove -r t" does not pick them up) with "perl -It/lib FILE" in
 # subprocesses, each with its own servroot and port, against the real
 # nginx binary (no module of this project is needed), and checks their
 # exit status and TAP output: the passing files must exit 0 with only
@@ -25,7 +25,7 @@ use POSIX ();
 use Test::More;
 use Time::HiRes ();
 
-my $ROOT    = abs_path(dirname(abs_path(__FILE__)) . '/..');
+my $ROOT    = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 my $LIB     = "$ROOT/t/lib";
 my $HARNESS = "$ROOT/t/harness";
 my $OURS    = abs_path("$LIB/Test/Nginx/Socket.pm");
@@ -300,5 +300,7 @@ expect_bail(run_tt('fail-undef-var.tt'),
             qr/\$TEST_NGINX_NO_SUCH_VARIABLE_XYZ is not defined/);
 expect_bail(run_tt('fail-no-config.tt'),
             qr/no '--- config' section/);
+expect_bail(run_tt('fail-init.tt'),
+            qr/init failed: Undefined subroutine &Test::Nginx::Util::helper/);
 
 done_testing();

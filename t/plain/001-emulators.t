@@ -1,6 +1,6 @@
 # Tests of the test emulators themselves (t/emu/fsgo.py, t/emu/dashscope.py)
 # through t::Emu.  Plain Test::More; run from the repo root:
-#     prove -I. -v t/001-emulators.t
+#     prove -I. -v t/plain/001-emulators.t
 
 use strict;
 use warnings;
