@@ -113,7 +113,8 @@ $(ASAN_BUILD)/asan-preload.so: scripts/asan-preload.c
 
 test-asan: asan
 	./scripts/deps.sh
-	SAN_NGINX=$(NGINX) ASAN_BUILD=$(ASAN_BUILD) ./scripts/test-asan.sh
+	SAN_NGINX=$(NGINX) ASAN_BUILD=$(ASAN_BUILD) TEST_JOBS='$(TEST_JOBS)' \
+	    ./scripts/test-asan.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) t/servroot t/servroot_*

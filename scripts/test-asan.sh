@@ -3,8 +3,8 @@
 # (AddressSanitizer + UBSan) loaded into the stock nginx; `make test-asan`
 # builds it and runs this.
 #
-#   scripts/test-asan.sh [TEST_FILE...]     (default: every t/*.t but the
-#                                            excluded ones below)
+#   scripts/test-asan.sh [TEST_FILE...]     (default: every .t file under
+#                                            t/ but the excluded ones below)
 #
 # nginx is started through scripts/asan-nginx (TEST_NGINX_BINARY), which
 # preloads the sanitizer runtime into nginx alone and sends every report to
@@ -14,7 +14,9 @@
 # The exit status is prove's when it failed, otherwise the report's.
 #
 # Environment: ASAN_BUILD (default build-asan), SAN_NGINX (default
-# /usr/sbin/nginx), and the usual TEST_NGINX_* of the suite.
+# /usr/sbin/nginx), TEST_JOBS (as make test: -j2 runs two files at a
+# time), and the usual TEST_NGINX_* of the suite.  Ports as make test: a
+# free one for each file, or TEST_NGINX_PORT with t/servroot_<port>.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -27,15 +29,15 @@ for f in "$module" "$ASAN_BUILD/asan-preload.so"; do
 done
 
 # Test files that do not run here, and why (nothing else is left out):
-#   t/050-run.t     runs run.sh, which builds and loads the plain module
-#                   (build/) into a plain nginx: it would test nothing of
-#                   the sanitizer build (make test runs it).
-#   t/060-deploy.t  checks the deployment files against the module "built
+#   t/plain/050-run.t     runs run.sh, which builds and loads the plain
+#                   module (build/) into a plain nginx: it would test
+#                   nothing of the sanitizer build (make test runs it).
+#   t/plain/060-deploy.t  checks the deployment files against the module "built
 #                   for the tests": its shared libraries must come from
 #                   the image's runtime packages, which the sanitizer build
 #                   (libasan, libubsan) is not meant for; it loads the
 #                   module only for `nginx -t`, which t/015 also does.
-excluded=(t/050-run.t t/060-deploy.t)
+excluded=(t/plain/050-run.t t/plain/060-deploy.t)
 
 if [ $# -gt 0 ]; then
     files=("$@")
@@ -61,6 +63,13 @@ perl -MTest::Nginx::Socket -e1 2>/dev/null ||
 export TEST_NGINX_BINARY=$PWD/scripts/asan-nginx
 export TEST_NGINX_LOAD_MODULES=$module
 
+port=${TEST_NGINX_SERVER_PORT:-${TEST_NGINX_PORT:-}}
+if [ -z "$port" ]; then
+    export TEST_NGINX_RANDOMIZE=1
+else
+    export TEST_NGINX_SERVROOT=${TEST_NGINX_SERVROOT:-$PWD/t/servroot_$port}
+fi
+
 # An instrumented nginx is slower, most of all when it stops: every process
 # runs LeakSanitizer and symbolises its reports.  The harness sends KILL
 # when nginx has not stopped within TEST_NGINX_TIMEOUT (3 s by default),
@@ -72,7 +81,8 @@ export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
 export TEST_DOUYIN_SANITIZERS=address,undefined
 
 start=$(date +%s)
-prove -I. "${files[@]}"
+# shellcheck disable=SC2086   # TEST_JOBS: empty, or an option of prove
+prove -I. ${TEST_JOBS:-} "${files[@]}"
 rc=$?
 python3 scripts/asan-report.py "$logs"
 report=$?
