@@ -33,7 +33,7 @@ RUN sh docker/apt-mirror.sh "$APT_MIRROR" && ./scripts/deps.sh
 COPY config Makefile ./
 COPY ngx_http_douyin_module/ ngx_http_douyin_module/
 COPY docs/ docs/
-COPY scripts/embed-docs.py scripts/
+COPY scripts/embed-docs.py scripts/step.sh scripts/configure.sh scripts/
 RUN make
 
 COPY conf/ conf/

@@ -19,6 +19,9 @@
 
 static void ngx_http_douyin_process_respond(ngx_http_request_t *r,
     ngx_http_douyin_err_e err, cJSON *json);
+static void ngx_http_douyin_mount(ngx_http_request_t *r, ngx_str_t *mount);
+static char *ngx_http_douyin_mount_path(ngx_http_request_t *r,
+    ngx_str_t *mount, const char *name);
 
 
 
@@ -52,21 +55,54 @@ ngx_http_douyin_health_handler(ngx_http_request_t *r)
 
 /*
  * ngx_http_douyin_info_handler: douyin_info;  GET / ->
- * {"service":"douyin-processor","version","docs":"/docs",
- * "health":"/health"}.
+ * {"service":"douyin-processor","version","docs","health"}, where docs
+ * and health are the paths of those routes in the same mount as this
+ * one (ngx_http_douyin_mount()): "/docs" and "/health" at /, as the
+ * replaced service answered; "/api/douyin/docs" and "/api/douyin/health"
+ * at the gateway's /api/douyin/.
  */
 
 ngx_int_t
 ngx_http_douyin_info_handler(ngx_http_request_t *r)
 {
-    static u_char  body[] = "{\"service\":\"douyin-processor\",\"version\":\""
-                            NGX_HTTP_DOUYIN_VERSION "\",\"docs\":\"/docs\","
-                            "\"health\":\"/health\"}";
+    char       *docs, *health;
+    cJSON      *json;
+    ngx_int_t   rc;
+    ngx_str_t   mount;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin info handler");
 
-    return ngx_http_douyin_send_static(r, NULL, body, sizeof(body) - 1);
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ngx_http_douyin_mount(r, &mount);
+
+    docs = ngx_http_douyin_mount_path(r, &mount, "docs");
+    health = ngx_http_douyin_mount_path(r, &mount, "health");
+
+    if (docs == NULL || health == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json = cJSON_CreateObject();
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (cJSON_AddStringToObject(json, "service", "douyin-processor") == NULL
+        || cJSON_AddStringToObject(json, "version", NGX_HTTP_DOUYIN_VERSION)
+           == NULL
+        || cJSON_AddStringToObject(json, "docs", docs) == NULL
+        || cJSON_AddStringToObject(json, "health", health) == NULL)
+    {
+        cJSON_Delete(json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
 }
 
 
@@ -86,17 +122,106 @@ ngx_http_douyin_docs_handler(ngx_http_request_t *r)
 
 /*
  * ngx_http_douyin_openapi_handler: douyin_openapi;  GET /openapi.json ->
- * the OpenAPI 3 document of the API (docs/openapi.json).
+ * the OpenAPI 3 document of the API.  At the root, docs/openapi.json as
+ * it is (servers "/", paths /health, /api/...).  In another mount
+ * (ngx_http_douyin_mount(); the gateway's /api/douyin/), the copy whose
+ * paths are relative to the mount (scripts/embed-docs.py), with the
+ * mount as its server URL, so that every path of it resolves there.
  */
 
 ngx_int_t
 ngx_http_douyin_openapi_handler(ngx_http_request_t *r)
 {
+    u_char     *body, *p;
+    size_t      len;
+    ngx_int_t   rc;
+    ngx_str_t   mount;
+
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin openapi handler");
 
-    return ngx_http_douyin_send_static(r, NULL, ngx_http_douyin_openapi_json,
-                                       ngx_http_douyin_openapi_json_len);
+    ngx_http_douyin_mount(r, &mount);
+
+    if (mount.len == 1) {
+        return ngx_http_douyin_send_static(r, NULL,
+                                           ngx_http_douyin_openapi_json,
+                                           ngx_http_douyin_openapi_json_len);
+    }
+
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    /* the server URL without its final slash: the paths begin with one */
+    mount.len--;
+
+    len = ngx_http_douyin_openapi_mounted_head_len
+          + mount.len + ngx_escape_json(NULL, mount.data, mount.len)
+          + ngx_http_douyin_openapi_mounted_tail_len;
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, ngx_http_douyin_openapi_mounted_head,
+                   ngx_http_douyin_openapi_mounted_head_len);
+    p = (u_char *) ngx_escape_json(p, mount.data, mount.len);
+    p = ngx_cpymem(p, ngx_http_douyin_openapi_mounted_tail,
+                   ngx_http_douyin_openapi_mounted_tail_len);
+
+    return ngx_http_douyin_send_json(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+/*
+ * The mount of the request: its path up to and with the last slash, "/"
+ * for /docs, "/api/douyin/" for /api/douyin/openapi.json.  The routes of
+ * one mount are side by side (conf/nginx.conf, conf/douyin-gateway.conf),
+ * so this is where the others are.
+ */
+
+static void
+ngx_http_douyin_mount(ngx_http_request_t *r, ngx_str_t *mount)
+{
+    u_char  *p;
+
+    p = r->uri.data + r->uri.len;
+
+    while (p > r->uri.data && p[-1] != '/') {
+        p--;
+    }
+
+    if (p == r->uri.data) {
+        ngx_str_set(mount, "/");
+        return;
+    }
+
+    mount->data = r->uri.data;
+    mount->len = p - r->uri.data;
+}
+
+
+/* mount and name as a NUL-terminated path in r->pool, NULL on failure */
+
+static char *
+ngx_http_douyin_mount_path(ngx_http_request_t *r, ngx_str_t *mount,
+    const char *name)
+{
+    size_t   len;
+    u_char  *path;
+
+    len = ngx_strlen(name);
+
+    path = ngx_pnalloc(r->pool, mount->len + len + 1);
+    if (path == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(ngx_cpymem(path, mount->data, mount->len), name, len) = '\0';
+
+    return (char *) path;
 }
 
 

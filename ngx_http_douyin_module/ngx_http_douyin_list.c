@@ -282,15 +282,16 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
 
 
 /*
- * page >= 1 (default 1), page_size 1..100 (default 20), status one of
- * pending, processing, completed, failed, is_read true or false.
- * Without status the list leaves out pending videos.
+ * page 1..1000000 (default 1), page_size 1..100 (default 20), status one
+ * of pending, processing, completed, failed, is_read true or false, each
+ * percent-decoded.  Without status the list leaves out pending videos.
+ * A bad value is the error that names its parameter and what it takes.
  */
 
 static ngx_http_douyin_err_e
 ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
 {
-    ngx_int_t         n;
+    ngx_int_t         n, rc;
     ngx_str_t         value;
     ngx_uint_t        s;
     const ngx_str_t  *name;
@@ -300,23 +301,33 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
     q->status_mask = NGX_HTTP_DOUYIN_STORED;
     q->read_mask = NGX_HTTP_DOUYIN_UNREAD|NGX_HTTP_DOUYIN_READ;
 
-    if (ngx_http_arg(r, (u_char *) "page", 4, &value) == NGX_OK) {
+    rc = ngx_http_douyin_arg(r, "page", &value);
+
+    if (rc == NGX_OK) {
         n = ngx_atoi(value.data, value.len);
         if (n < 1 || n > 1000000) {
-            return NGX_HTTP_DOUYIN_ERR_BAD_QUERY;
+            return NGX_HTTP_DOUYIN_ERR_BAD_PAGE;
         }
         q->page = n;
     }
 
-    if (ngx_http_arg(r, (u_char *) "page_size", 9, &value) == NGX_OK) {
+    if (rc != NGX_ERROR) {
+        rc = ngx_http_douyin_arg(r, "page_size", &value);
+    }
+
+    if (rc == NGX_OK) {
         n = ngx_atoi(value.data, value.len);
         if (n < 1 || n > 100) {
-            return NGX_HTTP_DOUYIN_ERR_BAD_QUERY;
+            return NGX_HTTP_DOUYIN_ERR_BAD_PAGE_SIZE;
         }
         q->page_size = n;
     }
 
-    if (ngx_http_arg(r, (u_char *) "status", 6, &value) == NGX_OK) {
+    if (rc != NGX_ERROR) {
+        rc = ngx_http_douyin_arg(r, "status", &value);
+    }
+
+    if (rc == NGX_OK) {
         for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
             name = &ngx_http_douyin_statuses[s].name;
 
@@ -328,13 +339,17 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
         }
 
         if (s == NGX_HTTP_DOUYIN_NSTATUS) {
-            return NGX_HTTP_DOUYIN_ERR_BAD_QUERY;
+            return NGX_HTTP_DOUYIN_ERR_BAD_STATUS;
         }
 
         q->status_mask = ngx_http_douyin_statuses[s].bit;
     }
 
-    if (ngx_http_arg(r, (u_char *) "is_read", 7, &value) == NGX_OK) {
+    if (rc != NGX_ERROR) {
+        rc = ngx_http_douyin_arg(r, "is_read", &value);
+    }
+
+    if (rc == NGX_OK) {
         if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0) {
             q->read_mask = NGX_HTTP_DOUYIN_READ;
 
@@ -343,9 +358,10 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
             q->read_mask = NGX_HTTP_DOUYIN_UNREAD;
 
         } else {
-            return NGX_HTTP_DOUYIN_ERR_BAD_QUERY;
+            return NGX_HTTP_DOUYIN_ERR_BAD_IS_READ;
         }
     }
 
-    return NGX_HTTP_DOUYIN_OK;
+    return (rc == NGX_ERROR) ? NGX_HTTP_DOUYIN_ERR_INTERNAL
+                             : NGX_HTTP_DOUYIN_OK;
 }

@@ -116,9 +116,13 @@ typedef struct {
 typedef enum {
     NGX_HTTP_DOUYIN_OK = 0,
     NGX_HTTP_DOUYIN_ERR_BAD_ID,
-    NGX_HTTP_DOUYIN_ERR_BAD_QUERY,
+    NGX_HTTP_DOUYIN_ERR_BAD_PAGE,
+    NGX_HTTP_DOUYIN_ERR_BAD_PAGE_SIZE,
+    NGX_HTTP_DOUYIN_ERR_BAD_STATUS,
+    NGX_HTTP_DOUYIN_ERR_BAD_IS_READ,
     NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE,
     NGX_HTTP_DOUYIN_ERR_BAD_BODY,
+    NGX_HTTP_DOUYIN_ERR_TWICE_IS_READ,
     NGX_HTTP_DOUYIN_ERR_NOT_FOUND,
     NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED,
     NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED,
@@ -404,6 +408,8 @@ ngx_int_t ngx_http_douyin_send_static(ngx_http_request_t *r,
 ngx_int_t ngx_http_douyin_method_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 ngx_int_t ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods);
+ngx_int_t ngx_http_douyin_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
 
 
 /* ngx_http_douyin_handler.c: health, info, docs, openapi, process */
@@ -466,6 +472,10 @@ extern const u_char  ngx_http_douyin_docs_html[];
 extern const size_t  ngx_http_douyin_docs_html_len;
 extern const u_char  ngx_http_douyin_openapi_json[];
 extern const size_t  ngx_http_douyin_openapi_json_len;
+extern const u_char  ngx_http_douyin_openapi_mounted_head[];
+extern const size_t  ngx_http_douyin_openapi_mounted_head_len;
+extern const u_char  ngx_http_douyin_openapi_mounted_tail[];
+extern const size_t  ngx_http_douyin_openapi_mounted_tail_len;
 
 
 /* ---- the boundary -------------------------------------------------- */

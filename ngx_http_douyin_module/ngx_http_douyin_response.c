@@ -45,11 +45,24 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_AWEME_ID",
                           "An aweme_id is 1 to 32 decimal digits."),
 
-    /* NGX_HTTP_DOUYIN_ERR_BAD_QUERY */
+    /* NGX_HTTP_DOUYIN_ERR_BAD_PAGE */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
-                          "page >= 1, page_size 1..100, status "
-                          "pending|processing|completed|failed and "
-                          "is_read true|false are expected."),
+                          "page must be a whole number from 1 to "
+                          "1000000."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_PAGE_SIZE */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "page_size must be a whole number from 1 to "
+                          "100."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_STATUS */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "status must be pending, processing, completed "
+                          "or failed."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_IS_READ */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "is_read must be true or false."),
 
     /* NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
@@ -59,6 +72,11 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
                           "The body must be a JSON object with a boolean "
                           "\"is_read\"."),
+
+    /* NGX_HTTP_DOUYIN_ERR_TWICE_IS_READ */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
+                          "The body has \"is_read\" more than once; give "
+                          "it once."),
 
     /* NGX_HTTP_DOUYIN_ERR_NOT_FOUND */
     ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
@@ -353,6 +371,43 @@ ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods)
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * ngx_http_douyin_arg: the query argument "name" (the first one, as
+ * ngx_http_arg() finds it), percent-decoded into r->pool when it has a
+ * %XX escape, so ?page=%31 is page 1.  NGX_OK, NGX_DECLINED when the
+ * query has no such argument, NGX_ERROR when out of memory.  A '+' is
+ * left as it is: no value of ours has a space.
+ */
+
+ngx_int_t
+ngx_http_douyin_arg(ngx_http_request_t *r, const char *name, ngx_str_t *value)
+{
+    u_char  *dst, *src;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), value) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strlchr(value->data, value->data + value->len, '%') == NULL) {
+        return NGX_OK;
+    }
+
+    dst = ngx_pnalloc(r->pool, value->len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    src = value->data;
+    value->data = dst;
+
+    ngx_unescape_uri(&dst, &src, value->len, 0);
+
+    value->len = dst - value->data;
+
+    return NGX_OK;
 }
 
 

@@ -466,6 +466,18 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
                    "async %i", job, op->listed, op->ignored, job->claimed,
                    job->async);
 
+    /*
+     * what an operator follows at the shipped "notice" level: a process
+     * call that has work, and its end (ngx_http_douyin_job_check());
+     * each video's end is at "info"
+     */
+
+    if (job->claimed) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: a process call claimed %ui of %ui videos",
+                      job->claimed, job->total);
+    }
+
     if (job->async || job->claimed == 0) {
         ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK,
                                     ngx_http_douyin_job_listed(job, op));
@@ -577,6 +589,9 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
                      "failed.%Z",
                      job->ended, job->total, job->success, job->failed);
     }
+
+    ngx_log_error(NGX_LOG_NOTICE, job->runner->log, 0,
+                  "douyin: a process call ended: %s", msg);
 
     json = cJSON_CreateObject();
     cJSON_AddTrueToObject(json, "success");
@@ -1072,6 +1087,10 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
     runner->inflight -= op->nitems;
 
     for (i = 0; i < op->nitems; i++) {
+        ngx_log_error(NGX_LOG_INFO, runner->log, 0, "douyin: video %s %V",
+                      op->items[i].aweme_id,
+                      &ngx_http_douyin_statuses[op->items[i].outcome].name);
+
         job = batch->jobs[i];
 
         if (job == NULL) {

@@ -242,7 +242,14 @@ ngx_http_douyin_video_delete(ngx_http_request_t *r, char *id, cJSON *rec)
 
     keep_file = 0;
 
-    if (ngx_http_arg(r, (u_char *) "keep_file", 9, &value) == NGX_OK) {
+    rc = ngx_http_douyin_arg(r, "keep_file", &value);
+
+    if (rc == NGX_ERROR) {
+        cJSON_Delete(rec);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK) {
 
         if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0) {
             keep_file = 1;
@@ -358,8 +365,9 @@ static ngx_http_douyin_err_e
 ngx_http_douyin_video_read_flag(ngx_http_request_t *r, ngx_uint_t *is_read)
 {
     u_char       *p;
-    cJSON        *json, *flag;
+    cJSON        *json, *flag, *item;
     size_t        len;
+    ngx_uint_t    n;
     ngx_chain_t  *cl;
 
     len = 0;
@@ -409,6 +417,27 @@ ngx_http_douyin_video_read_flag(ngx_http_request_t *r, ngx_uint_t *is_read)
     if (!cJSON_IsObject(json) || !cJSON_IsBool(flag)) {
         cJSON_Delete(json);
         return NGX_HTTP_DOUYIN_ERR_BAD_BODY;
+    }
+
+    /*
+     * JSON leaves an object's repeated name undefined (RFC 8259, 4: "the
+     * behavior of software that receives such an object is
+     * unpredictable"); cJSON would take the first.  A body with
+     * "is_read" twice is refused rather than guessed; other keys are
+     * not read, once or twice.
+     */
+
+    n = 0;
+
+    cJSON_ArrayForEach(item, json) {
+        if (item->string != NULL && ngx_strcmp(item->string, "is_read") == 0) {
+            n++;
+        }
+    }
+
+    if (n > 1) {
+        cJSON_Delete(json);
+        return NGX_HTTP_DOUYIN_ERR_TWICE_IS_READ;
     }
 
     *is_read = cJSON_IsTrue(flag);

@@ -3,8 +3,8 @@
 # (AddressSanitizer + UBSan) loaded into the stock nginx; `make test-asan`
 # builds it and runs this.
 #
-#   scripts/test-asan.sh [TEST_FILE...]     (default: every .t file under
-#                                            t/ but the excluded ones below)
+#   scripts/test-asan.sh [TEST_FILE_OR_FOLDER...]  (default: every .t
+#                                   file under t/ but the excluded ones below)
 #
 # nginx is started through scripts/asan-nginx (TEST_NGINX_BINARY), which
 # preloads the sanitizer runtime into nginx alone and sends every report to
@@ -32,12 +32,14 @@ done
 #   t/plain/050-run.t     runs run.sh, which builds and loads the plain
 #                   module (build/) into a plain nginx: it would test
 #                   nothing of the sanitizer build (make test runs it).
+#   t/plain/055-install.t installs and checks the plain module (make
+#                   install): the same.
 #   t/plain/060-deploy.t  checks the deployment files against the module "built
 #                   for the tests": its shared libraries must come from
 #                   the image's runtime packages, which the sanitizer build
 #                   (libasan, libubsan) is not meant for; it loads the
 #                   module only for `nginx -t`, which t/015 also does.
-excluded=(t/plain/050-run.t t/plain/060-deploy.t)
+excluded=(t/plain/050-run.t t/plain/055-install.t t/plain/060-deploy.t)
 
 if [ $# -gt 0 ]; then
     files=("$@")
@@ -82,7 +84,7 @@ export TEST_DOUYIN_SANITIZERS=address,undefined
 
 start=$(date +%s)
 # shellcheck disable=SC2086   # TEST_JOBS: empty, or an option of prove
-prove -I. ${TEST_JOBS:-} "${files[@]}"
+prove -I. -r ${TEST_JOBS:-} "${files[@]}"
 rc=$?
 python3 scripts/asan-report.py "$logs"
 report=$?

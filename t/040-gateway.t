@@ -1,5 +1,7 @@
 # conf/douyin-gateway.conf, included as a gateway host would: the routes
-# under /api/douyin/..., mutating ones only from trusted networks.
+# under /api/douyin/..., mutating ones only from trusted networks; the
+# links they give (GET /api/douyin/ and /api/douyin/openapi.json) lead to
+# routes of the gateway, not to the direct mount's paths.
 use t::Douyin;
 use Cwd qw(abs_path);
 use t::Plan;
@@ -62,3 +64,27 @@ X-Forwarded-For: 203.0.113.7
   "DELETE /api/douyin/videos/1" ]
 --- error_code eval
 [ 200, 200, 200, 403, 403, 403, 403 ]
+
+
+
+=== TEST 3: behind the gateway, the info route's links and openapi.json's server are the gateway's
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+--- config
+    include $TEST_NGINX_GATEWAY_CONF;
+--- request eval
+[ "GET /api/douyin/", "GET /api/douyin/docs", "GET /api/douyin/health",
+  "GET /api/douyin/openapi.json", "GET /api/douyin/openapi.json",
+  "GET /api/douyin/openapi.json", "HEAD /api/douyin/openapi.json",
+  "POST /api/douyin/openapi.json" ]
+--- error_code eval
+[ 200, 200, 200, 200, 200, 200, 200, 405 ]
+--- response_body_like eval
+[ qr/^\{"service":"douyin-processor","version":"\d+\.\d+\.\d+","docs":"\/api\/douyin\/docs","health":"\/api\/douyin\/health"\}$/,
+  qr/<html/, qr/"status":"healthy"/,
+  qr/"servers":\s*\[\s*\{\s*"url":\s*"\/api\/douyin",/,
+  qr/"paths":\s*\{\s*"\/health":.*"\/process":.*"\/videos\/\{aweme_id\}\/result":/s,
+  qr/^(?!.*"\/api\/process").*$/s,
+  qr/^$/, qr/"error":"METHOD_NOT_ALLOWED"/ ]
+--- no_error_log
+[error]

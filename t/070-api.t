@@ -90,23 +90,51 @@ GET /api/videos
 
 
 
-=== TEST 4: bad queries are 400 and name what is expected
+=== TEST 4: bad queries are 400 and name the parameter and what it takes
 --- corpus
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 [ "GET /api/videos?page=0", "GET /api/videos?page=-1",
-  "GET /api/videos?page=abc", "GET /api/videos?page_size=0",
-  "GET /api/videos?page_size=101", "GET /api/videos?status=done",
-  "GET /api/videos?is_read=yes", "POST /api/videos" ]
+  "GET /api/videos?page=abc", "GET /api/videos?page=1000001",
+  "GET /api/videos?page_size=0", "GET /api/videos?page_size=101",
+  "GET /api/videos?page_size=", "GET /api/videos?status=done",
+  "GET /api/videos?status=Completed", "GET /api/videos?is_read=yes",
+  "GET /api/videos?page=%30", "GET /api/videos?page=%zz",
+  "POST /api/videos" ]
 --- error_code eval
-[ 400, 400, 400, 400, 400, 400, 400, 405 ]
+[ 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 405 ]
 --- response_body_like eval
-[ qr/^\{"success":false,"error":"INVALID_QUERY","detail":"[^"]+"\}$/,
-  qr/"error":"INVALID_QUERY"/, qr/"error":"INVALID_QUERY"/,
-  qr/"error":"INVALID_QUERY"/, qr/"error":"INVALID_QUERY"/,
-  qr/"error":"INVALID_QUERY"/, qr/"error":"INVALID_QUERY"/,
+[ qr/^\{"success":false,"error":"INVALID_QUERY","detail":"page must be a whole number from 1 to 1000000\."\}$/,
+  qr/"detail":"page must be a whole number from 1 to 1000000\."/,
+  qr/"detail":"page must be a whole number from 1 to 1000000\."/,
+  qr/"detail":"page must be a whole number from 1 to 1000000\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"page_size must be a whole number from 1 to 100\."\}$/,
+  qr/"detail":"page_size must be a whole number from 1 to 100\."/,
+  qr/"detail":"page_size must be a whole number from 1 to 100\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"status must be pending, processing, completed or failed\."\}$/,
+  qr/"detail":"status must be pending, processing, completed or failed\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"is_read must be true or false\."\}$/,
+  qr/"detail":"page must be a whole number from 1 to 1000000\."/,
+  qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"error":"METHOD_NOT_ALLOWED"/ ]
+
+
+
+=== TEST 4b: query arguments are percent-decoded: %31 is 1
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- request eval
+[ "GET /api/videos?status=%63ompleted&page_size=%32&page=%32",
+  "GET /api/videos?status=completed&page_size=2&page=2",
+  "GET /api/videos?is_read=%66alse&page_size=%31&page=%35",
+  "GET /api/videos?status=%66%61%69%6C%65%64" ]
+--- response_body_like eval
+[ qr/^\{"total_count":4,"videos":\[\{"aweme_id":"7000000000000000001",.*\{"aweme_id":"7000000000000000004",.*\],"page":2,"page_size":2\}$/,
+  qr/^\{"total_count":4,"videos":\[\{"aweme_id":"7000000000000000001",.*\{"aweme_id":"7000000000000000004",.*\],"page":2,"page_size":2\}$/,
+  qr/^\{"total_count":5,"videos":\[\{"aweme_id":"7000000000000000004",(?!.*"aweme_id").*\],"page":5,"page_size":1\}$/,
+  qr/^\{"total_count":1,"videos":\[\{"aweme_id":"7000000000000000005","status":"failed",/ ]
 
 
 
@@ -173,16 +201,20 @@ GET /api/stats
 [ "POST /api/videos/7000000000000000003/read\nnot json",
   "POST /api/videos/7000000000000000003/read\n{\"is_read\":\"yes\"}",
   "POST /api/videos/7000000000000000003/read\n[true]",
+  "POST /api/videos/7000000000000000003/read\n{\"is_read\":false,\"is_read\":true}",
+  "POST /api/videos/7000000000000000003/read\n{\"is_read\":true,\"x\":1,\"is_read\":true}",
   "POST /api/videos/7000000000000000003/read\n{\"is_read\":true,\"pad\":\"" . ("x" x 2000) . "\"}",
   "POST /api/videos/99/read\n{\"is_read\":true}",
   "GET /api/videos/7000000000000000003/read",
   "POST /api/videos/abc/read\n{\"is_read\":true}",
   "GET /api/videos?is_read=true" ]
 --- error_code eval
-[ 400, 400, 400, 413, 404, 405, 400, 200 ]
+[ 400, 400, 400, 400, 400, 413, 404, 405, 400, 200 ]
 --- response_body_like eval
 [ qr/^\{"success":false,"error":"INVALID_BODY","detail":".+"\}$/,
   qr/"error":"INVALID_BODY"/, qr/"error":"INVALID_BODY"/,
+  qr/^\{"success":false,"error":"INVALID_BODY","detail":"The body has \\"is_read\\" more than once; give it once\."\}$/,
+  qr/"detail":"The body has \\"is_read\\" more than once; give it once\."/,
   qr/"error":"BODY_TOO_LARGE"/, qr/"error":"VIDEO_NOT_FOUND"/,
   qr/"error":"METHOD_NOT_ALLOWED"/, qr/"error":"INVALID_AWEME_ID"/,
   qr/^\{"total_count":0,/ ]
@@ -238,7 +270,7 @@ GET /api/videos/7000000000000000002
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- request eval
 [ "DELETE /api/videos/7000000000000000001",
-  "DELETE /api/videos/7000000000000000002?keep_file=true",
+  "DELETE /api/videos/7000000000000000002?keep_file=%74rue",
   "GET /emu/fsgo/stats",
   "GET /api/videos/7000000000000000001/result",
   "GET /api/videos/7000000000000000002",
@@ -257,7 +289,7 @@ GET /api/videos/7000000000000000002
   qr/"error":"VIDEO_NOT_FOUND"/,
   qr/^\{"total":4,"completed":2,"processing":0,"failed":1,"pending":1,"success_rate":0.67,/,
   qr/"error":"VIDEO_NOT_FOUND"/,
-  qr/"error":"INVALID_QUERY"/ ]
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"keep_file must be true or false\."\}$/ ]
 --- timeout: 10
 
 
@@ -311,3 +343,24 @@ t::Emu::emu_fault('fsgo', { route => 'delete', status => 500, count => 1 });
   qr/<html.*\/api\/videos/s,
   qr/^\{.*"openapi"\s*:\s*"3\.[01]\.\d+".*"\/api\/stats"/s,
   qr/"error":"METHOD_NOT_ALLOWED"/ ]
+
+
+
+=== TEST 16: the module's own log lines: a process call at notice, each video at info
+--- log_level: info
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('7000000000000000007', meta => { title => 'log' });
+t::Emu::emu_wav('7000000000000000008');
+t::Emu::emu_fault('dashscope', { route => 'file', match => '0008.wav',
+                                 code => 'FILE_DOWNLOAD_FAILED' });
+--- request
+POST /api/process
+--- response_body_like: "processed":2,"success":1,"failed":1
+--- error_log eval
+[ qr/\[notice\] .*douyin: a process call claimed 2 of 2 videos/,
+  qr/\[notice\] .*douyin: a process call ended: Processed 2 of 2 videos: 1 completed, 1 failed\./,
+  qr/\[info\] .*douyin: video 7000000000000000007 completed/,
+  qr/\[info\] .*douyin: video 7000000000000000008 failed/ ]
+--- timeout: 10

@@ -450,6 +450,46 @@ while ($html =~ /<pre[^>]*\bdata-example="(\w+) (\S+) (\d+)"[^>]*>(.*?)<\/pre>/s
 
 cmp_ok($nhtml, '>=', 15, "index.html has checked examples ($nhtml)");
 
+
+# (e) the copy served under another mount (the gateway's /api/douyin/):
+# the same operations at paths relative to the mount, whose URL the
+# module puts in servers; a valid OpenAPI 3.0 document too
+
+my $mounted_text = `python3 '$root/scripts/embed-docs.py' --mounted /api/douyin`;
+is($?, 0, 'embed-docs.py --mounted');
+my $mounted = eval { JSON::PP->new->utf8->decode($mounted_text) };
+ok($mounted, 'the mounted copy is JSON') or diag($@);
+$mounted ||= {};
+
+is_deeply($mounted->{servers} && [map { $_->{url} } @{ $mounted->{servers} }],
+          ['/api/douyin'], 'mounted copy: servers is the mount');
+
+my %below = map { (s{^/api(?=/)}{}r) => $_ } keys %{ $doc->{paths} || {} };
+
+is_deeply([sort keys %{ $mounted->{paths} || {} }], [sort keys %below],
+          'mounted copy: /api/X is X below the mount, the rest as it is');
+
+for my $path (sort keys %below) {
+    is_deeply($mounted->{paths}{$path}, $doc->{paths}{ $below{$path} },
+              "mounted copy: $path is $below{$path}");
+}
+
+is_deeply({ %$mounted, paths => undef, servers => undef, info => undef },
+          { %$doc, paths => undef, servers => undef, info => undef },
+          'mounted copy: everything else is the same');
+
+like($mounted->{info}{description} // '', qr/relative to the server URL/,
+     'mounted copy: the description says what its paths are');
+
+if ($validator) {
+    my $v = eval { JSON::Validator::Schema::OpenAPIv3->new(
+                       JSON::PP->new->utf8->decode($mounted_text)) };
+    my $errors = $v ? eval { $v->errors } || ["validator died: $@"]
+                    : ["no validator: $@"];
+    is(scalar @$errors, 0, 'the mounted copy is a valid OpenAPI 3.0 document')
+        or diag(join "\n", map { "  $_" } @$errors);
+}
+
 done_testing();
 
 
