@@ -364,7 +364,8 @@ struct ngx_http_douyin_job_s {
 
     ngx_queue_t                 queue;          /* in runner->jobs */
     ngx_flag_t                  queued;
-    ngx_queue_t                 live;           /* in runner->live_jobs */
+    ngx_queue_t                 live;           /* in runner->listing_jobs,
+                                                   then runner->live_jobs */
     ngx_uint_t                  next;           /* next item to submit */
 
     ngx_uint_t                  total;
@@ -411,6 +412,7 @@ struct ngx_http_douyin_runner_s {
     ngx_log_t                  *log;
 
     ngx_queue_t                 jobs;           /* with items to submit */
+    ngx_queue_t                 listing_jobs;   /* OP_LIST not yet done */
     ngx_queue_t                 live_jobs;      /* listed, not yet ended */
     ngx_queue_t                 batches;
     ngx_event_t                 watch;          /* while a caller waits */

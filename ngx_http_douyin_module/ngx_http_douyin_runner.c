@@ -98,6 +98,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->conf = dmcf;
     runner->log = cycle->log;
     ngx_queue_init(&runner->jobs);
+    ngx_queue_init(&runner->listing_jobs);
     ngx_queue_init(&runner->live_jobs);
     ngx_queue_init(&runner->batches);
     ngx_queue_init(&runner->listing.waiters);
@@ -225,26 +226,104 @@ ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
 }
 
 
-/* ngx_http_douyin_runner_exit: exit_process: closes the store */
+/*
+ * ngx_http_douyin_runner_exit: exit_process: frees what the runner owns
+ * and closes the store.  What is in flight when a worker exits (its
+ * batches and their items, the jobs still listing or waiting for their
+ * videos, the ops of the recovery and listing tasks) is not lost: its
+ * videos stay "processing" in the store, with their task ids, and the
+ * next workers resume them; only the memory goes.  No thread uses an op
+ * any more: nginx's thread pool module, a static module, runs its
+ * exit_process before any dynamic module's, and it returns once the
+ * threads have run every task queued.  Requests still open (a fast
+ * shutdown) are not answered, only detached from their jobs.
+ */
 
 void
 ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
-    if (dmcf->runner == NULL) {
+    ngx_queue_t               *q;
+    ngx_http_douyin_job_t     *job;
+    ngx_http_douyin_batch_t   *batch;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = dmcf->runner;
+
+    if (runner == NULL) {
         return;
     }
 
-    ngx_http_douyin_listing_free(&dmcf->runner->listing);
+    while (!ngx_queue_empty(&runner->batches)) {
+        q = ngx_queue_head(&runner->batches);
+        batch = ngx_queue_data(q, ngx_http_douyin_batch_t, queue);
+        ngx_queue_remove(q);
 
-    if (dmcf->runner->store_ok) {
-        if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
-            (void) ngx_http_douyin_claim_register(&dmcf->runner->store,
-                                                  &dmcf->runner->owner, 0);
+        if (batch->timer.timer_set) {
+            ngx_del_timer(&batch->timer);
         }
 
-        ngx_http_douyin_store_close(&dmcf->runner->store);
-        dmcf->runner->store_ok = 0;
+        if (batch->task->event.timer_set) {
+            ngx_del_timer(&batch->task->event);
+        }
+
+        ngx_http_douyin_op_free(batch->task->ctx);
+        ngx_free(batch);
+    }
+
+    runner->inflight = 0;
+
+    while (!ngx_queue_empty(&runner->listing_jobs)
+           || !ngx_queue_empty(&runner->live_jobs))
+    {
+        q = ngx_queue_empty(&runner->listing_jobs)
+            ? ngx_queue_head(&runner->live_jobs)
+            : ngx_queue_head(&runner->listing_jobs);
+        job = ngx_queue_data(q, ngx_http_douyin_job_t, live);
+
+        if (job->request != NULL) {
+            job->request_cleanup->handler = NULL;
+            job->request = NULL;
+        }
+
+        if (job->task->event.timer_set) {
+            ngx_del_timer(&job->task->event);
+        }
+
+        /* off its queues; its op's items, its pool */
+        ngx_http_douyin_job_free(job);
+    }
+
+    if (runner->recover_task != NULL) {
+        if (runner->recover_task->event.timer_set) {
+            ngx_del_timer(&runner->recover_task->event);
+        }
+
+        ngx_http_douyin_op_free(runner->recover_task->ctx);
+    }
+
+    if (runner->listing.task != NULL) {
+        if (runner->listing.task->event.timer_set) {
+            ngx_del_timer(&runner->listing.task->event);
+        }
+
+        ngx_http_douyin_op_free(runner->listing.task->ctx);
+    }
+
+    if (runner->watch.timer_set) {
+        ngx_del_timer(&runner->watch);
+    }
+
+    ngx_http_douyin_listing_free(&runner->listing);
+
+    if (runner->store_ok) {
+        if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
+            (void) ngx_http_douyin_claim_register(&runner->store,
+                                                  &runner->owner, 0);
+        }
+
+        ngx_http_douyin_store_close(&runner->store);
+        runner->store_ok = 0;
     }
 }
 
@@ -364,6 +443,9 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     job->request = r;
     job->request_cleanup = cln;
 
+    /* the runner holds the job from now on (and frees it at exit) */
+    ngx_queue_insert_tail(&runner->listing_jobs, &job->live);
+
     /* a new call tries the key again */
     runner->key_rejected = 0;
 
@@ -463,6 +545,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
                               job->claimed);
 
+    ngx_queue_remove(&job->live);
     ngx_queue_insert_tail(&runner->live_jobs, &job->live);
 
     if (job->request != NULL && !runner->watch.timer_set) {

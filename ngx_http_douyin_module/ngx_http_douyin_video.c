@@ -500,6 +500,15 @@ ngx_http_douyin_video_read_flag(ngx_http_request_t *r, ngx_uint_t *is_read)
          cl != NULL;
          cl = cl->next)
     {
+        /*
+         * a buffer without data (the last one of a chunked body) may
+         * have no memory at all: memcpy() must not get its NULL
+         */
+
+        if (cl->buf->last == cl->buf->pos) {
+            continue;
+        }
+
         len = ngx_cpymem(p + len, cl->buf->pos, cl->buf->last - cl->buf->pos)
               - p;
     }

@@ -682,6 +682,7 @@ subtest '.env.example, .gitignore, .dockerignore' => sub {
     my $pats = dockerignore();
     ok(ignored($pats, $_), ".dockerignore leaves out $_")
         for qw(.env .env.local .git/HEAD build/ngx_http_douyin_module.so
+               build-asan/ngx_http_douyin_module.so
                t/servroot/conf/nginx.conf t/servroot_2/logs/error.log run/x data/x);
     ok(!ignored($pats, $_), ".dockerignore keeps $_")
         for qw(.env.example Dockerfile config Makefile ngx_http_douyin_module/ngx_http_douyin_module.c
@@ -690,7 +691,7 @@ subtest '.env.example, .gitignore, .dockerignore' => sub {
     SKIP: {
         my ($rc) = run({}, 'git', 'rev-parse', '--git-dir');
         skip 'not a git work tree', 1 if $rc;
-        for my $p (qw(.env build/x t/servroot/x t/servroot_1/x run/x data/x)) {
+        for my $p (qw(.env build/x build-asan/x t/servroot/x t/servroot_1/x run/x data/x)) {
             ($rc) = run({}, 'git', 'check-ignore', '-q', '--no-index', $p);
             is($rc, 0, ".gitignore ignores $p");
         }
