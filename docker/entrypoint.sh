@@ -5,6 +5,7 @@
 #   DOUYIN_FILESYSTEM_URL  -> douyin_filesystem_url  (file-system-go, internal)
 #   DOUYIN_AUDIO_BASE_URL  -> douyin_audio_base_url  (file-system-go, public)
 #   DOUYIN_ASR_URL         -> douyin_asr_url         (DashScope)
+#   DOUYIN_PUBLIC_URL      -> douyin_public_url      (the feed's links)
 #
 # A variable unset or empty leaves the config's value.  The directive's
 # line is rewritten in every file of DOUYIN_NGINX_CONFS (default: the
@@ -47,6 +48,7 @@ set_url() {
 set_url douyin_filesystem_url DOUYIN_FILESYSTEM_URL
 set_url douyin_audio_base_url DOUYIN_AUDIO_BASE_URL
 set_url douyin_asr_url DOUYIN_ASR_URL
+set_url douyin_public_url DOUYIN_PUBLIC_URL
 
 if [ "${1:-}" = nginx ]; then
     exec 9>>"$lock"
