@@ -7,6 +7,7 @@
 #   DOUYIN_ASR_URL         -> douyin_asr_url         (DashScope)
 #   DOUYIN_FILESYSTEM_API  -> douyin_filesystem_api  (1.5 or 2)
 #   DOUYIN_SSL_VERIFY      -> douyin_ssl_verify      (on or off)
+#   DOUYIN_PUBLIC_URL      -> douyin_public_url      (the feed's links)
 #
 # A variable unset or empty leaves the config's value.  The directive's
 # line is rewritten in every file of DOUYIN_NGINX_CONFS (default: the
@@ -77,6 +78,7 @@ set_url douyin_audio_base_url DOUYIN_AUDIO_BASE_URL
 set_url douyin_asr_url DOUYIN_ASR_URL
 set_word douyin_filesystem_api DOUYIN_FILESYSTEM_API 1.5 2
 set_word douyin_ssl_verify DOUYIN_SSL_VERIFY on off
+set_url douyin_public_url DOUYIN_PUBLIC_URL
 
 if [ "${1:-}" = nginx ]; then
     exec 9>>"$lock"

@@ -112,6 +112,9 @@ static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
 static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
     { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0, 0,
       0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_rss_route =
+    { ngx_http_douyin_rss_handler,
+      NGX_HTTP_DOUYIN_NEEDS_STORE|NGX_HTTP_DOUYIN_NEEDS_FEED, 0, 0, 0 };
 
 
 static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
@@ -356,6 +359,34 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       &ngx_http_douyin_metrics_route },
 
+    { ngx_string("douyin_rss"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_rss_route },
+
+    { ngx_string("douyin_rss_token_env"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, rss_token_env),
+      NULL },
+
+    { ngx_string("douyin_public_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_set_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, public_url),
+      NULL },
+
+    { ngx_string("douyin_rss_item_link"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_rss_item_link,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("douyin_listing_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -467,6 +498,10 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_douyin_init_strings(cf, dmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_douyin_rss_init_main_conf(cf, dmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -895,7 +930,7 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
  * douyin_info; douyin_docs; douyin_openapi; douyin_process_pending;
  * douyin_aweme_pending ID; douyin_aweme_status ID; douyin_video_unread
- * ID; douyin_video_delete ID;
+ * ID; douyin_video_delete ID; douyin_rss;
  * The command's post field is the route (ngx_http_douyin_route_t); ID may
  * contain variables.
  */
@@ -1040,8 +1075,9 @@ ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * After the whole configuration is read: warn when the ASR key's
- * variable is not passed to workers by an "env" directive, and when TLS
- * verification is off.
+ * variable is not passed to workers by an "env" directive, when TLS
+ * verification is off (and, for the feed,
+ * ngx_http_douyin_rss_init_module()).
  */
 
 static ngx_int_t
@@ -1063,6 +1099,10 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
                       "certificates of file-system-go and the ASR provider "
                       "are not verified; anyone on the path can read and "
                       "change what they answer");
+    }
+
+    if (dmcf != NULL && (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FEED)) {
+        ngx_http_douyin_rss_init_module(cycle, dmcf);
     }
 
     if (dmcf == NULL || !(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {

@@ -32,10 +32,13 @@
  *  - metrics: counters in the "douyin_metrics" shared zone that every
  *    worker and thread adds to, served by douyin_metrics
  *    (ngx_http_douyin_metrics.h).
+ *  - feed: the RSS feed of completed transcripts, from the store's feed
+ *    index, with a version kept in the write transactions for its ETag
+ *    (ngx_http_douyin_rss.c).
  *
  * The boundary (README "Design"):
- *  - event loop: response, handler, video, list, listing, runner, rate,
- *    and the read transactions of the store;
+ *  - event loop: response, handler, video, list, listing, rss, runner,
+ *    rate, and the read transactions of the store;
  *  - thread pool (douyin_thread_pool): thread (the ops), fsgo, dashscope,
  *    curl, claim, and the write transactions of the store.  A thread op
  *    holds copies of everything it needs and malloc()ed results; it never
@@ -153,6 +156,11 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_NO_MEMORY,
     NGX_HTTP_DOUYIN_ERR_KEY_MISSING,
     NGX_HTTP_DOUYIN_ERR_THREAD_POOL,
+    NGX_HTTP_DOUYIN_ERR_BAD_LIMIT,          /* the feed's query */
+    NGX_HTTP_DOUYIN_ERR_BAD_INCLUDE_READ,
+    NGX_HTTP_DOUYIN_ERR_TOKEN,              /* the feed's token */
+    NGX_HTTP_DOUYIN_ERR_TOKEN_MISSING,
+    NGX_HTTP_DOUYIN_ERR_FEED_URL_MISSING,
     NGX_HTTP_DOUYIN_ERR_INTERNAL      /* nginx's own 500 page */
 } ngx_http_douyin_err_e;
 
@@ -205,6 +213,12 @@ typedef struct {
     ngx_uint_t                  needs;          /* NGX_HTTP_DOUYIN_NEEDS_* */
 
     ngx_http_douyin_runner_t   *runner;         /* per worker, after fork */
+
+    /* the RSS feed (ngx_http_douyin_rss.c) */
+    ngx_str_t                   rss_token_env;  /* NUL-terminated */
+    ngx_http_douyin_cstr_t      public_url;     /* no trailing slash */
+    ngx_str_t                   rss_item_link;  /* "$id": the aweme_id */
+    uint32_t                    rss_crc;        /* of what shapes the body */
 } ngx_http_douyin_main_conf_t;
 
 
@@ -213,6 +227,7 @@ typedef struct {
 #define NGX_HTTP_DOUYIN_NEEDS_FSGO     0x02
 #define NGX_HTTP_DOUYIN_NEEDS_KEY      0x04
 #define NGX_HTTP_DOUYIN_NEEDS_METRICS  0x08   /* the "douyin_metrics" zone */
+#define NGX_HTTP_DOUYIN_NEEDS_FEED     0x10   /* the RSS feed's settings */
 
 
 typedef struct {
@@ -234,7 +249,16 @@ typedef struct {
     MDB_dbi                     by_status;
     MDB_dbi                     workers;
     MDB_dbi                     meta;
+    MDB_dbi                     feed;
 } ngx_http_douyin_store_t;
+
+
+/* the RSS feed's state: [0] every item, [1] unread items (store.c) */
+
+typedef struct {
+    uint64_t                    version[2];     /* one more per change */
+    int64_t                     changed_at[2];  /* Unix s of that change */
+} ngx_http_douyin_feed_state_t;
 
 
 /* who holds a claim: a worker process and the run id drawn at its start */
@@ -499,6 +523,17 @@ ngx_int_t ngx_http_douyin_videos_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
 
 
+/* ngx_http_douyin_rss.c: the RSS feed */
+
+ngx_int_t ngx_http_douyin_rss_handler(ngx_http_request_t *r);
+char *ngx_http_douyin_rss_item_link(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_douyin_rss_init_main_conf(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
+void ngx_http_douyin_rss_init_module(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf);
+
+
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
 
 typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r);
@@ -684,6 +719,11 @@ int ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
 int ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
     ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n);
 ngx_int_t ngx_http_douyin_store_pushed_keeps(cJSON *rec, cJSON *field);
+int ngx_http_douyin_store_feed_state(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_feed_state_t *st);
+int ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
+    ngx_uint_t unread_only, ngx_uint_t limit, cJSON **items,
+    ngx_http_douyin_feed_state_t *st);
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 
 

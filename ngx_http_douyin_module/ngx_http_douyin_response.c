@@ -148,6 +148,28 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "THREAD_POOL_UNAVAILABLE",
                           "The thread pool queue is full; try again later."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_LIMIT */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "limit must be a whole number from 1 to 200."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_INCLUDE_READ */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "include_read must be true or false."),
+
+    /* NGX_HTTP_DOUYIN_ERR_TOKEN */
+    ngx_http_douyin_error(NGX_HTTP_UNAUTHORIZED, "INVALID_TOKEN",
+                          "The feed needs ?token= with the feed's token."),
+
+    /* NGX_HTTP_DOUYIN_ERR_TOKEN_MISSING */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "RSS_TOKEN_MISSING",
+                          "No feed token is configured on the server; see "
+                          "douyin_rss_token_env."),
+
+    /* NGX_HTTP_DOUYIN_ERR_FEED_URL_MISSING */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "RSS_NOT_CONFIGURED",
+                          "The feed's public URL is not configured on the "
+                          "server; see douyin_public_url."),
+
     /* NGX_HTTP_DOUYIN_ERR_INTERNAL */
     ngx_http_douyin_error(NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL)
 };

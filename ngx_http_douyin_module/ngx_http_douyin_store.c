@@ -50,7 +50,17 @@
  *                 upgrade see each other;
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
  *                 records per status letter (q pending, p, c, f, d
- *                 deleted) and read flag (0, 1), for the stats.
+ *                 deleted) and read flag (0, 1), for the stats;
+ *   "feed"        read flag + sort key -> aweme_id, one entry per
+ *                 completed record with a non-empty text, newest
+ *                 processed_at first (see ngx_http_douyin_store_feed_key()),
+ *                 for the RSS feed (since format 2);
+ *   "meta"        "feed" -> ngx_http_douyin_feed_state_t (host order):
+ *                 per feed variant (every item, unread items) a version
+ *                 that grows by one in each write transaction that
+ *                 changes an item of that variant, and the Unix s of that
+ *                 change: the feed's ETag and Last-Modified (since
+ *                 format 2).
  *
  * The collector-fed workflow (format 2) adds two stored statuses:
  * "pending", a video the collector pushed (POST /api/aweme/{id}/pending)
@@ -62,9 +72,12 @@
  * ngx_http_douyin_store_tombstone()).
  *
  * Format 1 stores (no pending or deleted record, so every index and count
- * of theirs is already right in format 2) are upgraded in place by
- * writing the new version; a module that reads only format 1 then
- * refuses the store instead of claiming its tombstones.
+ * of theirs is already right in format 2; no "feed" index) are upgraded in
+ * place by the first worker that opens them, in one write transaction that
+ * reads every record once to build the feed index
+ * (ngx_http_douyin_store_feed_open()); a module that reads only format 1
+ * then refuses the store instead of claiming its tombstones or writing
+ * records without their feed entries.
  *
  * Status names and letters are those of ngx_http_douyin_statuses[].
  * Claims, task ids, outcomes, the recovery scan and the "workers"
@@ -134,6 +147,12 @@ static ngx_uint_t ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk,
     ngx_uint_t n);
 static int ngx_http_douyin_store_add(MDB_txn *txn,
     ngx_http_douyin_store_t *store, MDB_val *val, cJSON *list);
+static int ngx_http_douyin_store_feed_open(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, MDB_val *version, const char *path,
+    ngx_log_t *log);
+static int ngx_http_douyin_store_feed_write(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *old,
+    cJSON *rec);
 static ngx_http_douyin_status_e ngx_http_douyin_store_status_text(
     MDB_val *val);
 
@@ -293,7 +312,7 @@ ngx_http_douyin_store_env(ngx_http_douyin_store_t *store, const char *path,
     }
 
     *call = "mdb_env_set_maxdbs()";
-    rc = mdb_env_set_maxdbs(store->env, 8);
+    rc = mdb_env_set_maxdbs(store->env, 16);
     if (rc != 0) {
         return rc;
     }
@@ -372,6 +391,17 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
 
     rc = mdb_get(txn, store->meta, &key, &val);
 
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        *call = "opening the feed index";
+        rc = ngx_http_douyin_store_feed_open(txn, store,
+                                             rc == 0 ? &val : NULL, path, log);
+        if (rc != 0 && rc != MDB_INCOMPATIBLE) {
+            return rc;
+        }
+
+        rc = mdb_get(txn, store->meta, &key, &val);
+    }
+
     if (rc == MDB_NOTFOUND) {
         val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
         val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
@@ -382,25 +412,6 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
 
     if (rc != 0) {
         *call = "mdb_get(\"format_version\")";
-        return rc;
-    }
-
-    if (val.mv_size == 1 && *(u_char *) val.mv_data == '1') {
-
-        /* format 1 -> 2: nothing to migrate (see the layout above) */
-
-        val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
-        val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
-
-        *call = "mdb_put(\"format_version\")";
-
-        rc = mdb_put(txn, store->meta, &key, &val, 0);
-        if (rc == 0) {
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                          "douyin: store \"%s\" upgraded from format "
-                          "version 1 to " NGX_HTTP_DOUYIN_STORE_FORMAT, path);
-        }
-
         return rc;
     }
 
@@ -649,16 +660,20 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
     rc = ngx_http_douyin_store_read(txn, store, aweme_id, &old);
 
-    if (rc == 0) {
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_feed_write(txn, store, aweme_id, old, rec);
+
+    if (rc == 0 && old != NULL) {
         ngx_http_douyin_store_index(old, aweme_id, &ix);
-        cJSON_Delete(old);
-
         rc = ngx_http_douyin_store_index_update(txn, store, aweme_id, &ix, -1);
-        if (rc != 0) {
-            return rc;
-        }
+    }
 
-    } else if (rc != MDB_NOTFOUND) {
+    cJSON_Delete(old);
+
+    if (rc != 0) {
         return rc;
     }
 
@@ -1589,4 +1604,534 @@ ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
     *n = count;
 
     return 0;
+}
+
+
+/*
+ * The RSS feed's index and state (format 2).
+ *
+ * A record is a feed item when it is "completed" with a non-empty
+ * "text".  Its "feed" key is its read flag ('0', '1'), then 16 hex
+ * digits of (2^64 - 1 - processed_at) and the id key of the "by_time"
+ * index, so that ascending keys within a read flag are newest
+ * processed_at first, ids descending on a tie.
+ */
+
+#define NGX_HTTP_DOUYIN_FEED_KEY_LEN  (1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1)
+
+
+/* the fields an item shows, besides its key's processed_at and read flag */
+
+static const char  *ngx_http_douyin_feed_fields[] = {
+    "title", "author", "description", "text", "segments", NULL
+};
+
+
+/*
+ * the "feed" key of rec in key (NGX_HTTP_DOUYIN_FEED_KEY_LEN bytes): its
+ * length, or 0 when rec is not a feed item
+ */
+
+static size_t
+ngx_http_douyin_store_feed_key(cJSON *rec, const char *aweme_id, u_char *key)
+{
+    u_char   *p;
+    cJSON    *text, *at;
+    size_t    len, i;
+    uint64_t  t;
+
+    text = cJSON_GetObjectItemCaseSensitive(rec, "text");
+
+    if (ngx_http_douyin_status_of(rec) != NGX_HTTP_DOUYIN_COMPLETED
+        || !cJSON_IsString(text) || text->valuestring[0] == '\0')
+    {
+        return 0;
+    }
+
+    at = cJSON_GetObjectItemCaseSensitive(rec, "processed_at");
+
+    t = (cJSON_IsNumber(at) && at->valuedouble > 0)
+        ? (uint64_t) at->valuedouble : 0;
+
+    p = key;
+
+    *p++ = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "is_read"))
+           ? '1' : '0';
+
+    p = ngx_sprintf(p, "%016xL", (uint64_t) -1 - t);
+
+    len = ngx_strlen(aweme_id);
+
+    for (i = len; i < NGX_HTTP_DOUYIN_ID_MAX; i++) {
+        *p++ = '9';
+    }
+
+    for (i = 0; i < len; i++) {
+        *p++ = (u_char) ('9' - (aweme_id[i] - '0'));
+    }
+
+    *p++ = (u_char) ('A' + len);
+
+    return p - key;
+}
+
+
+/* reads the feed state of the transaction (zeros when there is none) */
+
+static int
+ngx_http_douyin_store_feed_get(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_http_douyin_feed_state_t *st)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    ngx_memzero(st, sizeof(ngx_http_douyin_feed_state_t));
+
+    key.mv_data = "feed";
+    key.mv_size = sizeof("feed") - 1;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (val.mv_size != sizeof(ngx_http_douyin_feed_state_t)) {
+        return MDB_CORRUPTED;
+    }
+
+    ngx_memcpy(st, val.mv_data, sizeof(ngx_http_douyin_feed_state_t));
+
+    return 0;
+}
+
+
+/*
+ * a new version of the variants in "changed" (bit 0: every item, bit 1:
+ * unread items), changed now
+ */
+
+static int
+ngx_http_douyin_store_feed_bump(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_uint_t changed)
+{
+    int                           rc;
+    time_t                        now;
+    MDB_val                       key, val;
+    ngx_uint_t                    v;
+    ngx_http_douyin_feed_state_t  st;
+
+    rc = ngx_http_douyin_store_feed_get(txn, store, &st);
+    if (rc != 0) {
+        return rc;
+    }
+
+    now = time(NULL);
+
+    for (v = 0; v < 2; v++) {
+        if (changed & (1 << v)) {
+            st.version[v]++;
+            st.changed_at[v] = now;
+        }
+    }
+
+    key.mv_data = "feed";
+    key.mv_size = sizeof("feed") - 1;
+    val.mv_data = &st;
+    val.mv_size = sizeof(ngx_http_douyin_feed_state_t);
+
+    return mdb_put(txn, store->meta, &key, &val, 0);
+}
+
+
+/*
+ * Part of ngx_http_douyin_store_write(): moves the "feed" entry of
+ * aweme_id from what old (NULL: no record) had to what rec (NULL: a
+ * delete) has, and gives a new version to each feed variant whose items
+ * changed: one entering or leaving it, or one of its items with another
+ * processed_at or another text, segments, title, author or description.
+ * A read flag changes the unread variant only.
+ */
+
+static int
+ngx_http_douyin_store_feed_write(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *old,
+    cJSON *rec)
+{
+    int           rc;
+    u_char        okey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    u_char        nkey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    size_t        olen, nlen;
+    MDB_val       key, val;
+    ngx_uint_t    same, changed, o_unread, n_unread;
+    const char  **f;
+
+    olen = old ? ngx_http_douyin_store_feed_key(old, aweme_id, okey) : 0;
+    nlen = rec ? ngx_http_douyin_store_feed_key(rec, aweme_id, nkey) : 0;
+
+    if (olen == 0 && nlen == 0) {
+        return 0;
+    }
+
+    /* the same item, its read flag aside? */
+
+    same = (olen != 0 && olen == nlen
+            && ngx_memcmp(okey + 1, nkey + 1, olen - 1) == 0);
+
+    for (f = ngx_http_douyin_feed_fields; same && *f != NULL; f++) {
+        cJSON  *a, *b;
+
+        a = cJSON_GetObjectItemCaseSensitive(old, *f);
+        b = cJSON_GetObjectItemCaseSensitive(rec, *f);
+
+        if ((a == NULL) != (b == NULL)
+            || (a != NULL && !cJSON_Compare(a, b, 1)))
+        {
+            same = 0;
+        }
+    }
+
+    o_unread = (olen != 0 && okey[0] == '0');
+    n_unread = (nlen != 0 && nkey[0] == '0');
+
+    changed = 0;
+
+    if (!same) {
+        changed |= 1;
+    }
+
+    if ((o_unread || n_unread) && !(o_unread && n_unread && same)) {
+        changed |= 2;
+    }
+
+    if (olen != 0 && (olen != nlen || ngx_memcmp(okey, nkey, olen) != 0)) {
+        key.mv_data = okey;
+        key.mv_size = olen;
+
+        rc = mdb_del(txn, store->feed, &key, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    if (nlen != 0) {
+        key.mv_data = nkey;
+        key.mv_size = nlen;
+        val.mv_data = (void *) aweme_id;
+        val.mv_size = ngx_strlen(aweme_id);
+
+        rc = mdb_put(txn, store->feed, &key, &val, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    if (changed == 0) {
+        return 0;
+    }
+
+    return ngx_http_douyin_store_feed_bump(txn, store, changed);
+}
+
+
+/*
+ * Part of ngx_http_douyin_store_open(), in its write transaction: opens
+ * the "feed" index.  version is the stored format_version (NULL: a new
+ * store).  A new store gets format 2 and a first feed state; a format 1
+ * store is migrated: every record is read once and the completed ones
+ * are indexed, then format_version becomes 2.  Returns 0,
+ * MDB_INCOMPATIBLE for another format (left as it is), or an LMDB/errno
+ * code.
+ */
+
+static int
+ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    MDB_val *version, const char *path, ngx_log_t *log)
+{
+    int          rc;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    u_char       fkey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    cJSON       *rec;
+    MDB_val      key, val, fval;
+    MDB_cursor  *cur;
+    ngx_uint_t   migrate, n;
+
+    migrate = 0;
+
+    if (version != NULL) {
+        if (version->mv_size == 1 && *(u_char *) version->mv_data == '1') {
+            migrate = 1;
+
+        } else if (version->mv_size
+                   != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
+                   || ngx_memcmp(version->mv_data,
+                                 NGX_HTTP_DOUYIN_STORE_FORMAT,
+                                 version->mv_size) != 0)
+        {
+            return MDB_INCOMPATIBLE;
+        }
+    }
+
+    rc = mdb_dbi_open(txn, "feed", MDB_CREATE, &store->feed);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (version != NULL && !migrate) {
+        return 0;
+    }
+
+    n = 0;
+
+    if (migrate) {
+        rc = mdb_cursor_open(txn, store->videos, &cur);
+        if (rc != 0) {
+            return rc;
+        }
+
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+             rc == 0;
+             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        {
+            if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+                continue;
+            }
+
+            ngx_memcpy(id, key.mv_data, key.mv_size);
+            id[key.mv_size] = '\0';
+
+            rec = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+
+            fval.mv_size = rec ? ngx_http_douyin_store_feed_key(rec, id, fkey)
+                               : 0;
+            cJSON_Delete(rec);
+
+            if (fval.mv_size == 0) {
+                continue;
+            }
+
+            /* the "videos" cursor is not moved by writes to "feed" */
+
+            key.mv_data = fkey;
+            key.mv_size = fval.mv_size;
+            fval.mv_data = id;
+            fval.mv_size = ngx_strlen(id);
+
+            rc = mdb_put(txn, store->feed, &key, &fval, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            n++;
+        }
+
+        mdb_cursor_close(cur);
+
+        if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    rc = ngx_http_douyin_store_feed_bump(txn, store, 3);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = "format_version";
+    key.mv_size = sizeof("format_version") - 1;
+    val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
+    val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+
+    rc = mdb_put(txn, store->meta, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (migrate) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "douyin: store \"%s\" upgraded from format version 1 "
+                      "to " NGX_HTTP_DOUYIN_STORE_FORMAT ": %ui transcripts "
+                      "indexed for the feed", path, n);
+    }
+
+    return 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_feed_state: the feed state (versions and times
+ * of the last change, see the layout), in a read transaction: one
+ * lookup, no record read.  Event loop.  Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_feed_state(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_feed_state_t *st)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_feed_get(txn, store, st);
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_feed: the first "limit" feed items, newest
+ * processed_at first (unread_only: the unread ones), as *items, a new
+ * cJSON array of record objects each with "aweme_id" added, and the feed
+ * state they belong to in *st, all from one read transaction.  Only the
+ * records returned are read; the rest is the index.  Event loop.
+ * Returns 0 or an LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
+    ngx_uint_t unread_only, ngx_uint_t limit, cJSON **items,
+    ngx_http_douyin_feed_state_t *st)
+{
+    int          rc, c;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON       *list, *rec;
+    u_char       prefix[2];
+    size_t       la, lb;
+    MDB_val      key[2], val[2];
+    MDB_txn     *txn;
+    MDB_cursor  *cur[2];
+    ngx_uint_t   n, i, best, live[2], count;
+
+    *items = NULL;
+
+    list = cJSON_CreateArray();
+    if (list == NULL) {
+        return ENOMEM;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        cJSON_Delete(list);
+        return rc;
+    }
+
+    n = 0;
+
+    rc = ngx_http_douyin_store_feed_get(txn, store, st);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* one cursor per read flag, merged on the rest of the key */
+
+    for (i = 0; i < (unread_only ? 1 : 2); i++) {
+        prefix[i] = (u_char) ('0' + i);
+
+        rc = mdb_cursor_open(txn, store->feed, &cur[i]);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        n++;
+
+        key[i].mv_data = &prefix[i];
+        key[i].mv_size = 1;
+
+        rc = mdb_cursor_get(cur[i], &key[i], &val[i], MDB_SET_RANGE);
+        live[i] = (rc == 0 && key[i].mv_size > 1
+                   && *(u_char *) key[i].mv_data == prefix[i]);
+    }
+
+    count = 0;
+
+    while (count < limit) {
+        best = n;
+
+        for (i = 0; i < n; i++) {
+            if (!live[i]) {
+                continue;
+            }
+
+            if (best == n) {
+                best = i;
+                continue;
+            }
+
+            la = key[i].mv_size - 1;
+            lb = key[best].mv_size - 1;
+
+            c = ngx_memcmp((u_char *) key[i].mv_data + 1,
+                           (u_char *) key[best].mv_data + 1,
+                           ngx_min(la, lb));
+
+            if (c < 0 || (c == 0 && la < lb)) {
+                best = i;
+            }
+        }
+
+        if (best == n) {
+            break;
+        }
+
+        if (val[best].mv_size == 0
+            || val[best].mv_size > NGX_HTTP_DOUYIN_ID_MAX)
+        {
+            rc = MDB_CORRUPTED;
+            goto failed;
+        }
+
+        ngx_memcpy(id, val[best].mv_data, val[best].mv_size);
+        id[val[best].mv_size] = '\0';
+
+        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "aweme_id");
+
+        if (cJSON_AddStringToObject(rec, "aweme_id", id) == NULL) {
+            cJSON_Delete(rec);
+            rc = ENOMEM;
+            goto failed;
+        }
+
+        cJSON_AddItemToArray(list, rec);
+        count++;
+
+        rc = mdb_cursor_get(cur[best], &key[best], &val[best], MDB_NEXT);
+        live[best] = (rc == 0 && key[best].mv_size > 1
+                      && *(u_char *) key[best].mv_data == prefix[best]);
+    }
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(cur[i]);
+    }
+
+    mdb_txn_abort(txn);
+
+    *items = list;
+
+    return 0;
+
+failed:
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(cur[i]);
+    }
+
+    mdb_txn_abort(txn);
+    cJSON_Delete(list);
+
+    return rc;
 }

@@ -146,12 +146,25 @@ def join_sentences(sents):
     return out
 
 
+TIMED_RX = re.compile(r"^@(\d+)-(\d+)\s+(.*)$", re.S)
+
+
+def timed(line):
+    """A transcript line "@<begin_ms>-<end_ms> text" gives its sentence
+    those times; other lines are (text, None, None): spread evenly."""
+    m = TIMED_RX.match(line)
+    if m:
+        return (m.group(3), int(m.group(1)), int(m.group(2)))
+    return (line, None, None)
+
+
 def build_transcript(channel, sentences, duration_ms, diarize, speakers):
+    sentences = [s if isinstance(s, tuple) else (s, None, None) for s in sentences]
     n = len(sentences)
     sent_objs = []
-    for i, text in enumerate(sentences):
-        b = duration_ms * i // n
-        e = duration_ms * (i + 1) // n
+    for i, (text, tb, te) in enumerate(sentences):
+        b = duration_ms * i // n if tb is None else tb
+        e = duration_ms * (i + 1) // n if te is None else te
         s = {"sentence_id": i + 1, "begin_time": b, "end_time": e, "text": text}
         if diarize:
             s["speaker_id"] = i % max(1, speakers)
@@ -166,7 +179,7 @@ def build_transcript(channel, sentences, duration_ms, diarize, speakers):
         sent_objs.append(s)
     return {"channel_id": channel,
             "content_duration_in_milliseconds": duration_ms if n else 0,
-            "text": join_sentences(sentences) if n else "",
+            "text": join_sentences([t for t, _, _ in sentences]) if n else "",
             "sentences": sent_objs}
 
 
@@ -342,8 +355,13 @@ class State:
         tdir = cfg.get("transcripts")
         if tdir and stem and "/" not in stem:
             try:
-                with open(os.path.join(tdir, stem + ".txt"), encoding="utf-8") as fh:
-                    sentences = [l.strip() for l in fh.read().splitlines() if l.strip()]
+                # bytes that are not UTF-8 are kept (surrogateescape) and
+                # sent back as they are: a provider's garbage, for tests;
+                # only "\n" ends a line (control characters stay)
+                with open(os.path.join(tdir, stem + ".txt"), encoding="utf-8",
+                          errors="surrogateescape", newline="") as fh:
+                    sentences = [timed(l.strip(" \r")) for l in fh.read().split("\n")
+                                 if l.strip(" \r")]
             except OSError:
                 sentences = None
         if sentences is None:

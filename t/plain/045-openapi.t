@@ -53,6 +53,7 @@ my %routes = (
     },
     '/api/aweme/{aweme_id}/unread' => { post => [200, 400, 404, 405, 503] },
     '/api/aweme/{aweme_id}' => { delete => [200, 400, 404, 405, 502, 503] },
+    '/api/rss.xml' => { get => [200, 304, 400, 401, 405, 503] },
     '/docs' => { get => [200, 405] },
     '/openapi.json' => { get => [200, 405] },
     '/metrics' => { get => [200, 405] },
@@ -435,7 +436,11 @@ for my $path (grep { /\{aweme_id\}/ } sort keys %routes) {
 
 # (d) index.html
 
-cmp_ok(length $html, '<', 40 * 1024, 'index.html is under 40 KB');
+# a budget, not a format rule: one self-contained page that a phone loads in
+# one small request.  It was 40 KB for the first version's 11 routes; the
+# page now also documents the later version's routes, the feed and the
+# metrics.
+cmp_ok(length $html, '<', 56 * 1024, 'index.html is under 56 KB');
 like($html, qr/<meta charset="utf-8">/i, 'index.html: UTF-8');
 like($html, qr/\xe5\xa4\xa7\xe5\xae\xb6\xe5\xa5\xbd/,
      'index.html: Chinese examples as UTF-8');
