@@ -141,6 +141,12 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_NO_MEMORY,
     NGX_HTTP_DOUYIN_ERR_KEY_MISSING,
     NGX_HTTP_DOUYIN_ERR_THREAD_POOL,
+    NGX_HTTP_DOUYIN_ERR_BAD_FORMAT,   /* subtitles: not srt, vtt, txt */
+    NGX_HTTP_DOUYIN_ERR_BAD_MAX_CHARS,
+    NGX_HTTP_DOUYIN_ERR_BAD_WORDS,
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PENDING,  /* subtitles */
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PROCESSING,
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_FAILED,
     NGX_HTTP_DOUYIN_ERR_INTERNAL      /* nginx's own 500 page */
 } ngx_http_douyin_err_e;
 
@@ -181,6 +187,16 @@ typedef struct {
     ngx_msec_t                  http_timeout;   /* per HTTP call */
     ngx_msec_t                  listing_cache;  /* listing reuse time */
 
+    /* DashScope's recognition options (submit "parameters"), when set */
+    ngx_str_t                   asr_language;   /* language_hints[0] */
+    ngx_str_t                   asr_vocabulary; /* vocabulary_id */
+    ngx_flag_t                  asr_diarization; /* diarization_enabled */
+    ngx_uint_t                  asr_speakers;   /* speaker_count, 0: auto */
+    ngx_str_t                   asr_word_filter; /* special_word_filter */
+    ngx_array_t                *asr_channels;   /* channel_id, ngx_uint_t */
+    u_char                     *asr_language_file;
+    ngx_uint_t                  asr_language_line;
+
     ngx_thread_pool_t          *thread_pool;
 
     ngx_shm_zone_t             *rate_zone;
@@ -202,6 +218,7 @@ typedef struct {
 typedef struct {
     ngx_http_handler_pt         handler;
     ngx_http_complex_value_t   *id;             /* douyin_result ID */
+    ngx_http_complex_value_t   *format;         /* douyin_subtitles */
     ngx_flag_t                  async;          /* douyin_process_async */
 } ngx_http_douyin_loc_conf_t;
 
@@ -435,12 +452,23 @@ ngx_int_t ngx_http_douyin_video_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_video_read_handler(ngx_http_request_t *r);
 cJSON *ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, ngx_uint_t detail);
+ngx_int_t ngx_http_douyin_video_open(ngx_http_request_t *r,
+    ngx_uint_t methods, char *id, cJSON **rec);
 
 
 /* ngx_http_douyin_list.c: the video list and the stats */
 
 ngx_int_t ngx_http_douyin_videos_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
+
+
+/* ngx_http_douyin_subtitles.c: subtitles, word timings, detail links */
+
+ngx_int_t ngx_http_douyin_subtitles_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_words_arg(ngx_http_request_t *r, ngx_uint_t *on);
+ngx_int_t ngx_http_douyin_add_words(cJSON *segments, cJSON *rec);
+ngx_int_t ngx_http_douyin_detail_extras(ngx_http_request_t *r, cJSON *item,
+    cJSON *rec, ngx_uint_t words);
 
 
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
@@ -547,6 +575,8 @@ ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
     cJSON *answer, ngx_http_douyin_item_t *item, cJSON **rec);
 cJSON *ngx_http_douyin_failed_record(const char *code, const char *message);
+void ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
+    ngx_uint_t n);
 
 
 /* ngx_http_douyin_curl.c: one HTTP call with libcurl */
@@ -609,6 +639,8 @@ int ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     const char *aweme_id, cJSON *rec);
 int ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2]);
+int ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
+    double *total, double *recent);
 int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);

@@ -325,6 +325,9 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
         }
     }
 
+    /* the task's billed seconds, shared out to its completed records */
+    ngx_http_douyin_dashscope_usage(answer, records, op->nitems);
+
     ngx_http_douyin_store_outcome(op, records);
 
 done:

@@ -76,6 +76,9 @@ our $Locations = <<'_EOC_';
     location ~ ^/api/videos/(?<aweme_id>[^/]+)/read$ {
         douyin_video_read $aweme_id;
     }
+    location ~ ^/api/videos/(?<aweme_id>[^/]+)/subtitles\.(?<format>[^/]*)$ {
+        douyin_subtitles $aweme_id $format;
+    }
     location ~ ^/api/videos/(?<aweme_id>[^/]+)$ {
         douyin_video $aweme_id;
     }
