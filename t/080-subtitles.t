@@ -392,6 +392,7 @@ emu_wav('8000000000000000064', seconds => 1.0);
 main::emu_doc('8000000000000000064', {},
     { sentence_id => 1, begin_time => 0, end_time => 1000,
       text => 'a --> b' });
+emu_wav('8000000000000000065', seconds => 0);
 douyin_post('/api/process');
 my $text = '第一句话，和第二句重叠。第二句话在这里。没有词的句子。'
            . 'A <b>bold</b> & x next zero 超过音频结尾。';
@@ -404,6 +405,8 @@ for my $f ('srt', 'vtt') {
     subs_check('8000000000000000062', $f, audio_end => 8,
                text => '春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。',
                query => 'max_chars=8', max_chars => 8, cues => 4);
+    # no speech: a completed, empty transcript
+    subs_check('8000000000000000065', $f, text => '', cues => 0);
 }
 --- request eval
 [ "GET /api/videos/8000000000000000061/subtitles.srt",
@@ -413,7 +416,9 @@ for my $f ('srt', 'vtt') {
   "GET /api/videos/8000000000000000063/subtitles.txt",
   "GET /api/videos/8000000000000000064/subtitles.srt",
   "GET /api/videos/8000000000000000064/subtitles.vtt",
-  "GET /api/videos/8000000000000000061/subtitles.vtt" ]
+  "GET /api/videos/8000000000000000061/subtitles.vtt",
+  "GET /api/videos/8000000000000000065/subtitles.txt",
+  "GET /api/videos/8000000000000000065/subtitles.vtt" ]
 --- response_body_like eval
 [ qr/^1\n00:00:00,000 --> 00:00:03,000\n第一句话，和第二句重叠。\n\n2\n00:00:03,000 --> 00:00:05,000\n第二句话在这里。\n\n3\n00:00:05,000 --> 00:00:06,000\n没有词的句子。\n\n4\n00:00:06,000 --> 00:00:07,000\nA <b>bold<\/b> & x next zero\n\n5\n00:00:07,000 --> 00:00:08,000\n超过音频结尾。\n\n$/s,
   qr/"segments":\[\{"start_time":0,"end_time":4,"text":"春眠不觉晓，处处闻啼鸟。","confidence":null,"words":null\},/,
@@ -422,7 +427,8 @@ for my $f ('srt', 'vtt') {
   qr/^One\. Two\.\nThree\. x{130}\nFour\.\n$/,
   qr/^1\n00:00:00,000 --> 00:00:01,000\na -> b\n\n$/,
   qr/^WEBVTT\n\n00:00:00\.000 --> 00:00:01\.000\na --&gt; b\n\n$/,
-  qr/\nA &lt;b&gt;bold&lt;\/b&gt; &amp; x next/ ]
+  qr/\nA &lt;b&gt;bold&lt;\/b&gt; &amp; x next/,
+  qr/^$/, qr/^WEBVTT\n\n$/ ]
 --- timeout: 20
 --- no_error_log
 [error]
