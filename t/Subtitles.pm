@@ -1,6 +1,6 @@
 package t::Subtitles;
 
-# Helpers for t/080-subtitles.t: fetch a video's subtitles from the nginx
+# Helpers for t/090-subtitles.t: fetch a video's subtitles from the nginx
 # under test and check them with real parsers (t/subcheck.py: Debian's
 # python3-srt and python3-webvtt), as Test::More assertions.
 #
