@@ -2,12 +2,12 @@
 # text from DashScope's sentences and words, checked with real parsers
 # (t/subcheck.py: python3-srt, python3-webvtt); word timings on request;
 # speaker labels with diarization; what a provider gives out of order.
+# Blocks assert in --- init (the parsers' findings), hence no_plan.
 use t::Douyin;
 use t::Subtitles;
 use Test::Nginx::Socket 'no_plan';
 
 repeat_each(1);
-no_shuffle();
 no_root_location();
 
 our $ZH1 = '春天来了，西湖边的柳树都发芽了，湖面上的游船一条接着一条，岸边的游客拿着手机拍个不停。';
@@ -35,35 +35,26 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: transcribe Chinese, English and a slow sentence
+=== TEST 1: SRT and WebVTT parse, cues split at words by max_chars and 7 s
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000001', seconds => 12.0, text => [$main::ZH1, $main::ZH2]);
-emu_wav('8000000000000000002', seconds => 6.0, text => [$main::EN1, $main::EN2]);
-emu_wav('8000000000000000003', seconds => 20.0, text => [$main::LONG]);
---- request
-POST /api/process
---- response_body_like: "data":\{"total":3,"processed":3,"success":3,"failed":0,
---- timeout: 20
---- no_error_log
-[error]
-
-
-
-=== TEST 2: SRT and WebVTT parse, cues split at words by max_chars and 7 s (same nginx)
---- init
+t::Emu::emu_wav('8000000000000000001', seconds => 12.0, text => [$main::ZH1, $main::ZH2]);
+t::Emu::emu_wav('8000000000000000002', seconds => 6.0, text => [$main::EN1, $main::EN2]);
+t::Emu::emu_wav('8000000000000000003', seconds => 20.0, text => [$main::LONG]);
+my ($st, $r) = t::Douyin::douyin_post('/api/process');
+Test::More::is($r && $r->{data}{success}, 3, 'three videos transcribed');
 for my $f ('srt', 'vtt') {
-    subs_check('8000000000000000001', $f, text => $main::ZH1 . $main::ZH2,
+    t::Subtitles::subs_check('8000000000000000001', $f, text => $main::ZH1 . $main::ZH2,
                audio_end => 12, min_cues => 4);
-    subs_check('8000000000000000002', $f, text => "$main::EN1 $main::EN2",
+    t::Subtitles::subs_check('8000000000000000002', $f, text => "$main::EN1 $main::EN2",
                audio_end => 6, cues => 4);
-    subs_check('8000000000000000002', $f, text => "$main::EN1 $main::EN2",
+    t::Subtitles::subs_check('8000000000000000002', $f, text => "$main::EN1 $main::EN2",
                query => 'max_chars=200', max_chars => 200, cues => 2);
-    subs_check('8000000000000000002', $f, text => "$main::EN1 $main::EN2",
+    t::Subtitles::subs_check('8000000000000000002', $f, text => "$main::EN1 $main::EN2",
                query => 'max_chars=8', max_chars => 8, long_ok => 1,
                min_cues => 10);
-    subs_check('8000000000000000003', $f, text => $main::LONG,
+    t::Subtitles::subs_check('8000000000000000003', $f, text => $main::LONG,
                audio_end => 20, cues => 4);
 }
 --- request
@@ -94,7 +85,14 @@ liquor jugs!
 
 
 
-=== TEST 3: WebVTT, plain text and HEAD (same nginx)
+=== TEST 2: WebVTT, plain text and HEAD
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('8000000000000000001', seconds => 12.0, text => [$main::ZH1, $main::ZH2]);
+t::Emu::emu_wav('8000000000000000002', seconds => 6.0, text => [$main::EN1, $main::EN2]);
+t::Emu::emu_wav('8000000000000000003', seconds => 20.0, text => [$main::LONG]);
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "GET /api/videos/8000000000000000002/subtitles.vtt",
   "GET /api/videos/8000000000000000002/subtitles.txt",
@@ -129,7 +127,12 @@ liquor jugs!
 
 
 
-=== TEST 4: bad format, max_chars, id and method; a video not completed names its status (same nginx)
+=== TEST 3: bad format, max_chars, id and method; a video not completed names its status
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('8000000000000000002', seconds => 6.0, text => [$main::EN1, $main::EN2]);
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "GET /api/videos/8000000000000000002/subtitles.mp4",
   "GET /api/videos/8000000000000000002/subtitles.",
@@ -157,18 +160,18 @@ liquor jugs!
 
 
 
-=== TEST 5: a failed video and one being transcribed: 404 naming the status
+=== TEST 4: a failed video and one being transcribed: 404 naming the status
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000012');
-emu_fault('dashscope', { route => 'task', stuck => 'RUNNING', count => 1 });
-douyin_post('/api/process/async');
-douyin_wait(['8000000000000000012'], status => qr/^processing$/);
-emu_wav('8000000000000000011');
-emu_fault('dashscope', { route => 'file', match => '0011.wav',
+t::Emu::emu_wav('8000000000000000012');
+t::Emu::emu_fault('dashscope', { route => 'task', stuck => 'RUNNING', count => 1 });
+t::Douyin::douyin_post('/api/process/async');
+t::Douyin::douyin_wait(['8000000000000000012'], status => qr/^processing$/);
+t::Emu::emu_wav('8000000000000000011');
+t::Emu::emu_fault('dashscope', { route => 'file', match => '0011.wav',
                          code => 'FILE_DOWNLOAD_FAILED' });
-douyin_post('/api/process');
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "GET /api/videos/8000000000000000011/subtitles.srt",
   "GET /api/videos/8000000000000000012/subtitles.vtt",
@@ -183,12 +186,12 @@ douyin_post('/api/process');
 
 
 
-=== TEST 6: word timings only when asked; the detail links the subtitles and has its billed seconds
+=== TEST 5: word timings only when asked; the detail links the subtitles and has its billed seconds
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000021', seconds => 2.0, text => ['你好，世界。', 'Hello world.']);
-douyin_post('/api/process');
+t::Emu::emu_wav('8000000000000000021', seconds => 2.0, text => ['你好，世界。', 'Hello world.']);
+t::Douyin::douyin_post('/api/process');
 --- request eval
 [ "GET /api/videos/8000000000000000021/result",
   "GET /api/videos/8000000000000000021/result?words=true",
@@ -214,36 +217,40 @@ douyin_post('/api/process');
 
 
 
-=== TEST 7: asr_seconds: the stats and every detail carry what DashScope billed
+=== TEST 6: asr_seconds: the stats and every detail carry what DashScope billed; no directive, no parameters
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000031', seconds => 2.5);
-emu_wav('8000000000000000032', seconds => 3.2);
-emu_wav('8000000000000000033', seconds => 0.4);
-emu_wav('8000000000000000034', seconds => 1.0);
-emu_fault('dashscope', { route => 'file', match => '0034.wav',
+t::Emu::emu_wav('8000000000000000031', seconds => 2.5);
+t::Emu::emu_wav('8000000000000000032', seconds => 3.2);
+t::Emu::emu_wav('8000000000000000033', seconds => 0.4);
+t::Emu::emu_wav('8000000000000000034', seconds => 1.0);
+t::Emu::emu_fault('dashscope', { route => 'file', match => '0034.wav',
                          code => 'FILE_DOWNLOAD_FAILED' });
-my ($st) = douyin_get('/api/stats');
-douyin_post('/api/process');
+my ($st) = t::Douyin::douyin_get('/api/stats');
+t::Douyin::douyin_post('/api/process');
 my $usage = 0;
-my $emu = emu_stats('dashscope');
+my $emu = t::Emu::emu_stats('dashscope');
 for my $tid (keys %{ $emu->{tasks} }) {
     my $t = t::Emu::emu_task($tid);
     $usage += $t->{usage}{duration} if $t->{usage};
 }
-is($usage, 3 + 4 + 1, 'the emulator billed ceil(seconds) per task');
-my ($s, $stats) = douyin_get('/api/stats');
-is($stats->{asr_seconds}, $usage, 'stats: asr_seconds is the sum of usage.duration');
-is($stats->{asr_seconds_30d}, $usage, 'stats: all of it in the last 30 days');
+Test::More::is($usage, 3 + 4 + 1, 'the emulator billed ceil(seconds) per task');
+my ($s, $stats) = t::Douyin::douyin_get('/api/stats');
+Test::More::is($stats->{asr_seconds}, $usage, 'stats: asr_seconds is the sum of usage.duration');
+Test::More::is($stats->{asr_seconds_30d}, $usage, 'stats: all of it in the last 30 days');
 my $sum = 0;
 for my $id (31 .. 34) {
-    my (undef, $d) = douyin_get("/api/videos/80000000000000000$id");
+    my (undef, $d) = t::Douyin::douyin_get("/api/videos/80000000000000000$id");
     $sum += $d->{asr_seconds} // 0;
-    is($d->{asr_seconds}, undef, 'a failed video: asr_seconds null') if $id == 34;
+    Test::More::is($d->{asr_seconds}, undef, 'a failed video: asr_seconds null') if $id == 34;
 }
-is($sum, $usage, 'the details add up to the stats');
-douyin_get('/api/stats');
+Test::More::is($sum, $usage, 'the details add up to the stats');
+# no recognition directive: the submit's parameters are {}
+Test::More::is(scalar @{ $emu->{submit_bodies} }, 4, 'four submits recorded');
+Test::More::is_deeply([ map { $_->{parameters} } @{ $emu->{submit_bodies} } ],
+          [ {}, {}, {}, {} ], 'parameters: {} in every submit');
+t::Douyin::douyin_get('/api/stats');
 --- request eval
 [ "DELETE /api/videos/8000000000000000032?keep_file=true", "GET /api/stats" ]
 --- response_body_like eval
@@ -255,37 +262,25 @@ douyin_get('/api/stats');
 
 
 
-=== TEST 8: without recognition directives the submit's parameters are {} (same nginx)
---- init
-my $emu = emu_stats('dashscope');
-is(scalar @{ $emu->{submit_bodies} }, 4, 'four submits recorded');
-is_deeply([ map { $_->{parameters} } @{ $emu->{submit_bodies} } ],
-          [ {}, {}, {}, {} ], 'parameters: {} in every submit');
---- request
-GET /api/stats
---- response_body_like: "asr_seconds":4,
-
-
-
-=== TEST 9: diarization on with speakers=3: speaker_id in the result, labels in both formats
+=== TEST 7: diarization on with speakers=3: speaker_id in the result, labels in both formats
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_asr_diarization on speakers=3;
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000041', seconds => 8.0,
+t::Emu::emu_wav('8000000000000000041', seconds => 8.0,
         text => ['你好，我是第一个说话的人。', '我是第二个。', '我是第三个人，我说的话比较长，要分成好几段字幕才能显示完整，所以请大家耐心地听我把话说完。', '又轮到我了。']);
-douyin_post('/api/process');
+t::Douyin::douyin_post('/api/process');
 my $text = '你好，我是第一个说话的人。我是第二个。我是第三个人，我说的话比较长，要分成好几段字幕才能显示完整，所以请大家耐心地听我把话说完。又轮到我了。';
 for my $f ('srt', 'vtt') {
-    my $r = subs_check('8000000000000000041', $f, text => $text,
+    my $r = t::Subtitles::subs_check('8000000000000000041', $f, text => $text,
                        speakers => 1, audio_end => 8, min_cues => 5);
-    is_deeply([ sort { $a <=> $b } keys %{ { map { $_ => 1 } @{ $r->{labels} || [] } } } ],
+    Test::More::is_deeply([ sort { $a <=> $b } keys %{ { map { $_ => 1 } @{ $r->{labels} || [] } } } ],
               [1, 2, 3], "$f: speakers 1, 2 and 3 are labelled");
 }
-my $emu = emu_stats('dashscope');
-is_deeply($emu->{submit_bodies}[0]{parameters},
+my $emu = t::Emu::emu_stats('dashscope');
+Test::More::is_deeply($emu->{submit_bodies}[0]{parameters},
           { diarization_enabled => JSON::PP::true, speaker_count => 3 },
           'the submit asks DashScope for diarization with 3 speakers');
 --- request eval
@@ -302,7 +297,7 @@ is_deeply($emu->{submit_bodies}[0]{parameters},
 
 
 
-=== TEST 10: every recognition directive reaches the submit's parameters; two channels at the same times make one cue
+=== TEST 8: every recognition directive reaches the submit's parameters; two channels at the same times make one cue
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_asr_language zh;
@@ -313,12 +308,12 @@ is_deeply($emu->{submit_bodies}[0]{parameters},
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000051', seconds => 2.0, channels => 2, text => ['双声道。']);
-douyin_post('/api/process');
-my $emu = emu_stats('dashscope');
+t::Emu::emu_wav('8000000000000000051', seconds => 2.0, channels => 2, text => ['双声道。']);
+t::Douyin::douyin_post('/api/process');
+my $emu = t::Emu::emu_stats('dashscope');
 my $filter = '{"filter_with_signed":{"word_list":["测试"]},"system_reserved_filter":false}';
 utf8::decode($filter);
-is_deeply($emu->{submit_bodies}[0]{parameters},
+Test::More::is_deeply($emu->{submit_bodies}[0]{parameters},
           { language_hints => ['zh'], vocabulary_id => 'vocab-douyin-2026.v1',
             diarization_enabled => JSON::PP::false,
             special_word_filter => $filter,
@@ -337,11 +332,11 @@ is_deeply($emu->{submit_bodies}[0]{parameters},
 
 
 
-=== TEST 11: what a provider gives out of order still makes valid, monotonic cues
+=== TEST 9: what a provider gives out of order still makes valid, monotonic cues
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
-emu_wav('8000000000000000061', seconds => 8.0);
+t::Emu::emu_wav('8000000000000000061', seconds => 8.0);
 my @b = split //, do { my $t = '第一句话，和第二句重叠。'; utf8::decode($t); $t };
 main::emu_doc('8000000000000000061', {},
     # words given backwards
@@ -374,13 +369,13 @@ main::emu_doc('8000000000000000061', {},
                  main::w(6400, 6600, '& '), main::w(6600, 7000, "x\nnext", ' '),
                  main::w(7000, 7000, 'zero'),
                  { begin_time => 'soon', end_time => 1, text => '坏' } ] });
-emu_wav('8000000000000000062', seconds => 8.0);
+t::Emu::emu_wav('8000000000000000062', seconds => 8.0);
 main::emu_doc('8000000000000000062', { language => 'zh' },
     { sentence_id => 1, begin_time => 0, end_time => 4000,
       text => '春眠不觉晓，处处闻啼鸟。' },
     { sentence_id => 2, begin_time => 4000, end_time => 8000,
       text => '夜来风雨声，花落知多少。' });
-emu_wav('8000000000000000063', seconds => 8.0);
+t::Emu::emu_wav('8000000000000000063', seconds => 8.0);
 main::emu_doc('8000000000000000063', {},
     { sentence_id => 1, begin_time => 0, end_time => 1000, text => 'One.' },
     { sentence_id => 2, begin_time => 1200, end_time => 2000, text => 'Two.' },
@@ -388,25 +383,25 @@ main::emu_doc('8000000000000000063', {},
     { sentence_id => 4, begin_time => 5100, end_time => 6000,
       text => 'x' x 130 },
     { sentence_id => 5, begin_time => 6100, end_time => 7000, text => 'Four.' });
-emu_wav('8000000000000000064', seconds => 1.0);
+t::Emu::emu_wav('8000000000000000064', seconds => 1.0);
 main::emu_doc('8000000000000000064', {},
     { sentence_id => 1, begin_time => 0, end_time => 1000,
       text => 'a --> b' });
-emu_wav('8000000000000000065', seconds => 0);
-douyin_post('/api/process');
+t::Emu::emu_wav('8000000000000000065', seconds => 0);
+t::Douyin::douyin_post('/api/process');
 my $text = '第一句话，和第二句重叠。第二句话在这里。没有词的句子。'
            . 'A <b>bold</b> & x next zero 超过音频结尾。';
 for my $f ('srt', 'vtt') {
-    subs_check('8000000000000000061', $f, text => $text, audio_end => 8,
+    t::Subtitles::subs_check('8000000000000000061', $f, text => $text, audio_end => 8,
                min_cues => 4);
-    subs_check('8000000000000000061', $f, text => $text, audio_end => 8,
+    t::Subtitles::subs_check('8000000000000000061', $f, text => $text, audio_end => 8,
                query => 'max_chars=8', max_chars => 8, long_ok => 1,
                min_cues => 6);
-    subs_check('8000000000000000062', $f, audio_end => 8,
+    t::Subtitles::subs_check('8000000000000000062', $f, audio_end => 8,
                text => '春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。',
                query => 'max_chars=8', max_chars => 8, cues => 4);
     # no speech: a completed, empty transcript
-    subs_check('8000000000000000065', $f, text => '', cues => 0);
+    t::Subtitles::subs_check('8000000000000000065', $f, text => '', cues => 0);
 }
 --- request eval
 [ "GET /api/videos/8000000000000000061/subtitles.srt",

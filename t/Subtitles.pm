@@ -1,6 +1,7 @@
 package t::Subtitles;
 
-# Helpers for t/090-subtitles.t: fetch a video's subtitles from the nginx
+# Helpers for t/090-subtitles.t (call them by full name from a block,
+# t::Subtitles::subs_check(...), as t/Douyin.pm says): fetch a video's subtitles from the nginx
 # under test and check them with real parsers (t/subcheck.py: Debian's
 # python3-srt and python3-webvtt), as Test::More assertions.
 #
@@ -14,6 +15,7 @@ package t::Subtitles;
 use strict;
 use warnings;
 
+use t::Douyin ();
 use Exporter ();
 use File::Temp ();
 use HTTP::Tiny;
@@ -36,7 +38,7 @@ sub subs_python {
 
 sub subs_fetch {
     my ($path, $method) = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $port = t::Douyin::douyin_port();
     my $res = $HTTP->request($method || 'GET', "http://127.0.0.1:$port$path");
     return ($res->{status}, $res->{headers}, $res->{content});
 }
