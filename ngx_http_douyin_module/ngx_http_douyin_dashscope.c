@@ -922,10 +922,11 @@ ngx_http_douyin_parse_words(cJSON *s, cJSON *words)
  * to its completed records as "asr_seconds": in proportion to their
  * audio_duration, in whole seconds by largest remainder, so that the
  * records' seconds add up to what DashScope billed for the task.  No
- * usage: nothing is added.  Thread side.
+ * usage: nothing is added.  Returns the task's billed seconds (0 when
+ * none).  Thread side.
  */
 
-void
+double
 ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
     ngx_uint_t n)
 {
@@ -940,7 +941,7 @@ ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
     if (!cJSON_IsNumber(dur) || dur->valuedouble < 0 || n == 0
         || n > NGX_HTTP_DOUYIN_BATCH_MAX)
     {
-        return;
+        return 0;
     }
 
     billed = (int64_t) (dur->valuedouble + 0.5);
@@ -963,7 +964,7 @@ ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
     }
 
     if (m == 0) {
-        return;
+        return (double) billed;
     }
 
     given = 0;
@@ -1005,6 +1006,8 @@ ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
                                     (double) secs[i]);
         }
     }
+
+    return (double) billed;
 }
 
 

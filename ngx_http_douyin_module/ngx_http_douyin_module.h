@@ -575,7 +575,7 @@ ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
     cJSON *answer, ngx_http_douyin_item_t *item, cJSON **rec);
 cJSON *ngx_http_douyin_failed_record(const char *code, const char *message);
-void ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
+double ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
     ngx_uint_t n);
 
 

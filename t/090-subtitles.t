@@ -220,6 +220,7 @@ t::Douyin::douyin_post('/api/process');
 === TEST 6: asr_seconds: the stats and every detail carry what DashScope billed; no directive, no parameters
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
+    location = /metrics { douyin_metrics; }
 --- init
 t::Emu::emu_wav('8000000000000000031', seconds => 2.5);
 t::Emu::emu_wav('8000000000000000032', seconds => 3.2);
@@ -252,9 +253,10 @@ Test::More::is_deeply([ map { $_->{parameters} } @{ $emu->{submit_bodies} } ],
           [ {}, {}, {}, {} ], 'parameters: {} in every submit');
 t::Douyin::douyin_get('/api/stats');
 --- request eval
-[ "DELETE /api/videos/8000000000000000032?keep_file=true", "GET /api/stats" ]
+[ "GET /metrics", "DELETE /api/videos/8000000000000000032?keep_file=true",
+  "GET /api/stats" ]
 --- response_body_like eval
-[ qr/"success":true/,
+[ qr/\ndouyin_billed_audio_seconds_total 8\n/, qr/"success":true/,
   qr/^\{"total":4,"completed":2,"processing":0,"failed":1,"pending":1,"success_rate":0\.67,"listing_age":\d+,"asr_seconds":4,"asr_seconds_30d":4\}$/ ]
 --- timeout: 20
 --- no_error_log
