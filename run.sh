@@ -421,6 +421,7 @@ for v in json.load(sys.stdin).get("videos") or []:
     say "the gateway (the same store):"
     echo "  curl -s $base/api/douyin/health"
     echo "  curl -s $base/api/douyin/videos/${id:-ID}/result | python3 -m json.tool --no-ensure-ascii"
+    echo "  curl -s $base/api/douyin/videos/${id:-ID}/subtitles.srt"
     echo "  curl -s -X POST $base/api/douyin/process"
     echo "  curl -s -X POST $base/api/douyin/process/async"
     echo "  the API reference, in a browser: $base/api/douyin/docs"

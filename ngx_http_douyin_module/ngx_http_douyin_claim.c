@@ -373,7 +373,8 @@ ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
     static const char  *drop[] = {
         "status", "owner", "run", "claimed_at", "task_id", "error",
         "message",
-        "text", "segments", "confidence", "audio_duration", NULL
+        "text", "segments", "confidence", "audio_duration", "words",
+        "language", "asr_seconds", NULL
     };
 
     if (records[i] == NULL) {

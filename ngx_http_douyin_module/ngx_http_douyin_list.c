@@ -248,11 +248,13 @@ ngx_http_douyin_videos_page(ngx_http_douyin_query_t *q, ngx_uint_t total)
 /*
  * ngx_http_douyin_stats_handler: douyin_stats;  GET /api/stats ->
  * {"total","completed","processing","failed","pending","success_rate",
- * "listing_age"}: total is the WAVs on file-system-go but those of
- * tombstones, and pending those without a record plus the pushed videos
- * not transcribed yet, from the listing fetched listing_age seconds ago
- * (kept douyin_listing_cache) and the store; the other counts are the
- * store's.
+ * "listing_age","asr_seconds","asr_seconds_30d"}: total is the WAVs on
+ * file-system-go but those of tombstones, and pending those without a
+ * record plus the pushed videos not transcribed yet, from the listing
+ * fetched listing_age seconds ago (kept douyin_listing_cache) and the
+ * store; the other counts are the store's, and so are the seconds
+ * DashScope billed for the stored videos (all; processed in the last 30
+ * UTC days).
  * 502 when file-system-go cannot be listed and no listing is cached.
  */
 
@@ -287,6 +289,7 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
 {
     int                           err;
     cJSON                        *json;
+    double                        asr, asr30;
     int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     int64_t                       c, p, f, q;
     ngx_int_t                     rc;
@@ -297,6 +300,12 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
     listing = &dmcf->runner->listing;
 
     err = ngx_http_douyin_store_counts(&dmcf->runner->store, counts);
+
+    if (err == 0) {
+        err = ngx_http_douyin_store_asr(&dmcf->runner->store, ngx_time(),
+                                        &asr, &asr30);
+    }
+
     if (err != 0) {
         rc = ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_STORE_READ);
         ngx_http_finalize_request(r, rc);
@@ -326,6 +335,8 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
                                     : 0);
     cJSON_AddNumberToObject(json, "listing_age",
                             (double) (ngx_time() - listing->fetched_at));
+    cJSON_AddNumberToObject(json, "asr_seconds", asr);
+    cJSON_AddNumberToObject(json, "asr_seconds_30d", asr30);
 
     rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
     ngx_http_finalize_request(r, rc);

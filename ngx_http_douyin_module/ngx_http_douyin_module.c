@@ -35,6 +35,20 @@ static char *ngx_http_douyin_poll_interval(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_douyin_asr_language(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_asr_vocabulary(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_asr_diarization(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_asr_word_filter(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_douyin_word_list(ngx_conf_t *cf, cJSON *json,
+    const char *name);
+static char *ngx_http_douyin_asr_channels(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_asr_options_check(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
 static char *ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_douyin_filesystem_api(ngx_conf_t *cf,
@@ -101,6 +115,9 @@ static ngx_http_douyin_route_t  ngx_http_douyin_aweme_status_route =
 static ngx_http_douyin_route_t  ngx_http_douyin_video_read_route =
     { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0,
       0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_subtitles_route =
+    { ngx_http_douyin_subtitles_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0, 0,
+      0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_stats_route =
     { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_info_route =
@@ -240,6 +257,41 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       NULL },
 
+    { ngx_string("douyin_asr_language"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_asr_language,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_vocabulary"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_asr_vocabulary,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_diarization"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_douyin_asr_diarization,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_word_filter"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_asr_word_filter,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_channels"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_douyin_asr_channels,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("douyin_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
@@ -330,6 +382,13 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_douyin_stats_route },
+
+    { ngx_string("douyin_subtitles"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_subtitles_route },
 
     { ngx_string("douyin_info"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -454,6 +513,11 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->metrics_proc = NULL;
      *     dmcf->needs = 0;
      *     dmcf->runner = NULL;
+     *     dmcf->asr_language = { 0, NULL };
+     *     dmcf->asr_vocabulary = { 0, NULL };
+     *     dmcf->asr_speakers = 0;
+     *     dmcf->asr_word_filter = { 0, NULL };
+     *     dmcf->asr_channels = NULL;
      */
 
     dmcf->map_size = NGX_CONF_UNSET_SIZE;
@@ -468,6 +532,7 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
     dmcf->listing_cache = NGX_CONF_UNSET_MSEC;
     dmcf->filesystem_api = NGX_CONF_UNSET_UINT;
     dmcf->ssl_verify = NGX_CONF_UNSET;
+    dmcf->asr_diarization = NGX_CONF_UNSET;
 
     return dmcf;
 }
@@ -498,6 +563,10 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_douyin_init_strings(cf, dmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_douyin_asr_options_check(cf, dmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -636,6 +705,7 @@ ngx_http_douyin_create_loc_conf(ngx_conf_t *cf)
      *
      *     dlcf->handler = NULL;
      *     dlcf->id = NULL;
+     *     dlcf->format = NULL;
      *     dlcf->async = 0;
      */
 
@@ -664,6 +734,7 @@ ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     {
         conf->handler = prev->handler;
         conf->id = prev->id;
+        conf->format = prev->format;
         conf->async = prev->async;
         conf->pending = prev->pending;
         conf->methods = prev->methods;
@@ -928,11 +999,11 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi; douyin_process_pending;
+ * douyin_subtitles ID FORMAT; douyin_info; douyin_docs; douyin_openapi; douyin_process_pending;
  * douyin_aweme_pending ID; douyin_aweme_status ID; douyin_video_unread
  * ID; douyin_video_delete ID; douyin_rss;
- * The command's post field is the route (ngx_http_douyin_route_t); ID may
- * contain variables.
+ * The command's post field is the route (ngx_http_douyin_route_t); ID and
+ * FORMAT may contain variables.
  */
 
 static char *
@@ -960,9 +1031,9 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_douyin_module);
     dmcf->needs |= route->needs;
 
-    if (cf->args->nelts == 2) {
-        value = cf->args->elts;
+    value = cf->args->elts;
 
+    if (cf->args->nelts >= 2) {
         dlcf->id = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
         if (dlcf->id == NULL) {
             return NGX_CONF_ERROR;
@@ -979,10 +1050,414 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* douyin_subtitles ID FORMAT: srt, vtt or txt, checked per request */
+
+    if (cf->args->nelts == 3) {
+        dlcf->format = ngx_palloc(cf->pool,
+                                  sizeof(ngx_http_complex_value_t));
+        if (dlcf->format == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[2];
+        ccv.complex_value = dlcf->format;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = dlcf->handler;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * DashScope's recognition options (the submit's "parameters", see
+ * ngx_http_douyin_dashscope_parameters() in ngx_http_douyin_dashscope.c):
+ * each directive is checked here, so that a typo is an "nginx -t" error
+ * with its file:line rather than a provider's 400 at the first submit.
+ */
+
+/* douyin_asr_language CODE;  language_hints: fun-asr reads the first */
+
+static char *
+ngx_http_douyin_asr_language(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    /* fun-asr's codes and paraformer-v2's "yue" (asr-providers.md 1.2) */
+
+    static const char  *codes[] = {
+        "zh", "en", "ja", "ko", "vi", "th", "id", "ms", "tl", "hi", "ar",
+        "fr", "de", "es", "pt", "ru", "it", "nl", "sv", "da", "fi", "no",
+        "el", "pl", "cs", "hu", "ro", "bg", "hr", "sk", "yue", NULL
+    };
+
+    if (dmcf->asr_language.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; codes[i] != NULL; i++) {
+        if (value[1].len == ngx_strlen(codes[i])
+            && ngx_strncmp(value[1].data, codes[i], value[1].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (codes[i] == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown language \"%V\": one of zh en ja ko vi "
+                           "th id ms tl hi ar fr de es pt ru it nl sv da fi "
+                           "no el pl cs hu ro bg hr sk yue is expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_language = value[1];
+    dmcf->asr_language_file = cf->conf_file->file.name.data;
+    dmcf->asr_language_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_asr_vocabulary ID;  vocabulary_id, a hot-word list's id */
+
+static char *
+ngx_http_douyin_asr_vocabulary(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (dmcf->asr_vocabulary.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+        {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || value[1].len > 256 || i != value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid vocabulary id \"%V\": 1 to 256 letters, "
+                           "digits, \"-\", \"_\" or \".\" are expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_vocabulary = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_asr_diarization on|off [speakers=N];  N: 2..100, a hint */
+
+static char *
+ngx_http_douyin_asr_diarization(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (dmcf->asr_diarization != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
+        dmcf->asr_diarization = 1;
+
+    } else if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0)
+    {
+        dmcf->asr_diarization = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": \"on\" or \"off\" is "
+                           "expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    n = NGX_ERROR;
+
+    if (value[2].len > 9 && ngx_strncmp(value[2].data, "speakers=", 9) == 0) {
+        n = ngx_atoi(value[2].data + 9, value[2].len - 9);
+    }
+
+    if (n < 2 || n > 100 || !dmcf->asr_diarization) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": \"speakers=N\" with N "
+                           "from 2 to 100, after \"on\", is expected",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_speakers = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * douyin_asr_word_filter JSON;  special_word_filter: a JSON object with
+ * "filter_with_signed" and "filter_with_empty" ({"word_list":[words]})
+ * and "system_reserved_filter" (boolean); sent as a string holding it.
+ */
+
+static char *
+ngx_http_douyin_asr_word_filter(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    char       *text;
+    cJSON      *json, *item;
+    ngx_str_t  *value;
+
+    if (dmcf->asr_word_filter.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    json = cJSON_ParseWithLength((char *) value[1].data, value[1].len);
+
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid word filter: a JSON object is expected "
+                           "(quote it in the configuration: '{...}')");
+        return NGX_CONF_ERROR;
+    }
+
+    cJSON_ArrayForEach(item, json) {
+        if (ngx_strcmp(item->string, "system_reserved_filter") == 0) {
+            if (!cJSON_IsBool(item)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid word filter: "
+                                   "\"system_reserved_filter\" must be "
+                                   "true or false");
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(item->string, "filter_with_signed") != 0
+            && ngx_strcmp(item->string, "filter_with_empty") != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid word filter: unknown key \"%s\" "
+                               "(filter_with_signed, filter_with_empty and "
+                               "system_reserved_filter are expected)",
+                               item->string);
+            goto failed;
+        }
+
+        if (ngx_http_douyin_word_list(cf, item, item->string) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    text = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+
+    if (text == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_word_filter.len = ngx_strlen(text);
+    dmcf->asr_word_filter.data = ngx_pnalloc(cf->pool,
+                                             dmcf->asr_word_filter.len + 1);
+    if (dmcf->asr_word_filter.data == NULL) {
+        cJSON_free(text);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(dmcf->asr_word_filter.data, text,
+               dmcf->asr_word_filter.len + 1);
+    cJSON_free(text);
+
+    return NGX_CONF_OK;
+
+failed:
+
+    cJSON_Delete(json);
+    return NGX_CONF_ERROR;
+}
+
+
+/* {"word_list":["word",...]} with at least one non-empty word */
+
+static ngx_int_t
+ngx_http_douyin_word_list(ngx_conf_t *cf, cJSON *json, const char *name)
+{
+    cJSON  *list, *w;
+
+    list = cJSON_GetObjectItemCaseSensitive(json, "word_list");
+
+    if (!cJSON_IsObject(json) || cJSON_GetArraySize(json) != 1
+        || !cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+    {
+        goto invalid;
+    }
+
+    cJSON_ArrayForEach(w, list) {
+        if (!cJSON_IsString(w) || w->valuestring[0] == '\0') {
+            goto invalid;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid word filter: \"%s\" must be "
+                       "{\"word_list\":[\"word\",...]}", name);
+    return NGX_ERROR;
+}
+
+
+/* douyin_asr_channels N ...;  channel_id: audio track indexes from 0 */
+
+static char *
+ngx_http_douyin_asr_channels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i, j, *ch;
+
+    if (dmcf->asr_channels != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dmcf->asr_channels = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_uint_t));
+    if (dmcf->asr_channels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        n = ngx_atoi(value[i].data, value[i].len);
+
+        if (n == NGX_ERROR || n > 255) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid channel \"%V\": a track index from "
+                               "0 to 255 is expected", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ch = dmcf->asr_channels->elts;
+
+        for (j = 0; j < dmcf->asr_channels->nelts; j++) {
+            if (ch[j] == (ngx_uint_t) n) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "channel \"%V\" is given twice",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        ch = ngx_array_push(dmcf->asr_channels);
+        if (ch == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ch = (ngx_uint_t) n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * What needs the whole http block: a language the model does not read
+ * (fun-asr-2025-08-25: zh and en only; paraformer-v2: zh en ja yue ko de
+ * fr ru; the 8k and v1 paraformers take no language_hints), named with
+ * the file:line of douyin_asr_language.
+ */
+
+static char *
+ngx_http_douyin_asr_options_check(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf)
+{
+    char        *model;
+    ngx_str_t   *lang;
+    const char  *allowed;
+    u_char       code[8];
+
+    lang = &dmcf->asr_language;
+    model = dmcf->asr_model.data;
+
+    if (lang->data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(model, "fun-asr-2025-08-25") == 0) {
+        allowed = " zh en ";
+
+    } else if (ngx_strcmp(model, "paraformer-v2") == 0) {
+        allowed = " zh en ja yue ko de fr ru ";
+
+    } else if (ngx_strncmp(model, "paraformer", 10) == 0) {
+        allowed = "";
+
+    } else if (lang->len == 3 && ngx_strncmp(lang->data, "yue", 3) == 0) {
+        allowed = "";                   /* fun-asr has no code for it */
+
+    } else {
+        return NGX_CONF_OK;
+    }
+
+    ngx_sprintf(code, " %V %Z", lang);
+
+    if (ngx_strstr(allowed, code) != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "the model \"%s\" does not read the language \"%V\" "
+                  "of \"douyin_asr_language\" in %s:%ui", model, lang,
+                  dmcf->asr_language_file, dmcf->asr_language_line);
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -161,6 +161,12 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_TOKEN,              /* the feed's token */
     NGX_HTTP_DOUYIN_ERR_TOKEN_MISSING,
     NGX_HTTP_DOUYIN_ERR_FEED_URL_MISSING,
+    NGX_HTTP_DOUYIN_ERR_BAD_FORMAT,   /* subtitles: not srt, vtt, txt */
+    NGX_HTTP_DOUYIN_ERR_BAD_MAX_CHARS,
+    NGX_HTTP_DOUYIN_ERR_BAD_WORDS,
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PENDING,  /* subtitles */
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PROCESSING,
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_FAILED,
     NGX_HTTP_DOUYIN_ERR_INTERNAL      /* nginx's own 500 page */
 } ngx_http_douyin_err_e;
 
@@ -202,6 +208,16 @@ typedef struct {
     ngx_msec_t                  http_timeout;   /* per HTTP call */
     ngx_msec_t                  listing_cache;  /* listing reuse time */
 
+    /* DashScope's recognition options (submit "parameters"), when set */
+    ngx_str_t                   asr_language;   /* language_hints[0] */
+    ngx_str_t                   asr_vocabulary; /* vocabulary_id */
+    ngx_flag_t                  asr_diarization; /* diarization_enabled */
+    ngx_uint_t                  asr_speakers;   /* speaker_count, 0: auto */
+    ngx_str_t                   asr_word_filter; /* special_word_filter */
+    ngx_array_t                *asr_channels;   /* channel_id, ngx_uint_t */
+    u_char                     *asr_language_file;
+    ngx_uint_t                  asr_language_line;
+
     ngx_thread_pool_t          *thread_pool;
 
     ngx_flag_t                  ssl_verify;     /* douyin_ssl_verify */
@@ -233,6 +249,7 @@ typedef struct {
 typedef struct {
     ngx_http_handler_pt         handler;
     ngx_http_complex_value_t   *id;             /* douyin_result ID */
+    ngx_http_complex_value_t   *format;         /* douyin_subtitles */
     ngx_flag_t                  async;          /* douyin_process_async */
     ngx_flag_t                  pending;        /* douyin_process_pending */
     ngx_uint_t                  methods;        /* douyin_video(_delete) */
@@ -532,6 +549,13 @@ char *ngx_http_douyin_rss_init_main_conf(ngx_conf_t *cf,
     ngx_http_douyin_main_conf_t *dmcf);
 void ngx_http_douyin_rss_init_module(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf);
+/* ngx_http_douyin_subtitles.c: subtitles, word timings, detail links */
+
+ngx_int_t ngx_http_douyin_subtitles_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_words_arg(ngx_http_request_t *r, ngx_uint_t *on);
+ngx_int_t ngx_http_douyin_add_words(cJSON *segments, cJSON *rec);
+ngx_int_t ngx_http_douyin_detail_extras(ngx_http_request_t *r, cJSON *item,
+    cJSON *rec, ngx_uint_t words);
 
 
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
@@ -640,6 +664,8 @@ ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
     cJSON *answer, ngx_http_douyin_item_t *item, cJSON **rec);
 cJSON *ngx_http_douyin_failed_record(const char *code, const char *message);
+double ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
+    ngx_uint_t n);
 
 
 /* ngx_http_douyin_curl.c: one HTTP call with libcurl */
@@ -704,6 +730,8 @@ int ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     const char *aweme_id, cJSON *rec);
 int ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2]);
+int ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
+    double *total, double *recent);
 int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);

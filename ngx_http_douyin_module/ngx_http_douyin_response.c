@@ -169,6 +169,32 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "RSS_NOT_CONFIGURED",
                           "The feed's public URL is not configured on the "
                           "server; see douyin_public_url."),
+    /* NGX_HTTP_DOUYIN_ERR_BAD_FORMAT */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_FORMAT",
+                          "Subtitles are served as srt, vtt or txt."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_MAX_CHARS */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "max_chars must be an integer from 8 to 200."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_WORDS */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "words must be true or false."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PENDING */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_COMPLETED",
+                          "The video is pending: subtitles exist once it is "
+                          "completed."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PROCESSING */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_COMPLETED",
+                          "The video is processing: subtitles exist once it "
+                          "is completed."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_FAILED */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_COMPLETED",
+                          "The video is failed: subtitles exist once it is "
+                          "completed."),
 
     /* NGX_HTTP_DOUYIN_ERR_INTERNAL */
     ngx_http_douyin_error(NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL)

@@ -25,8 +25,12 @@
  *                   filename      "<aweme_id>.wav" as listed
  *                   processed_at  Unix s when it ended
  *                   error, message            failed only
- *                   text, segments[{start_time,end_time,text,confidence}],
- *                   confidence, audio_duration            completed only
+ *                   text, segments[{start_time,end_time,text,confidence,
+ *                   speaker_id (diarization only)}], confidence,
+ *                   audio_duration, asr_seconds (billed s), words
+ *                   (per segment: [[begin_ms,end_ms,text,punctuation]],
+ *                   absent in records of older releases), language
+ *                   (when the provider gives it)          completed only
  *                   title, author, description, upload_time (metadata)
  *                   is_read, read_at
  *                 and, from the collector-fed workflow (format 2):
@@ -51,6 +55,11 @@
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
  *                 records per status letter (q pending, p, c, f, d
  *                 deleted) and read flag (0, 1), for the stats;
+ *                 "asr:total" -> double (host order), the sum of the
+ *                 records' asr_seconds (the seconds DashScope billed);
+ *                 "asr:day:<n>" -> double, the same for the records
+ *                 processed on UTC day n (8 decimal digits, days since
+ *                 1970-01-01), for the stats' last 30 days.
  *   "feed"        read flag + sort key -> aweme_id, one entry per
  *                 completed record with a non-empty text, newest
  *                 processed_at first (see ngx_http_douyin_store_feed_key()),
@@ -155,6 +164,10 @@ static int ngx_http_douyin_store_feed_write(MDB_txn *txn,
     cJSON *rec);
 static ngx_http_douyin_status_e ngx_http_douyin_store_status_text(
     MDB_val *val);
+static int ngx_http_douyin_store_asr_update(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec, int sign);
+static int ngx_http_douyin_store_add_double(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, u_char *name, size_t len, double delta);
 
 
 /* indexed by ngx_http_douyin_status_e */
@@ -644,7 +657,8 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
  * ngx_http_douyin_store_write: writes rec (NULL: deletes the record of
  * aweme_id) in the write transaction txn and keeps in step, in the same
  * transaction, the "processing" index, the "by_time" and "by_status"
- * indexes and the per-status counts.  Thread side.  Returns 0 or an
+ * indexes, the per-status counts and the sums of billed seconds.  Thread
+ * side.  Returns 0 or an
  * LMDB/errno code.
  */
 
@@ -668,6 +682,10 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
     if (rc == 0 && old != NULL) {
         ngx_http_douyin_store_index(old, aweme_id, &ix);
+        rc = ngx_http_douyin_store_asr_update(txn, store, old, -1);
+    }
+
+    if (rc == 0 && old != NULL) {
         rc = ngx_http_douyin_store_index_update(txn, store, aweme_id, &ix, -1);
     }
 
@@ -709,6 +727,11 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     ngx_http_douyin_store_index(rec, aweme_id, &ix);
 
     rc = ngx_http_douyin_store_index_update(txn, store, aweme_id, &ix, 1);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_asr_update(txn, store, rec, 1);
     if (rc != 0) {
         return rc;
     }
@@ -773,6 +796,149 @@ ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     mdb_txn_abort(txn);
 
     return 0;
+}
+
+
+/*
+ * adds (sign 1) or takes away (sign -1) a record's asr_seconds to the
+ * "asr:total" sum and to the sum of the UTC day of its processed_at
+ */
+
+static int
+ngx_http_douyin_store_asr_update(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec, int sign)
+{
+    int       rc;
+    u_char    name[sizeof("asr:day:") + NGX_INT64_LEN];
+    cJSON    *secs, *at;
+    int64_t   day;
+
+    secs = cJSON_GetObjectItemCaseSensitive(rec, "asr_seconds");
+
+    if (!cJSON_IsNumber(secs) || secs->valuedouble == 0) {
+        return 0;
+    }
+
+    rc = ngx_http_douyin_store_add_double(txn, store, (u_char *) "asr:total",
+                                          sizeof("asr:total") - 1,
+                                          sign * secs->valuedouble);
+    if (rc != 0) {
+        return rc;
+    }
+
+    at = cJSON_GetObjectItemCaseSensitive(rec, "processed_at");
+    day = cJSON_IsNumber(at) && at->valuedouble > 0
+          ? (int64_t) at->valuedouble / 86400 : 0;
+
+    return ngx_http_douyin_store_add_double(txn, store, name,
+               ngx_sprintf(name, "asr:day:%08L", day) - name,
+               sign * secs->valuedouble);
+}
+
+
+static int
+ngx_http_douyin_store_add_double(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    u_char *name, size_t len, double delta)
+{
+    int      rc;
+    double   sum;
+    MDB_val  key, val;
+
+    key.mv_data = name;
+    key.mv_size = len;
+
+    sum = 0;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof(double)) {
+        ngx_memcpy(&sum, val.mv_data, sizeof(double));
+
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    /* sums of whole seconds: a removal never leaves -0.0000001 behind */
+
+    sum += delta;
+    if (sum < 0.0005) {
+        sum = 0;
+    }
+
+    val.mv_data = &sum;
+    val.mv_size = sizeof(double);
+
+    return mdb_put(txn, store->meta, &key, &val, 0);
+}
+
+
+/*
+ * ngx_http_douyin_store_asr: the seconds DashScope billed for the stored
+ * videos: *total over all of them, *recent over those processed on the
+ * UTC day of "now" and the 29 days before.  A read transaction.
+ * Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
+    double *total, double *recent)
+{
+    int          rc;
+    u_char       name[sizeof("asr:day:") + NGX_INT64_LEN];
+    double       v;
+    MDB_val      key, val;
+    MDB_txn     *txn;
+    MDB_cursor  *cur;
+
+    *total = 0;
+    *recent = 0;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = "asr:total";
+    key.mv_size = sizeof("asr:total") - 1;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof(double)) {
+        ngx_memcpy(total, val.mv_data, sizeof(double));
+
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto done;
+    }
+
+    rc = mdb_cursor_open(txn, store->meta, &cur);
+    if (rc != 0) {
+        goto done;
+    }
+
+    key.mv_data = name;
+    key.mv_size = ngx_sprintf(name, "asr:day:%08L",
+                              (int64_t) now / 86400 - 29) - name;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && key.mv_size == sizeof("asr:day:00000000") - 1
+           && ngx_memcmp(key.mv_data, "asr:day:", 8) == 0)
+    {
+        if (val.mv_size == sizeof(double)) {
+            ngx_memcpy(&v, val.mv_data, sizeof(double));
+            *recent += v;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    rc = (rc == MDB_NOTFOUND) ? 0 : rc;
+
+done:
+
+    mdb_txn_abort(txn);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
 }
 
 
@@ -1424,7 +1590,7 @@ ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
     static const char  *drop[] = {
         "status", "owner", "run", "claimed_at", "task_id", "file_url",
         "error", "message", "text", "segments", "confidence",
-        "audio_duration", NULL
+        "audio_duration", "words", "language", NULL
     };
 
     rc = mdb_txn_begin(store->env, NULL, 0, &txn);

@@ -428,6 +428,7 @@ static void
 ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
 {
     cJSON        *answer, **records;
+    double        billed;
     ngx_int_t     rc;
     ngx_uint_t    i;
     const char   *fail;
@@ -468,7 +469,16 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
         }
     }
 
+    /* the task's billed seconds, shared out to its completed records */
+    billed = ngx_http_douyin_dashscope_usage(answer, records, op->nitems);
+
     ngx_http_douyin_store_outcome(op, records);
+
+    /* counted once, when stored: a failed write retries the whole step */
+
+    if (op->rc == NGX_HTTP_DOUYIN_RC_DONE) {
+        ngx_http_douyin_metrics_billed(op->conf, billed);
+    }
 
 done:
 

@@ -25,7 +25,8 @@
 
 static ngx_http_douyin_err_e ngx_http_douyin_video_load(
     ngx_http_request_t *r, char *id, cJSON **rec);
-static cJSON *ngx_http_douyin_result(const char *id, cJSON *rec);
+static cJSON *ngx_http_douyin_result(const char *id, cJSON *rec,
+    ngx_uint_t words);
 static void ngx_http_douyin_video_pending(ngx_http_request_t *r);
 static ngx_int_t ngx_http_douyin_video_delete(ngx_http_request_t *r,
     char *id, cJSON *rec);
@@ -46,7 +47,9 @@ static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
  * {"success":true,"data":{...}}: status pending (no record, or pushed),
  * processing, deleted (a tombstone), failed (error, message) or
  * completed (text, segments, confidence, audio_duration, and
- * title/author/description/upload_time when known).
+ * title/author/description/upload_time when known); a segment has
+ * speaker_id with diarization, and ?words=true gives each segment its
+ * "words" (400 for another value than true or false).
  * A read transaction on the event loop.
  */
 
@@ -56,6 +59,7 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
     char        id[NGX_HTTP_DOUYIN_ID_MAX + 1];
     cJSON      *json, *rec;
     ngx_int_t   rc;
+    ngx_uint_t  words;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin result handler");
@@ -65,17 +69,25 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    json = ngx_http_douyin_result(id, rec);
+    if (ngx_http_douyin_words_arg(r, &words) != NGX_OK) {
+        cJSON_Delete(rec);
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_BAD_WORDS);
+    }
+
+    json = ngx_http_douyin_result(id, rec, words);
     cJSON_Delete(rec);
 
     return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
 }
 
 
-/* the result object of the video id with the record rec (NULL: none) */
+/*
+ * the result object of the video id with the record rec (NULL: none);
+ * words: with each segment's words; NULL when out of memory
+ */
 
 static cJSON *
-ngx_http_douyin_result(const char *id, cJSON *rec)
+ngx_http_douyin_result(const char *id, cJSON *rec, ngx_uint_t words)
 {
     cJSON                     *json, *data, *field;
     ngx_uint_t                 i;
@@ -128,6 +140,15 @@ ngx_http_douyin_result(const char *id, cJSON *rec)
             }
         }
 
+        if (words
+            && ngx_http_douyin_add_words(
+                   cJSON_GetObjectItemCaseSensitive(data, "segments"), rec)
+               != NGX_OK)
+        {
+            cJSON_Delete(json);
+            return NULL;
+        }
+
         break;
 
     case NGX_HTTP_DOUYIN_FAILED:
@@ -167,6 +188,7 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1], *p;
     cJSON                        *rec, *json;
     ngx_int_t                     rc;
+    ngx_uint_t                    words;
     ngx_http_douyin_loc_conf_t   *dlcf;
     ngx_http_douyin_main_conf_t  *dmcf;
 
@@ -182,6 +204,11 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
 
     if (r->method == NGX_HTTP_DELETE) {
         return ngx_http_douyin_video_delete(r, id, rec);
+    }
+
+    if (ngx_http_douyin_words_arg(r, &words) != NGX_OK) {
+        cJSON_Delete(rec);
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_BAD_WORDS);
     }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
@@ -203,6 +230,14 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     }
 
     json = ngx_http_douyin_video_item(dmcf, id, rec, 1);
+
+    /* billed seconds, language, subtitle links and ?words=true */
+
+    if (ngx_http_douyin_detail_extras(r, json, rec, words) != NGX_OK) {
+        cJSON_Delete(json);
+        json = NULL;
+    }
+
     cJSON_Delete(rec);
 
     return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
@@ -215,6 +250,7 @@ static void
 ngx_http_douyin_video_pending(ngx_http_request_t *r)
 {
     char                         *id;
+    cJSON                        *json;
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_http_douyin_listing_t    *listing;
@@ -226,8 +262,14 @@ ngx_http_douyin_video_pending(ngx_http_request_t *r)
 
     for (i = 0; i < listing->npending; i++) {
         if (ngx_strcmp(listing->pending[i], id) == 0) {
-            rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK,
-                     ngx_http_douyin_video_item(dmcf, id, NULL, 1));
+            json = ngx_http_douyin_video_item(dmcf, id, NULL, 1);
+
+            if (ngx_http_douyin_detail_extras(r, json, NULL, 0) != NGX_OK) {
+                cJSON_Delete(json);
+                json = NULL;
+            }
+
+            rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
             ngx_http_finalize_request(r, rc);
             return;
         }
@@ -619,11 +661,11 @@ ngx_http_douyin_video_load(ngx_http_request_t *r, char *id, cJSON **rec)
 
 /*
  * ngx_http_douyin_video_open: the start of every handler of one video
- * without a body: the method check, the location's ID and the video's
- * record (*rec, NULL when there is none; the caller deletes it).  Returns
- * NGX_DECLINED when the handler goes on (as ngx_http_douyin_accept());
- * anything else is what the handler returns (the 405, 400 or 503 was
- * sent).
+ * without a body (result, detail, delete, subtitles): the method
+ * check, the location's ID and the video's record (*rec, NULL when there
+ * is none; the caller deletes it).  Returns NGX_DECLINED when the
+ * handler goes on (as ngx_http_douyin_accept()); anything else is what
+ * the handler returns (the 405, 400 or 503 was sent).
  */
 
 ngx_int_t

@@ -49,6 +49,7 @@ t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
   "GET /api/douyin/videos/7609169800750206794/result",
   "GET /api/douyin/videos?status=completed", "GET /api/douyin/stats",
   "GET /api/douyin/videos/7609169800750206794",
+  "GET /api/douyin/videos/7609169800750206794/subtitles.vtt",
   "POST /api/douyin/videos/7609169800750206794/read\n{\"is_read\":true}",
   "DELETE /api/douyin/videos/7609169800750206794?keep_file=true",
   "GET /api/douyin/", "GET /api/douyin/openapi.json",
@@ -56,7 +57,9 @@ t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
 --- response_body_like eval
 [ qr/"status":"healthy"/, qr/"processed":1,"success":1/,
   qr/"status":"completed"/, qr/^\{"total_count":1,/,
-  qr/^\{"total":1,"completed":1,/, qr/"title":"t"/,
+  qr/^\{"total":1,"completed":1,/,
+  qr/"title":"t",.*"subtitles":\{"srt":"\/api\/douyin\/videos\/7609169800750206794\/subtitles\.srt","vtt":"\/api\/douyin\/videos\/7609169800750206794\/subtitles\.vtt","txt":"\/api\/douyin\/videos\/7609169800750206794\/subtitles\.txt"\}\}$/,
+  qr/^WEBVTT\n\n00:00:00\.000 --> 00:00:00\.500\ntranscript of\n\n00:00:00\.500 --> 00:00:01\.000\n7609169800750206794\.wav\n\n$/,
   qr/marked read/, qr/deleted, its file was kept/,
   qr/"service":"douyin-processor"/, qr/openapi/,
   qr/\ndouyin_videos_completed_total 1\n/ ]
@@ -77,14 +80,15 @@ t::Emu::emu_wav('7609169800750206794', meta => { title => 't' });
 X-Forwarded-For: 203.0.113.7
 --- request eval
 [ "GET /api/douyin/health", "GET /api/douyin/videos/1/result",
-  "GET /api/douyin/videos", "POST /api/douyin/process",
+  "GET /api/douyin/videos", "GET /api/douyin/videos/1/subtitles.srt",
+  "POST /api/douyin/process",
   "POST /api/douyin/process/async",
   "POST /api/douyin/videos/1/read\n{\"is_read\":true}",
   "DELETE /api/douyin/videos/1", "GET /api/douyin/metrics" ]
 --- error_code eval
-[ 200, 200, 200, 401, 401, 401, 401, 403 ]
+[ 200, 200, 200, 404, 401, 401, 401, 401, 403 ]
 --- response_headers eval
-[ ("") x 3, ('WWW-Authenticate: Basic realm="douyin"') x 4, "" ]
+[ ("") x 4, ('WWW-Authenticate: Basic realm="douyin"') x 4, "" ]
 
 
 

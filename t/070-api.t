@@ -49,8 +49,8 @@ t::Emu::emu_wavs('11', '12', '3');
 [ qr/^\{"total_count":0,"videos":\[\],"page":1,"page_size":20\}$/,
   qr/^\{"total_count":3,"videos":\[\{"aweme_id":"12","status":"pending","title":null,"author":null,"audio_url":"http:\/\/127\.0\.0\.1:\d+\/audio\/12\.wav","transcript":null,"processed_at":null,"upload_time":null,"video_publish_time":null,"pending_at":null,"is_read":false,"read_at":null\},\{"aweme_id":"11",.*\{"aweme_id":"3",.*\],"page":1,"page_size":20\}$/,
   qr/^\{"total_count":0,"videos":\[\],/,
-  qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":[01]\}$/,
-  qr/^\{"aweme_id":"12","status":"pending",.*"description":null,"error":null\}$/ ]
+  qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":[01],"asr_seconds":0,"asr_seconds_30d":0\}$/,
+  qr/^\{"aweme_id":"12","status":"pending",.*"description":null,"error":null,"asr_seconds":null,"language":null,"subtitles":null\}$/ ]
 --- no_error_log
 [error]
 
@@ -148,8 +148,8 @@ GET /api/videos
 --- error_code eval
 [ 200, 200, 404, 400, 405 ]
 --- response_body_like eval
-[ qr/^\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b",.*"is_read":false,"read_at":null,"description":"描述","error":null\}$/,
-  qr/^\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*"description":null,"error":"FILE_DOWNLOAD_FAILED"\}$/,
+[ qr/^\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b",.*"is_read":false,"read_at":null,"description":"描述","error":null,"asr_seconds":1,"language":null,"subtitles":\{"srt":"\/api\/videos\/7000000000000000002\/subtitles\.srt","vtt":"\/api\/videos\/7000000000000000002\/subtitles\.vtt","txt":"\/api\/videos\/7000000000000000002\/subtitles\.txt"\}\}$/,
+  qr/^\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*"description":null,"error":"FILE_DOWNLOAD_FAILED","asr_seconds":null,"language":null,"subtitles":null\}$/,
   qr/^\{"success":false,"error":"VIDEO_NOT_FOUND","detail":"[^"]+"\}$/,
   qr/"error":"INVALID_AWEME_ID"/, qr/"error":"METHOD_NOT_ALLOWED"/ ]
 --- response_headers eval
@@ -163,7 +163,7 @@ GET /api/videos
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- request
 GET /api/stats
---- response_body_like: ^\{"total":5,"completed":4,"processing":0,"failed":1,"pending":0,"success_rate":0.8,"listing_age":\d+\}$
+--- response_body_like: ^\{"total":5,"completed":4,"processing":0,"failed":1,"pending":0,"success_rate":0.8,"listing_age":\d+,"asr_seconds":4,"asr_seconds_30d":4\}$
 
 
 

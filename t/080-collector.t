@@ -175,7 +175,7 @@ Test::More::is(main::submits(), 1, 'zero new provider submits');
 [ "GET /api/videos/$::ID", "GET /api/videos/$::ID/result",
   "GET /api/videos?status=deleted", "GET /api/stats" ]
 --- response_body_like eval
-[ qr/^\{"aweme_id":"7609169800750206794","status":"deleted",.*"transcript":null,.*"error":null\}$/,
+[ qr/^\{"aweme_id":"7609169800750206794","status":"deleted",.*"transcript":null,.*"error":null,"asr_seconds":null,"language":null,"subtitles":null\}$/,
   qr/^\{"success":true,"data":\{"aweme_id":"7609169800750206794","status":"deleted","message":"[^"]+"\}\}$/,
   qr/^\{"total_count":1,/,
   qr/^\{"total":0,"completed":0,"processing":0,"failed":0,"pending":0,/ ]
@@ -251,7 +251,7 @@ my $p = "POST /api/aweme/$::ID/pending\n";
 [ qr/^\{"success":true,"message":"Video 7609169800750206794 is pending\."\}$/,
   qr/"success":true/,
   qr/^\{"known":true,"status":"pending","audio_filename":"7609169800750206794\.wav"\}$/,
-  qr/^\{"aweme_id":"7609169800750206794","status":"pending","title":"二","author":null,"audio_url":"[^"]+\/audio\/7609169800750206794\.wav","transcript":null,"processed_at":null,"upload_time":"[-0-9T:]+Z","video_publish_time":null,"pending_at":\d+,"is_read":false,"read_at":null,"description":null,"error":null\}$/,
+  qr/^\{"aweme_id":"7609169800750206794","status":"pending","title":"二","author":null,"audio_url":"[^"]+\/audio\/7609169800750206794\.wav","transcript":null,"processed_at":null,"upload_time":"[-0-9T:]+Z","video_publish_time":null,"pending_at":\d+,"is_read":false,"read_at":null,"description":null,"error":null,"asr_seconds":null,"language":null,"subtitles":null\}$/,
   qr/^\{"total_count":1,"videos":\[\{"aweme_id":"7609169800750206794","status":"pending",/,
   qr/"status":"pending"/,
   qr/^\{"known":false,"status":null,"audio_filename":null\}$/,

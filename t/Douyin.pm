@@ -86,6 +86,9 @@ our $Locations = <<'_EOC_';
     location ~ ^/api/(?:videos|aweme)/(?<aweme_id>[^/]+)/status$ {
         douyin_aweme_status $aweme_id;
     }
+    location ~ ^/api/videos/(?<aweme_id>[^/]+)/subtitles\.(?<format>[^/]*)$ {
+        douyin_subtitles $aweme_id $format;
+    }
     location ~ ^/api/videos/(?<aweme_id>[^/]+)$ {
         douyin_video $aweme_id;
     }

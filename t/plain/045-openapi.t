@@ -43,6 +43,9 @@ my %routes = (
     '/api/videos/{aweme_id}/read' => {
         post => [200, 400, 404, 405, 413, 502, 503],
     },
+    '/api/videos/{aweme_id}/subtitles.{format}' => {
+        get => [200, 400, 404, 405, 503],
+    },
     '/api/stats' => { get => [200, 405, 502, 503] },
     # the collector-fed workflow (the later version)
     '/api/process/pending' => { post => [200, 405, 502, 503] },
@@ -283,6 +286,7 @@ fields('process async data',
        [qw(total pending skip ignored)]);
 
 my @segment = qw(start_time end_time text confidence);
+my @segment_added = qw(speaker_id words);
 my @transcript = qw(text segments confidence audio_duration);
 my @item = qw(aweme_id status title author audio_url transcript processed_at
               upload_time video_publish_time pending_at is_read read_at);
@@ -316,7 +320,7 @@ fields('result completed', $variants{completed},
            author description upload_time)],
        [qw(aweme_id status text segments confidence audio_duration)]);
 fields('result segment', items(prop($variants{completed}, 'segments')),
-       \@segment, \@segment);
+       [@segment, @segment_added], \@segment);
 nullable('result completed', $variants{completed}, 'confidence');
 nullable('result segment', items(prop($variants{completed}, 'segments')),
          'confidence');
@@ -330,7 +334,7 @@ my $li = items(prop($list, 'videos'));
 fields('list item', $li, \@item, \@item);
 fields('list item transcript', prop($li, 'transcript'), \@transcript);
 fields('list item segment', items(prop(prop($li, 'transcript'), 'segments')),
-       \@segment);
+       [@segment, @segment_added]);
 nullable('list item', $li,
          qw(title author transcript processed_at upload_time
             video_publish_time pending_at read_at));
@@ -343,9 +347,16 @@ is(deref(prop($li, 'is_read'))->{type}, 'boolean', 'is_read: boolean');
 
 my $detail = $ok->('get', '/api/videos/{aweme_id}');
 
-fields('detail', $detail, [@item, qw(description error)],
-       [@item, qw(description error)]);
-nullable('detail', $detail, qw(description error));
+fields('detail', $detail,
+       [@item, qw(description error asr_seconds language subtitles)],
+       [@item, qw(description error asr_seconds language subtitles)]);
+nullable('detail', $detail, qw(description error asr_seconds language subtitles));
+fields('detail subtitles', prop($detail, 'subtitles'), [qw(srt vtt txt)],
+       [qw(srt vtt txt)]);
+fields('word', items(prop(items(prop($variants{completed}, 'segments')),
+                          'words')),
+       [qw(start_time end_time text punctuation)],
+       [qw(start_time end_time text punctuation)]);
 
 fields('delete', $ok->('delete', '/api/videos/{aweme_id}'),
        [qw(success message)]);
@@ -393,7 +404,10 @@ is(deref(prop($push_body->{content}{'application/json'}{schema},
 my $stats = $ok->('get', '/api/stats');
 
 fields('stats', $stats, [qw(total completed processing failed pending
-                            success_rate listing_age)]);
+                            success_rate listing_age asr_seconds
+                            asr_seconds_30d)]);
+like(deref(prop($stats, $_))->{description} // '', qr/added/i,
+     "$_: marked as added") for qw(asr_seconds asr_seconds_30d);
 is(deref(prop($stats, 'listing_age'))->{type}, 'integer',
    'listing_age: integer');
 is_deeply([@{ deref(prop($stats, 'success_rate')) }{qw(type minimum maximum)}],
@@ -424,6 +438,22 @@ is(deref($p{is_read}{schema})->{type}, 'boolean', 'is_read: boolean');
 
 is_deeply([@{ deref($p{keep_file}{schema}) }{qw(type default)}],
           ['boolean', JSON::PP::false], 'keep_file: boolean, default false');
+
+for my $path ('/api/videos/{aweme_id}/result', '/api/videos/{aweme_id}') {
+    %p = params('get', $path);
+    is_deeply([@{ deref($p{words}{schema}) || {} }{qw(type default)}],
+              ['boolean', JSON::PP::false], "get $path: words, boolean");
+}
+
+%p = params('get', '/api/videos/{aweme_id}/subtitles.{format}');
+is_deeply([@{ $p{max_chars}{schema} || {} }{qw(type minimum maximum default)}],
+          ['integer', 8, 200, 32], 'subtitles: max_chars 8..200, default 32');
+is_deeply(deref($p{format}{schema})->{enum}, [qw(srt vtt txt)],
+          'subtitles: format srt, vtt, txt');
+is_deeply([sort keys %{ $doc->{paths}{'/api/videos/{aweme_id}/subtitles.{format}'}
+                       {get}{responses}{200}{content} || {} }],
+          ['application/x-subrip', 'text/plain', 'text/vtt'],
+          'subtitles: the three content types');
 
 for my $path (grep { /\{aweme_id\}/ } sort keys %routes) {
     for my $m (sort keys %{ $routes{$path} }) {
@@ -583,6 +613,7 @@ sub curl_url {
     my $re = quotemeta "http://127.0.0.1:8093$path";
 
     $re =~ s/\\\{aweme_id\\\}/[0-9]+/;
+    $re =~ s/\\\{format\\\}/(?:srt|vtt|txt)/;
 
     return qr/$re(?![\w\/.])/;
 }
