@@ -545,6 +545,17 @@ static void
 ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
     ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what)
 {
+    if (rc != NGX_OK && !f->not_sent) {
+
+        /* it may have deleted or marked the file: the outcome is unknown */
+
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN);
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "file-system-go %s sent, no answer: %s%Z", what,
+                     f->error);
+        return;
+    }
+
     if (rc != NGX_OK) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE);
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,

@@ -117,6 +117,18 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_BAD_RESPONSE",
                           NGX_HTTP_DOUYIN_FSGO_FAILED),
 
+    /*
+     * NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN: the request reached file-system-go
+     * but no answer came back (a timeout, a dropped connection), so it may
+     * have acted: never "nothing was changed" here
+     */
+    ngx_http_douyin_error(NGX_HTTP_GATEWAY_TIME_OUT,
+                          "FILESYSTEM_OUTCOME_UNKNOWN",
+                          "file-system-go took the request but gave no "
+                          "answer: whether it acted is not known yet. The "
+                          "record was not changed; repeat the call (a "
+                          "repeated delete or mark-read is safe)."),
+
     /* NGX_HTTP_DOUYIN_ERR_STORE_CLOSED */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
                           "The transcript store could not be opened; see "

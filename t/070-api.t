@@ -309,6 +309,44 @@ file-system-go delete answered HTTP 500
 
 
 
+=== TEST 13b: a delete whose answer is lost after file-system-go acted: 504, outcome not known, the record unchanged; repeating it ends in a tombstone
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'delete', close => 1, process => 1,
+                            count => 1 });
+--- request eval
+[ "DELETE /api/videos/7000000000000000003",
+  "GET /api/videos/7000000000000000003", "GET /emu/fsgo/stats",
+  "DELETE /api/videos/7000000000000000003",
+  "GET /api/videos/7000000000000000003" ]
+--- error_code eval
+[ 504, 200, 200, 200, 200 ]
+--- response_body_like eval
+[ qr/^\{"success":false,"error":"FILESYSTEM_OUTCOME_UNKNOWN","detail":"[^"]*not known yet[^"]*"\}$/,
+  qr/"status":"completed"/, qr/"deleted":\["7000000000000000003\.wav"\]/,
+  qr/"success":true/, qr/"status":"deleted"/ ]
+
+
+
+=== TEST 13c: a mark-read whose answer is lost after file-system-go acted: 504 and the log says so
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'mark', close => 1, process => 1,
+                            count => 1 });
+--- request
+POST /api/videos/7000000000000000003/read
+{"is_read":true}
+--- error_code: 504
+--- response_body_like: "error":"FILESYSTEM_OUTCOME_UNKNOWN"
+--- error_log
+file-system-go mark read sent, no answer
+
+
+
 === TEST 14: after delete failed at file-system-go the record is still there; keep_file deletes it without file-system-go
 --- corpus
 --- config
