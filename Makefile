@@ -10,6 +10,10 @@
 #   make install    install the module into Debian's layout (DESTDIR
 #                   honoured); make uninstall removes what it installed
 #   make bench      build and print benchmark figures
+#   make asan       build build-asan/ngx_http_douyin_module.so with
+#                   AddressSanitizer and UBSan (own nginx tree, same flags)
+#   make test-asan  build that, then run the suite with it loaded into the
+#                   stock nginx (scripts/test-asan.sh; README "Tests")
 #   make clean      remove build output and test scratch folders
 #
 # NGX_SRC is an nginx source tree with configure: Debian's nginx-dev ships
@@ -22,6 +26,9 @@ NGX_SRC        ?= /usr/share/nginx/src
 NGX_CONF_FLAGS ?=
 NGINX          ?= /usr/sbin/nginx
 BUILD          := build
+# extra compiler / linker flags for the module (make asan sets them)
+NGX_CC_OPT     :=
+NGX_LD_OPT     :=
 MODULE         := $(BUILD)/ngx_http_douyin_module.so
 SOURCES        := $(wildcard ngx_http_douyin_module/*.c ngx_http_douyin_module/*.h)
 
@@ -62,7 +69,7 @@ TEST_ENV       := TEST_NGINX_BINARY=$(NGINX) \
                   $(TEST_PORT_ENV) \
                   PERL5LIB=$(TEST_PERL5LIB)$${PERL5LIB:+:$$PERL5LIB}
 
-.PHONY: all test run stop install uninstall bench clean
+.PHONY: all test run stop install uninstall bench clean asan test-asan
 
 all: $(MODULE)
 
@@ -70,7 +77,9 @@ $(BUILD)/nginx/objs/Makefile: config
 	@./scripts/deps.sh scripts/debian-packages-build
 	@./scripts/step.sh $(BUILD)/configure.log \
 	    "configuring nginx $(call ngx_version,$(NGX_SRC)) for the module ($(BUILD)/nginx)" \
-	    ./scripts/configure.sh $(NGX_SRC) $(BUILD)/nginx '$(NGX_CONF_FLAGS)'
+	    ./scripts/configure.sh $(NGX_SRC) $(BUILD)/nginx '$(NGX_CONF_FLAGS)' \
+	        $(if $(NGX_CC_OPT),'--with-cc-opt=$(NGX_CC_OPT)') \
+	        $(if $(NGX_LD_OPT),'--with-ld-opt=$(NGX_LD_OPT)')
 
 # the /docs page and /openapi.json are built into the module
 ngx_http_douyin_module/ngx_http_douyin_docs.c: docs/index.html \
@@ -132,5 +141,29 @@ uninstall:
 bench: $(MODULE)
 	bench/run.sh
 
+# The sanitizer build: the same recipe in its own folder, the module
+# compiled and linked with -fsanitize (it then needs libasan preloaded into
+# nginx: scripts/asan-nginx), plus scripts/asan-preload.c, preloaded with
+# it (a dlclose that keeps the module mapped until LeakSanitizer has named
+# its frames at exit; UBSan's report file).
+ASAN_BUILD     := build-asan
+ASAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+	    NGX_CC_OPT='$(ASAN_FLAGS)' NGX_LD_OPT='-fsanitize=address,undefined' \
+	    all $(ASAN_BUILD)/asan-preload.so
+
+$(ASAN_BUILD)/asan-preload.so: scripts/asan-preload.c
+	@mkdir -p $(ASAN_BUILD)
+	$(CC) -shared -fPIC -O2 -Wall -Werror -o $@ $< -ldl
+
+# TESTS as make test (the default, t, runs all but the files
+# scripts/test-asan.sh leaves out)
+test-asan: asan
+	./scripts/deps.sh
+	SAN_NGINX=$(NGINX) ASAN_BUILD=$(ASAN_BUILD) TEST_JOBS='$(TEST_JOBS)' \
+	    ./scripts/test-asan.sh $(filter-out t,$(TESTS))
+
 clean:
-	rm -rf $(BUILD) t/servroot t/servroot_*
+	rm -rf $(BUILD) $(ASAN_BUILD) t/servroot t/servroot_*

@@ -32,6 +32,8 @@
 #   ALIYUN_ACCESS_KEY and DOUYIN_AUDIO_BASE_URL   both set: the real DashScope,
 #                          which downloads the WAVs from DOUYIN_AUDIO_BASE_URL
 #   DOUYIN_ASR_URL         DashScope base URL (https://dashscope.aliyuncs.com)
+#   DOUYIN_RSS_TOKEN       the RSS feed's token (default: one made once and
+#                          kept in $RUN_DIR/rss-token)
 #
 # The store ($RUN_DIR/store) persists: a second start transcribes nothing
 # again.  Needs bash, curl and python3 (standard library) only.
@@ -344,6 +346,7 @@ start() {
         -e "s|^\( *douyin_filesystem_url \).*|\1$fs_url;|" \
         -e "s|^\( *douyin_audio_base_url \).*|\1$audio_url;|" \
         -e "s|^\( *douyin_asr_url \).*|\1$asr_url;|" \
+        -e "s|^\( *douyin_public_url \).*|\1http://127.0.0.1:$port/api/douyin;|" \
         -e "s|^\( *listen \)8010;|\1127.0.0.1:$port;|" \
         -e "s|^\( *listen \)8093;|\1127.0.0.1:$svc_port;|" \
         >"$RUN/conf/nginx.conf"
@@ -351,13 +354,27 @@ start() {
     for want in "load_module $RUN/" "error_log $RUN/" "pid $RUN/" "douyin_store $RUN/" \
                 "douyin_filesystem_url $fs_url;" "douyin_audio_base_url $audio_url;" \
                 "douyin_asr_url $asr_url;" "listen 127.0.0.1:$port;" \
-                "listen 127.0.0.1:$svc_port;" "include douyin-gateway.conf;"; do
+                "listen 127.0.0.1:$svc_port;" "include douyin-gateway.conf;" \
+                "douyin_public_url http://127.0.0.1:$port/api/douyin;"; do
         grep -qF -- "$want" "$RUN/conf/nginx.conf" ||
             die "conf/nginx.conf or conf/nginx-gateway.conf has changed: could not set '$want'"
     done
 
-    # the key reaches nginx only, through its environment
-    ALIYUN_ACCESS_KEY=$key "$NGINX" -p "$RUN/" -c "$RUN/conf/nginx.conf" ||
+    # the feed's token: DOUYIN_RSS_TOKEN (never printed), else one made
+    # once for this run folder
+    if [ -n "${DOUYIN_RSS_TOKEN:-}" ]; then
+        rss_token=$DOUYIN_RSS_TOKEN
+        rss_shown='$DOUYIN_RSS_TOKEN'
+    else
+        [ -s "$RUN/rss-token" ] ||
+            od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$RUN/rss-token"
+        rss_token=$(cat "$RUN/rss-token")
+        rss_shown=$rss_token
+    fi
+
+    # the key and the token reach nginx only, through its environment
+    ALIYUN_ACCESS_KEY=$key DOUYIN_RSS_TOKEN=$rss_token \
+        "$NGINX" -p "$RUN/" -c "$RUN/conf/nginx.conf" ||
         die "nginx did not start (see above and $RUN/logs/error.log)"
     base=http://127.0.0.1:$port
     svc=http://127.0.0.1:$svc_port
@@ -404,9 +421,11 @@ for v in json.load(sys.stdin).get("videos") or []:
     say "the gateway (the same store):"
     echo "  curl -s $base/api/douyin/health"
     echo "  curl -s $base/api/douyin/videos/${id:-ID}/result | python3 -m json.tool --no-ensure-ascii"
+    echo "  curl -s $base/api/douyin/videos/${id:-ID}/subtitles.srt"
     echo "  curl -s -X POST $base/api/douyin/process"
     echo "  curl -s -X POST $base/api/douyin/process/async"
     echo "  the API reference, in a browser: $base/api/douyin/docs"
+    echo "  curl -s \"$base/api/douyin/rss.xml?token=$rss_shown\"   (the RSS feed, for a feed reader)"
     echo "  (logs in $RUN/logs; the nginx config is $RUN/conf/nginx.conf)"
     echo
 

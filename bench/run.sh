@@ -19,6 +19,10 @@
 #      emulators: the store's size on disk, and wrk (requests/s, p50 and
 #      p99 latency) on GET /api/videos?page=1, a deep page, a filtered deep
 #      page and GET /api/stats.
+#   4. the RSS feed over that store: wrk on GET /api/rss.xml?limit=200 (a
+#      200 with 200 items), and on the same URL with If-None-Match (the
+#      304 of a feed reader's poll with nothing new) next to "return 200"
+#      of the same nginx: requests/s, p50 and p99, and the ratio.
 #
 # Knobs (environment): BENCH_VIDEOS (1000), BENCH_RUNS (10), BENCH_DELAY (1),
 # BENCH_BIG (100000),
@@ -39,6 +43,7 @@ MODULE=$REPO/build/ngx_http_douyin_module.so
 FIRST_ID=7000000000000000001
 
 export ALIYUN_ACCESS_KEY=bench-key
+export DOUYIN_RSS_TOKEN=bench-feed-token
 
 log() { echo "bench: $*" >&2; }
 say() { echo "$*" | tee -a "$OUT/results.txt"; }
@@ -159,6 +164,7 @@ error_log $dir/logs/error.log notice;
 pid $dir/logs/nginx.pid;
 load_module $OUT/ngx_http_douyin_module.so;
 env ALIYUN_ACCESS_KEY;
+env DOUYIN_RSS_TOKEN;
 thread_pool douyin threads=2;
 events { worker_connections 1024; }
 http {
@@ -167,6 +173,7 @@ http {
     douyin_filesystem_url $FSGO;
     douyin_asr_url $DS;
     douyin_thread_pool douyin;
+    douyin_public_url http://127.0.0.1:$PORT/api;
     $extra
     server {
         listen 127.0.0.1:$PORT;
@@ -177,6 +184,7 @@ http {
         location = /plain { return 200 '{"ok":true}'; }
         location = /api/videos { douyin_videos; }
         location = /api/stats { douyin_stats; }
+        location = /api/rss.xml { douyin_rss; }
     }
 }
 EOF
@@ -340,6 +348,24 @@ for u in "${BIG_URLS[@]}"; do
         END {printf "%8.0f requests/s, latency p50 %s p99 %s%s", r, p50, p99,
              e ? " (" e " non-2xx!)" : ""}' "$OUT/wrk-big.txt")")
 done
+# the feed: 200 items over the big store, then a poll with nothing new
+# (If-None-Match: its ETag, a 304) next to nginx's own "return 200"
+FEED="/api/rss.xml?token=$DOUYIN_RSS_TOKEN&limit=200"
+curl -sf -D "$OUT/feed-headers.txt" -o "$OUT/feed.xml" "http://127.0.0.1:$PORT$FEED" \
+    || die "GET /api/rss.xml failed"
+ETAG=$(awk 'tolower($1) == "etag:" {print $2}' "$OUT/feed-headers.txt" | tr -d '\r')
+FEED_ITEMS=$(grep -c '<item>' "$OUT/feed.xml" || :)
+FEED_BYTES=$(wc -c < "$OUT/feed.xml")
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" \
+      "http://127.0.0.1:$PORT$FEED")" = 304 ] || die "the feed's ETag gets no 304"
+# shellcheck disable=SC2086
+wrk $WRK_ARGS --latency "http://127.0.0.1:$PORT$FEED" > "$OUT/wrk-feed.txt"
+# shellcheck disable=SC2086
+wrk $WRK_ARGS --latency -H "If-None-Match: $ETAG" "http://127.0.0.1:$PORT$FEED" \
+    > "$OUT/wrk-feed-304.txt"
+# shellcheck disable=SC2086
+wrk $WRK_ARGS --latency "http://127.0.0.1:$PORT/plain" > "$OUT/wrk-big-plain.txt"
+
 STORE_DU=$(du -sh "$OUT/big/store" | awk '{print $1}')
 STORE_ENTRIES=$(mdb_stat -s videos "$OUT/big/store" | awk '/Entries/ {print $2}')
 nginx_stop
@@ -383,5 +409,28 @@ say "   wrk $WRK_ARGS --latency:"
 for line in "${BIG_LINES[@]}"; do
     say "   $line"
 done
+say ""
+# latency FILE [304]: "N requests/s, latency p50 X p99 Y"; with 304, the
+# bytes read per response, which show that no body came (wrk counts no 3xx
+# as an error, so a 304 cannot be told from a 200 by its counters)
+latency() {
+    awk -v want="${2:-200}" '/^Requests\/sec:/ {r = $2} /^ +50%/ {p50 = $2}
+        /^ +99%/ {p99 = $2} /Non-2xx/ {e = $NF}
+        / requests in / {n = $1; u = $(NF - 1); b = u + 0; sub(/^[0-9.]+/, "", u)
+                         if (u == "KB") b *= 1024
+                         if (u == "MB") b *= 1048576
+                         if (u == "GB") b *= 1073741824}
+        END {printf "%8.0f requests/s, latency p50 %s p99 %s", r, p50, p99
+             if (want == 304) printf ", %d bytes per response", b / n
+             if (want == 304 && b / n > 1024) printf " (a body came: not 304!)"
+             if (e) printf " (%d non-2xx!)", e}' "$1"
+}
+RPS_F=$(rps "$OUT/wrk-feed-304.txt")
+RPS_BP=$(rps "$OUT/wrk-big-plain.txt")
+say "4. the RSS feed over the $BIG-video store (same nginx), wrk $WRK_ARGS --latency"
+say "   $(printf '%-52s' "GET /api/rss.xml?limit=200 ($FEED_ITEMS items, $FEED_BYTES bytes)") $(latency "$OUT/wrk-feed.txt")"
+say "   $(printf '%-52s' "the same, If-None-Match: its ETag (304)") $(latency "$OUT/wrk-feed-304.txt" 304)"
+say "   $(printf '%-52s' "GET /plain (return 200)") $(latency "$OUT/wrk-big-plain.txt")"
+say "   $(printf '%-52s' "ratio 304/plain") $(python3 -c "print('%8.2f' % ($RPS_F / $RPS_BP))")"
 say ""
 say "(bench/out/: results.txt, nginx configs and logs, emulator stats, wrk output)"

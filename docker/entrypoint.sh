@@ -5,6 +5,9 @@
 #   DOUYIN_FILESYSTEM_URL  -> douyin_filesystem_url  (file-system-go, internal)
 #   DOUYIN_AUDIO_BASE_URL  -> douyin_audio_base_url  (file-system-go, public)
 #   DOUYIN_ASR_URL         -> douyin_asr_url         (DashScope)
+#   DOUYIN_FILESYSTEM_API  -> douyin_filesystem_api  (1.5 or 2)
+#   DOUYIN_SSL_VERIFY      -> douyin_ssl_verify      (on or off)
+#   DOUYIN_PUBLIC_URL      -> douyin_public_url      (the feed's links)
 #
 # A variable unset or empty leaves the config's value.  The directive's
 # line is rewritten in every file of DOUYIN_NGINX_CONFS (default: the
@@ -44,9 +47,38 @@ set_url() {
     [ -n "$found" ] || die "none of the configs is there: $confs"
 }
 
+# set_word DIRECTIVE VARIABLE WORD...: DIRECTIVE takes the value of
+# VARIABLE, one of the WORDs
+set_word() {
+    directive=$1
+    variable=$2
+    shift 2
+    eval "value=\${$variable:-}"
+    [ -n "$value" ] || return 0
+
+    ok=
+    for word in "$@"; do
+        [ "$value" = "$word" ] && ok=yes
+    done
+    [ -n "$ok" ] || die "$variable: '$value' is not one of: $*"
+
+    found=
+    for conf in $confs; do
+        [ -f "$conf" ] || continue
+        grep -q "^[[:space:]]*${directive}[[:space:]]" "$conf" ||
+            die "$conf has no $directive line to set from $variable"
+        sed -i "s|^\([[:space:]]*${directive}[[:space:]][[:space:]]*\)[^;]*;|\1$value;|" "$conf"
+        found=yes
+    done
+    [ -n "$found" ] || die "none of the configs is there: $confs"
+}
+
 set_url douyin_filesystem_url DOUYIN_FILESYSTEM_URL
 set_url douyin_audio_base_url DOUYIN_AUDIO_BASE_URL
 set_url douyin_asr_url DOUYIN_ASR_URL
+set_word douyin_filesystem_api DOUYIN_FILESYSTEM_API 1.5 2
+set_word douyin_ssl_verify DOUYIN_SSL_VERIFY on off
+set_url douyin_public_url DOUYIN_PUBLIC_URL
 
 if [ "${1:-}" = nginx ]; then
     exec 9>>"$lock"

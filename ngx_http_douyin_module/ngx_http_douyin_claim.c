@@ -77,7 +77,8 @@ static uint64_t ngx_http_douyin_proc_start(ngx_pid_t pid);
 
 /*
  * ngx_http_douyin_claim: in one write transaction, claims every item
- * whose video has no record or a failed one: its record becomes
+ * whose video has no record, a failed one or a pending (pushed) one, but
+ * never a tombstone (deleted): its record becomes
  * "processing", owned by "owner", with file_url, filename and claimed_at
  * (other fields such as is_read and metadata are kept), and the item's
  * "claimed" flag is set.  Each item's outcome is the status it has now.
@@ -108,7 +109,8 @@ ngx_http_douyin_claim(ngx_http_douyin_store_t *store,
 
     for (i = 0; i < n; i++) {
         if (items[i].outcome == NGX_HTTP_DOUYIN_COMPLETED
-            || items[i].outcome == NGX_HTTP_DOUYIN_PROCESSING)
+            || items[i].outcome == NGX_HTTP_DOUYIN_PROCESSING
+            || items[i].outcome == NGX_HTTP_DOUYIN_DELETED)
         {
             continue;
         }
@@ -141,8 +143,8 @@ ngx_http_douyin_claim(ngx_http_douyin_store_t *store,
  * First, in a read transaction, set aside what is completed or being
  * processed (a look at the stored text, no parsing), so that the write
  * transaction, which holds every writer of every worker, only parses and
- * claims the few candidates: their outcome is PENDING (no record) or
- * FAILED.
+ * claims the few candidates: their outcome is PENDING (no record, or
+ * pushed) or FAILED; a tombstone's is DELETED.
  */
 
 static int
@@ -193,6 +195,20 @@ ngx_http_douyin_claim_prefilter(ngx_http_douyin_store_t *store,
         {
             items[i].outcome = NGX_HTTP_DOUYIN_PROCESSING;
 
+        } else if (ngx_strlcasestrn(val.mv_data, end,
+                                    (u_char *) "\"status\":\"deleted\"",
+                                    sizeof("\"status\":\"deleted\"") - 2)
+                   != NULL)
+        {
+            items[i].outcome = NGX_HTTP_DOUYIN_DELETED;
+
+        } else if (ngx_strlcasestrn(val.mv_data, end,
+                                    (u_char *) "\"status\":\"pending\"",
+                                    sizeof("\"status\":\"pending\"") - 2)
+                   != NULL)
+        {
+            items[i].outcome = NGX_HTTP_DOUYIN_PENDING;
+
         } else {
             items[i].outcome = NGX_HTTP_DOUYIN_FAILED;
         }
@@ -238,7 +254,8 @@ ngx_http_douyin_claim_one(MDB_txn *txn, ngx_http_douyin_store_t *store,
         status = ngx_http_douyin_status_of(rec);
 
         if (status == NGX_HTTP_DOUYIN_COMPLETED
-            || status == NGX_HTTP_DOUYIN_PROCESSING)
+            || status == NGX_HTTP_DOUYIN_PROCESSING
+            || status == NGX_HTTP_DOUYIN_DELETED)
         {
             item->outcome = status;
             cJSON_Delete(rec);
@@ -335,7 +352,12 @@ ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
 }
 
 
-/* merges the outcome ((cJSON **) data)[i] into a held record */
+/*
+ * merges the outcome ((cJSON **) data)[i] into a held record; metadata
+ * the collector pushed wins over file-system-go's
+ * (ngx_http_douyin_store_pushed_keeps()).  A record made a tombstone
+ * meanwhile is not held (no longer "processing"): it stays a tombstone.
+ */
 
 static ngx_int_t
 ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
@@ -348,7 +370,8 @@ ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
     static const char  *drop[] = {
         "status", "owner", "run", "claimed_at", "task_id", "error",
         "message",
-        "text", "segments", "confidence", "audio_duration", NULL
+        "text", "segments", "confidence", "audio_duration", "words",
+        "language", "asr_seconds", NULL
     };
 
     if (records[i] == NULL) {
@@ -360,6 +383,10 @@ ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
     }
 
     cJSON_ArrayForEach(field, records[i]) {
+        if (ngx_http_douyin_store_pushed_keeps(rec, field)) {
+            continue;
+        }
+
         copy = cJSON_Duplicate(field, 1);
         if (copy == NULL) {
             return NGX_ERROR;

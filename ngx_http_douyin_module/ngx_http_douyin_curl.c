@@ -10,7 +10,9 @@
  * Thread side: ngx_http_douyin_fetch() runs in a thread pool task with one
  * easy handle per call (libcurl-thread(3)); it never logs and never
  * touches nginx pools.  ngx_http_douyin_fetch_global_init() runs once per
- * worker on the event loop before any task is posted.
+ * worker on the event loop before any task is posted, and sets the TLS
+ * settings every call uses (douyin_ssl_verify, douyin_ssl_trusted_
+ * certificate): read only from then on.
  */
 
 
@@ -23,6 +25,12 @@ static size_t ngx_http_douyin_fetch_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 
 
+/* the worker's TLS settings for every upstream (file-system-go, ASR) */
+
+static long         ngx_http_douyin_ssl_verify = 1;
+static const char  *ngx_http_douyin_ssl_ca;
+
+
 typedef struct {
     ngx_http_douyin_fetch_t    *fetch;
     size_t                      cap;
@@ -32,14 +40,21 @@ typedef struct {
 
 
 /*
- * ngx_http_douyin_fetch_global_init: curl_global_init(CURL_GLOBAL_ALL).
- * Returns NGX_OK or NGX_ERROR (logged).
+ * ngx_http_douyin_fetch_global_init: curl_global_init(CURL_GLOBAL_ALL),
+ * and the TLS settings of dmcf for every call of this worker.  Returns
+ * NGX_OK or NGX_ERROR (logged).
  */
 
 ngx_int_t
-ngx_http_douyin_fetch_global_init(ngx_log_t *log)
+ngx_http_douyin_fetch_global_init(ngx_log_t *log,
+    ngx_http_douyin_main_conf_t *dmcf)
 {
     CURLcode  code;
+
+    ngx_http_douyin_ssl_verify = dmcf->ssl_verify ? 1 : 0;
+    ngx_http_douyin_ssl_ca =
+        dmcf->ssl_trusted_certificate.len
+        ? (const char *) dmcf->ssl_trusted_certificate.data : NULL;
 
     code = curl_global_init(CURL_GLOBAL_ALL);
     if (code != CURLE_OK) {
@@ -61,6 +76,9 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log)
  *   body     NUL-terminated request body (POST), or NULL;
  *   timeout  connect + transfer limit, ms;
  *   max_size largest response body accepted, bytes.
+ * https URLs are verified (peer and host name) unless douyin_ssl_verify
+ * is off, against douyin_ssl_trusted_certificate when set, else the
+ * system's CA store.
  * Fills f: status (0 when no HTTP answer came), body (malloc()ed and
  * NUL-terminated, also on non-2xx answers; free with
  * ngx_http_douyin_fetch_free()) and, on a transport failure, error,
@@ -79,6 +97,7 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     CURLcode                      code;
     struct curl_slist            *list, *tmp;
     ngx_http_douyin_fetch_ctx_t   ctx;
+    char                          errbuf[CURL_ERROR_SIZE];
 
     ngx_memzero(f, sizeof(ngx_http_douyin_fetch_t));
 
@@ -122,6 +141,17 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     curl_easy_setopt(curl, CURLOPT_USERAGENT,
                      "ngx_http_douyin_module/" NGX_HTTP_DOUYIN_VERSION);
 
+    errbuf[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, ngx_http_douyin_ssl_verify);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST,
+                     ngx_http_douyin_ssl_verify ? 2L : 0L);
+
+    if (ngx_http_douyin_ssl_ca != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ngx_http_douyin_ssl_ca);
+    }
+
     if (list != NULL) {
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
     }
@@ -148,6 +178,16 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     } else if (ctx.too_big) {
         ngx_snprintf((u_char *) f->error, sizeof(f->error) - 1,
                      "response larger than %uz bytes%Z", max_size);
+
+    } else if (code == CURLE_PEER_FAILED_VERIFICATION
+               || code == CURLE_SSL_CACERT_BADFILE)
+    {
+        /* say what failed and what to configure, not only "not OK" */
+
+        ngx_snprintf((u_char *) f->error, sizeof(f->error) - 1,
+                     "TLS certificate verification failed (%s); trust its "
+                     "CA with douyin_ssl_trusted_certificate%Z",
+                     errbuf[0] ? errbuf : curl_easy_strerror(code));
 
     } else {
         ngx_cpystrn((u_char *) f->error,

@@ -48,7 +48,13 @@ static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
 static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
 static char *ngx_http_douyin_parse_text(cJSON *json);
 static ngx_int_t ngx_http_douyin_parse_transcript(cJSON *tr,
-    cJSON *segments, char *all, char **p, double *duration);
+    cJSON *segments, cJSON *words, cJSON **lang, char *all, char **p,
+    double *duration);
+static ngx_int_t ngx_http_douyin_parse_sentence(cJSON *s, cJSON *seg,
+    cJSON *words);
+static ngx_int_t ngx_http_douyin_parse_words(cJSON *s, cJSON *words);
+static ngx_int_t ngx_http_douyin_dashscope_parameters(
+    ngx_http_douyin_main_conf_t *conf, cJSON *params);
 static ngx_int_t ngx_http_douyin_no_speech(const char *code);
 
 
@@ -189,7 +195,8 @@ ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op)
     if (req == NULL || urls == NULL
         || cJSON_AddStringToObject(req, "model",
                                    op->conf->asr_model.data) == NULL
-        || cJSON_AddObjectToObject(req, "parameters") == NULL)
+        || ngx_http_douyin_dashscope_parameters(op->conf,
+               cJSON_AddObjectToObject(req, "parameters")) != NGX_OK)
     {
         cJSON_Delete(req);
         return NULL;
@@ -208,6 +215,91 @@ ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op)
     cJSON_Delete(req);
 
     return body;
+}
+
+
+/*
+ * The submit's "parameters" from the douyin_asr_* directives, each
+ * only when it is set: language_hints [CODE], vocabulary_id,
+ * diarization_enabled and speaker_count, special_word_filter (a string
+ * holding the JSON) and channel_id [N, ...].  params NULL (out of
+ * memory) or a failed addition: NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_douyin_dashscope_parameters(ngx_http_douyin_main_conf_t *conf,
+    cJSON *params)
+{
+    char        buf[257];
+    cJSON      *list;
+    ngx_uint_t  i, *ch;
+
+    if (params == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (conf->asr_language.data != NULL) {
+        ngx_cpystrn((u_char *) buf, conf->asr_language.data,
+                    ngx_min(conf->asr_language.len + 1, sizeof(buf)));
+
+        list = cJSON_AddArrayToObject(params, "language_hints");
+        if (list == NULL
+            || !cJSON_AddItemToArray(list, cJSON_CreateString(buf)))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->asr_vocabulary.data != NULL) {
+        ngx_cpystrn((u_char *) buf, conf->asr_vocabulary.data,
+                    ngx_min(conf->asr_vocabulary.len + 1, sizeof(buf)));
+
+        if (cJSON_AddStringToObject(params, "vocabulary_id", buf) == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->asr_diarization != NGX_CONF_UNSET) {
+        if (cJSON_AddBoolToObject(params, "diarization_enabled",
+                                  conf->asr_diarization ? 1 : 0) == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        if (conf->asr_speakers
+            && cJSON_AddNumberToObject(params, "speaker_count",
+                                       (double) conf->asr_speakers) == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->asr_word_filter.data != NULL
+        && cJSON_AddStringToObject(params, "special_word_filter",
+                                   (char *) conf->asr_word_filter.data)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    if (conf->asr_channels != NULL) {
+        list = cJSON_AddArrayToObject(params, "channel_id");
+        if (list == NULL) {
+            return NGX_ERROR;
+        }
+
+        ch = conf->asr_channels->elts;
+
+        for (i = 0; i < conf->asr_channels->nelts; i++) {
+            if (!cJSON_AddItemToArray(list,
+                                      cJSON_CreateNumber((double) ch[i])))
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -532,16 +624,22 @@ ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
 /*
  * The transcription result file -> a completed record:
  * {"status":"completed","processed_at","text","segments":[{"start_time",
- * "end_time","text","confidence":null}],"confidence":null,
- * "audio_duration"}.  Times ms -> s.  DashScope reports no confidence,
- * so it is null.  Returns NULL when the body is not a result object.
+ * "end_time","text","confidence":null[,"speaker_id"]}],"confidence":null,
+ * "audio_duration"[,"words"][,"language"]}.  Times ms -> s.  DashScope
+ * reports no confidence, so it is null.  speaker_id (from 0) is there
+ * with diarization.  "words" runs parallel to "segments": for each
+ * sentence an array of its words as [begin_ms, end_ms, "text",
+ * "punctuation"] (compact: a transcript has one word per CJK character),
+ * left out when no sentence has words.  "language" is the transcript's
+ * or a sentence's "language" when the provider gives one.  Returns NULL
+ * when the body is not a result object.
  */
 
 static cJSON *
 ngx_http_douyin_parse_result(const char *body, size_t len)
 {
     char    *all, *p;
-    cJSON   *json, *rec, *segments, *tr, *props, *dur;
+    cJSON   *json, *rec, *segments, *tr, *props, *dur, *words, *lang;
     double   duration;
 
     json = cJSON_ParseWithLength(body, len);
@@ -552,9 +650,11 @@ ngx_http_douyin_parse_result(const char *body, size_t len)
 
     rec = cJSON_CreateObject();
     segments = cJSON_CreateArray();
+    words = cJSON_CreateArray();
+    lang = NULL;
     all = ngx_http_douyin_parse_text(json);
 
-    if (rec == NULL || segments == NULL || all == NULL) {
+    if (rec == NULL || segments == NULL || words == NULL || all == NULL) {
         goto failed;
     }
 
@@ -564,8 +664,8 @@ ngx_http_douyin_parse_result(const char *body, size_t len)
     cJSON_ArrayForEach(tr, cJSON_GetObjectItemCaseSensitive(json,
                                                             "transcripts"))
     {
-        if (ngx_http_douyin_parse_transcript(tr, segments, all, &p,
-                                             &duration)
+        if (ngx_http_douyin_parse_transcript(tr, segments, words, &lang, all,
+                                             &p, &duration)
             != NGX_OK)
         {
             goto failed;
@@ -598,6 +698,31 @@ ngx_http_douyin_parse_result(const char *body, size_t len)
         goto failed;
     }
 
+    /* words only when some sentence has them */
+
+    cJSON_ArrayForEach(tr, words) {
+        if (cJSON_GetArraySize(tr) > 0) {
+            break;
+        }
+    }
+
+    if (tr != NULL) {
+        if (!cJSON_AddItemToObject(rec, "words", words)) {
+            goto failed;
+        }
+
+    } else {
+        cJSON_Delete(words);
+    }
+
+    words = NULL;
+
+    if (lang != NULL
+        && cJSON_AddStringToObject(rec, "language", lang->valuestring) == NULL)
+    {
+        goto failed;
+    }
+
     free(all);
     cJSON_Delete(json);
 
@@ -606,6 +731,7 @@ ngx_http_douyin_parse_result(const char *body, size_t len)
 failed:
 
     free(all);
+    cJSON_Delete(words);
     cJSON_Delete(segments);
     cJSON_Delete(rec);
     cJSON_Delete(json);
@@ -639,16 +765,23 @@ ngx_http_douyin_parse_text(cJSON *json)
 
 /*
  * One channel tr of a result: appends its text at *p (after a space
- * unless *p is still all, the start of the text buffer),
- * its sentences to segments (s), and raises *duration to its last end.
+ * unless *p is still all, the start of the text buffer), its sentences
+ * to segments (s) and their words to words (one array a sentence), sets
+ * *lang to the first "language" seen (of the channel or a sentence), and
+ * raises *duration to its last end.
  */
 
 static ngx_int_t
-ngx_http_douyin_parse_transcript(cJSON *tr, cJSON *segments, char *all,
-    char **p, double *duration)
+ngx_http_douyin_parse_transcript(cJSON *tr, cJSON *segments, cJSON *words,
+    cJSON **lang, char *all, char **p, double *duration)
 {
-    cJSON   *text, *s, *seg, *begin, *end;
+    cJSON   *text, *s, *seg, *begin, *end, *l;
     size_t   n;
+
+    l = cJSON_GetObjectItemCaseSensitive(tr, "language");
+    if (*lang == NULL && cJSON_IsString(l)) {
+        *lang = l;
+    }
 
     text = cJSON_GetObjectItemCaseSensitive(tr, "text");
 
@@ -685,9 +818,15 @@ ngx_http_douyin_parse_transcript(cJSON *tr, cJSON *segments, char *all,
                                        end->valuedouble / 1000) == NULL
             || cJSON_AddStringToObject(seg, "text", text->valuestring)
                == NULL
-            || cJSON_AddNullToObject(seg, "confidence") == NULL)
+            || cJSON_AddNullToObject(seg, "confidence") == NULL
+            || ngx_http_douyin_parse_sentence(s, seg, words) != NGX_OK)
         {
             return NGX_ERROR;
+        }
+
+        l = cJSON_GetObjectItemCaseSensitive(s, "language");
+        if (*lang == NULL && cJSON_IsString(l)) {
+            *lang = l;
         }
 
         if (end->valuedouble / 1000 > *duration) {
@@ -696,6 +835,179 @@ ngx_http_douyin_parse_transcript(cJSON *tr, cJSON *segments, char *all,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * One sentence of a result file beside its segment: adds
+ * "speaker_id" to seg when the sentence has one (diarization), and the
+ * sentence's words to "words" as one array (empty when it has none).
+ * Returns NGX_OK, or NGX_ERROR when out of memory.
+ */
+
+static ngx_int_t
+ngx_http_douyin_parse_sentence(cJSON *s, cJSON *seg, cJSON *words)
+{
+    cJSON  *speaker;
+
+    speaker = cJSON_GetObjectItemCaseSensitive(s, "speaker_id");
+
+    if (cJSON_IsNumber(speaker) && speaker->valuedouble >= 0
+        && speaker->valuedouble < 1000000
+        && cJSON_AddNumberToObject(seg, "speaker_id",
+                                   (double) (ngx_uint_t) speaker->valuedouble)
+           == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_douyin_parse_words(s, words);
+}
+
+
+/*
+ * The "words" of a sentence, each {"begin_time","end_time" (ms),"text",
+ * "punctuation"}, appended to "words" as one array of [begin, end, text,
+ * punctuation].  A word without numeric times or text is left out; the
+ * times are kept as given (the subtitle builder orders and bounds them).
+ */
+
+static ngx_int_t
+ngx_http_douyin_parse_words(cJSON *s, cJSON *words)
+{
+    cJSON  *list, *w, *begin, *end, *text, *punct, *word;
+
+    list = cJSON_CreateArray();
+    if (list == NULL || !cJSON_AddItemToArray(words, list)) {
+        cJSON_Delete(list);
+        return NGX_ERROR;
+    }
+
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(s, "words")) {
+        begin = cJSON_GetObjectItemCaseSensitive(w, "begin_time");
+        end = cJSON_GetObjectItemCaseSensitive(w, "end_time");
+        text = cJSON_GetObjectItemCaseSensitive(w, "text");
+        punct = cJSON_GetObjectItemCaseSensitive(w, "punctuation");
+
+        if (!cJSON_IsNumber(begin) || !cJSON_IsNumber(end)
+            || !cJSON_IsString(text))
+        {
+            continue;
+        }
+
+        word = cJSON_CreateArray();
+
+        if (word == NULL || !cJSON_AddItemToArray(list, word)
+            || !cJSON_AddItemToArray(word,
+                                     cJSON_CreateNumber(begin->valuedouble))
+            || !cJSON_AddItemToArray(word,
+                                     cJSON_CreateNumber(end->valuedouble))
+            || !cJSON_AddItemToArray(word,
+                                     cJSON_CreateString(text->valuestring))
+            || !cJSON_AddItemToArray(word,
+                     cJSON_CreateString(cJSON_IsString(punct)
+                                        ? punct->valuestring : "")))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_dashscope_usage: the billed seconds of a succeeded
+ * task (the query answer's usage.duration, integer seconds) shared out
+ * to its completed records as "asr_seconds": in proportion to their
+ * audio_duration, in whole seconds by largest remainder, so that the
+ * records' seconds add up to what DashScope billed for the task.  No
+ * usage: nothing is added.  Returns the task's billed seconds (0 when
+ * none).  Thread side.
+ */
+
+double
+ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
+    ngx_uint_t n)
+{
+    cJSON       *usage, *dur, *status, *ad;
+    double       total, weight, share[NGX_HTTP_DOUYIN_BATCH_MAX];
+    int64_t      billed, given, secs[NGX_HTTP_DOUYIN_BATCH_MAX];
+    ngx_uint_t   i, k, best, done[NGX_HTTP_DOUYIN_BATCH_MAX], m;
+
+    usage = cJSON_GetObjectItemCaseSensitive(answer, "usage");
+    dur = cJSON_GetObjectItemCaseSensitive(usage, "duration");
+
+    if (!cJSON_IsNumber(dur) || dur->valuedouble < 0 || n == 0
+        || n > NGX_HTTP_DOUYIN_BATCH_MAX)
+    {
+        return 0;
+    }
+
+    billed = (int64_t) (dur->valuedouble + 0.5);
+    total = 0;
+    m = 0;
+
+    for (i = 0; i < n; i++) {
+        status = cJSON_GetObjectItemCaseSensitive(records[i], "status");
+        done[i] = cJSON_IsString(status)
+                  && ngx_strcmp(status->valuestring, "completed") == 0;
+
+        if (done[i]) {
+            ad = cJSON_GetObjectItemCaseSensitive(records[i],
+                                                  "audio_duration");
+            share[i] = cJSON_IsNumber(ad) && ad->valuedouble > 0
+                       ? ad->valuedouble : 0;
+            total += share[i];
+            m++;
+        }
+    }
+
+    if (m == 0) {
+        return (double) billed;
+    }
+
+    given = 0;
+
+    for (i = 0; i < n; i++) {
+        secs[i] = 0;
+
+        if (!done[i]) {
+            continue;
+        }
+
+        weight = (total > 0) ? share[i] / total : 1.0 / m;
+        share[i] = billed * weight;
+        secs[i] = (int64_t) share[i];
+        share[i] -= (double) secs[i];
+        given += secs[i];
+    }
+
+    /* the seconds left by rounding down go to the largest remainders */
+
+    for (k = 0; given < billed && k < m; k++, given++) {
+        best = n;
+
+        for (i = 0; i < n; i++) {
+            if (done[i] && (best == n || share[i] > share[best])) {
+                best = i;
+            }
+        }
+
+        secs[best]++;
+        share[best] = -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (done[i]) {
+            cJSON_DeleteItemFromObjectCaseSensitive(records[i],
+                                                    "asr_seconds");
+            cJSON_AddNumberToObject(records[i], "asr_seconds",
+                                    (double) secs[i]);
+        }
+    }
+
+    return (double) billed;
 }
 
 

@@ -7,10 +7,13 @@
 /*
  * ngx_http_douyin_module: the file-system-go client (thread side).
  *
- * file-system-go serves the WAVs and their metadata:
+ * file-system-go serves the WAVs and their metadata (douyin_filesystem_api
+ * 1.5; version 2 lists with /api/files/query, deletes with
+ * /api/files/<filename>, has no metadata and no read routes, and the
+ * module never falls back from one version's routes to the other's):
  *   POST {url}/api/videos/query {"filters":{"suffix":".wav"}} -> the
  *        listing {"success":true,"videos":[{"id","filename","size",
- *        "url"}]} ("videos" left out when nothing matches);
+ *        "url"}]} ("videos" left out when nothing matches; no "id" in 2);
  *   GET {url}/api/metadata/<filename> -> {"metadata":{"title","author",
  *        "description","upload_time"}}, 404 when there is none;
  *   POST {url}/api/read/mark {"filename"} -> {"success":true};
@@ -33,6 +36,8 @@ static cJSON *ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op);
 static ngx_int_t ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op,
     cJSON *v, ngx_http_douyin_item_t *it);
 static void ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op);
+static ngx_int_t ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op,
+    cJSON *v);
 static int ngx_libc_cdecl ngx_http_douyin_item_cmp(const void *one,
     const void *two);
 static void ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
@@ -73,7 +78,26 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     op->nitems = 0;
     op->ignored = 0;
 
+    /* OP_LIST_PENDING: every listed name (a pushed one may be any) */
+
+    if (op->op == NGX_HTTP_DOUYIN_OP_LIST_PENDING) {
+        op->names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
+        if (op->names == NULL) {
+            cJSON_Delete(json);
+            ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+            return NGX_ERROR;
+        }
+    }
+
     cJSON_ArrayForEach(v, videos) {
+        if (op->names != NULL
+            && ngx_http_douyin_fsgo_name(op, v) != NGX_OK)
+        {
+            cJSON_Delete(json);
+            ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+            return NGX_ERROR;
+        }
+
         switch (ngx_http_douyin_fsgo_item(op, v, &op->items[op->nitems])) {
 
         case NGX_OK:
@@ -103,8 +127,9 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 
 
 /*
- * POST {filesystem}/api/videos/query: the answer, a JSON object whose
- * "videos" is an array or missing, or NULL with op->err and op->detail
+ * POST {filesystem}/api/videos/query (version 2: /api/files/query): the
+ * answer, a JSON object whose "videos" is an array or missing, or NULL
+ * with op->err and op->detail
  */
 
 static cJSON *
@@ -127,8 +152,11 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
         return NULL;
     }
 
-    ngx_snprintf((u_char *) url, len, "%s/api/videos/query%Z",
-                 op->conf->filesystem_url.data);
+    /* never the other version's route: a 404 there is an error */
+
+    ngx_snprintf((u_char *) url, len, "%s/api/%s/query%Z",
+                 op->conf->filesystem_url.data,
+                 op->conf->filesystem_api == 2 ? "files" : "videos");
 
     rc = ngx_http_douyin_fetch(&f, "POST", url, headers,
                                "{\"filters\":{\"suffix\":\".wav\"}}",
@@ -244,6 +272,36 @@ ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op, cJSON *v,
 }
 
 
+/* the name and url of the listing's entry v into op->names */
+
+static ngx_int_t
+ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
+{
+    cJSON                   *name, *rel;
+    ngx_http_douyin_name_t  *nm;
+
+    name = cJSON_GetObjectItemCaseSensitive(v, "filename");
+    rel = cJSON_GetObjectItemCaseSensitive(v, "url");
+
+    if (!cJSON_IsString(name) || name->valuestring[0] == '\0') {
+        return NGX_OK;
+    }
+
+    nm = &op->names[op->nnames++];
+
+    nm->name = strdup(name->valuestring);
+
+    if (cJSON_IsString(rel) && rel->valuestring[0] == '/') {
+        nm->url = strdup(rel->valuestring);
+        if (nm->url == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (nm->name != NULL) ? NGX_OK : NGX_ERROR;
+}
+
+
 /* sorts op->items by id; a video listed twice (a.wav, a.WAV) is kept once */
 
 static void
@@ -317,6 +375,12 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     static const char  *names[] = {
         "title", "author", "description", "upload_time", NULL
     };
+
+    /* the newer file-system-go has no metadata: the collector pushes it */
+
+    if (op->conf->filesystem_api == 2) {
+        return;
+    }
 
     len = op->conf->filesystem_url.len + sizeof("/api/metadata/")
           + ngx_strlen(item->filename);
@@ -430,29 +494,29 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
 
 
 /*
- * ngx_http_douyin_fsgo_delete: DELETE {filesystem}/api/videos/<file> of
- * op->items[0]; *gone = 1 when file-system-go had no such file (404).
- * Returns NGX_OK, or NGX_ERROR with op->err and op->detail set.
+ * ngx_http_douyin_fsgo_delete: DELETE {filesystem}/api/videos/<file>
+ * (version 2: /api/files/<file>) of op->items[0], the name escaped;
+ * *gone = 1 when file-system-go had no such file (404: never a reason to
+ * try the other version's route).  Returns NGX_OK, or NGX_ERROR with
+ * op->err and op->detail set.
  */
 
 ngx_int_t
 ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 {
     char                     *url;
-    size_t                    len;
     ngx_int_t                 rc;
     ngx_http_douyin_fetch_t   f;
 
-    len = op->conf->filesystem_url.len + sizeof("/api/videos/")
-          + ngx_strlen(op->items[0].filename);
-    url = malloc(len);
+    url = ngx_http_douyin_join(op->conf->filesystem_url.data,
+                               op->conf->filesystem_api == 2
+                               ? "/api/files/" : "/api/videos/",
+                               op->items[0].filename,
+                               NGX_ESCAPE_URI_COMPONENT);
     if (url == NULL) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
         return NGX_ERROR;
     }
-
-    ngx_snprintf((u_char *) url, len, "%s/api/videos/%s%Z",
-                 op->conf->filesystem_url.data, op->items[0].filename);
 
     rc = ngx_http_douyin_fetch(&f, "DELETE", url, NULL, NULL,
                                op->conf->http_timeout,
@@ -481,6 +545,17 @@ static void
 ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
     ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what)
 {
+    if (rc != NGX_OK && !f->not_sent) {
+
+        /* it may have deleted or marked the file: the outcome is unknown */
+
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN);
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "file-system-go %s sent, no answer: %s%Z", what,
+                     f->error);
+        return;
+    }
+
     if (rc != NGX_OK) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE);
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
@@ -491,4 +566,38 @@ ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
     ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE);
     ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                  "file-system-go %s answered HTTP %l%Z", what, f->status);
+}
+
+
+/*
+ * ngx_http_douyin_join: a malloc()ed "<a><b><c>" where c is escaped with
+ * ngx_escape_uri() of the given type (NGX_ESCAPE_URI_COMPONENT for a
+ * file name, which may hold any byte but '/' and NUL); NULL when out of
+ * memory.  Thread side.
+ */
+
+char *
+ngx_http_douyin_join(const char *a, const char *b, const char *c,
+    ngx_uint_t type)
+{
+    char    *url;
+    u_char  *p;
+    size_t   la, lb, lc;
+
+    la = ngx_strlen(a);
+    lb = ngx_strlen(b);
+    lc = ngx_strlen(c);
+
+    url = malloc(la + lb + 3 * lc + 1);
+    if (url == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(url, a, la);
+    p = ngx_cpymem(p, b, lb);
+    p = (u_char *) ngx_escape_uri(p, (u_char *) c, lc, type);
+
+    *p = '\0';
+
+    return url;
 }

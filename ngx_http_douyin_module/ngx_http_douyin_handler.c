@@ -247,8 +247,8 @@ ngx_http_douyin_mount_path(ngx_http_request_t *r, ngx_str_t *mount,
 
 
 /*
- * ngx_http_douyin_process_handler: douyin_process and
- * douyin_process_async.  POST only (405 otherwise); any body is read and
+ * ngx_http_douyin_process_handler: douyin_process, douyin_process_async
+ * and douyin_process_pending.  POST only (405 otherwise); any body is read and
  * dropped.  Starts a job (ngx_http_douyin_job_start()): 503 when the
  * store, the key or the thread pool is unavailable; the job answers
  * through ngx_http_douyin_process_respond().
@@ -273,14 +273,19 @@ ngx_http_douyin_process_handler(ngx_http_request_t *r)
     dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
 
-    err = ngx_http_douyin_job_start(r, dmcf, dlcf->async,
+    /*
+     * finalized by ngx_http_douyin_process_respond(), which may run
+     * before ngx_http_douyin_job_start() returns (process/pending while a
+     * run is going)
+     */
+    r->main->count++;
+
+    err = ngx_http_douyin_job_start(r, dmcf, dlcf->async, dlcf->pending,
                                     ngx_http_douyin_process_respond);
     if (err != NGX_HTTP_DOUYIN_OK) {
+        r->main->count--;
         return ngx_http_douyin_send_error(r, err);
     }
-
-    /* finalized by ngx_http_douyin_process_respond() */
-    r->main->count++;
 
     return NGX_DONE;
 }

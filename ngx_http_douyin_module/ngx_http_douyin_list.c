@@ -9,9 +9,11 @@
  * douyin_videos (GET /api/videos) and douyin_stats (GET /api/stats).
  *
  * Pages and counts are read from the store's indexes and counts (read
- * transactions); pending videos have no record, so status=pending and
- * the stats' total and pending come from the listing cache
- * (ngx_http_douyin_listing.c).
+ * transactions); listed videos never processed have no record, so
+ * status=pending (besides the pushed videos, which have one) and the
+ * stats' total and pending come from the listing cache
+ * (ngx_http_douyin_listing.c).  Tombstones (deleted) are left out of the
+ * list but with status=deleted, and out of the stats.
  */
 
 
@@ -148,14 +150,20 @@ ngx_http_douyin_videos_stored(ngx_http_request_t *r,
 }
 
 
-/* status=pending: a page of the listed videos without a record */
+/*
+ * status=pending: a page of the pending videos: first those the collector
+ * pushed (records, newest push first), then the listed videos without a
+ * record (ids descending, never read)
+ */
 
 static void
 ngx_http_douyin_videos_pending(ngx_http_request_t *r)
 {
-    cJSON                        *json, *list;
+    int                           err;
+    cJSON                        *json, *list, *page, *rec, *id;
+    int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     ngx_int_t                     rc;
-    ngx_uint_t                    i, from, total;
+    ngx_uint_t                    i, from, pushed, listed;
     ngx_http_douyin_query_t      *q;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
@@ -164,15 +172,51 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r)
     q = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
     listing = &dmcf->runner->listing;
 
-    /* pending videos have no record: never read */
-    total = (q->read_mask & NGX_HTTP_DOUYIN_UNREAD) ? listing->npending : 0;
+    from = (q->page - 1) * q->page_size;
+    page = NULL;
+    pushed = 0;
 
-    json = ngx_http_douyin_videos_page(q, total);
+    err = ngx_http_douyin_store_counts(&dmcf->runner->store, counts);
+
+    if (err == 0) {
+        pushed = ((q->read_mask & NGX_HTTP_DOUYIN_UNREAD)
+                  ? counts[NGX_HTTP_DOUYIN_PENDING][0] : 0)
+                 + ((q->read_mask & NGX_HTTP_DOUYIN_READ)
+                    ? counts[NGX_HTTP_DOUYIN_PENDING][1] : 0);
+
+        err = ngx_http_douyin_store_page(&dmcf->runner->store,
+                                         q->status_mask, q->read_mask,
+                                         from, q->page_size, &page);
+    }
+
+    if (err != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "douyin: listing the store failed: %s",
+                      mdb_strerror(err));
+        rc = ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_STORE_READ);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    /* listed videos without a record have never been read */
+    listed = (q->read_mask & NGX_HTTP_DOUYIN_UNREAD) ? listing->npending : 0;
+
+    json = ngx_http_douyin_videos_page(q, pushed + listed);
     list = cJSON_GetObjectItemCaseSensitive(json, "videos");
 
-    from = (q->page - 1) * q->page_size;
+    cJSON_ArrayForEach(rec, page) {
+        id = cJSON_GetObjectItemCaseSensitive(rec, "aweme_id");
+        cJSON_AddItemToArray(list,
+                             ngx_http_douyin_video_item(dmcf, id->valuestring,
+                                                        rec, 0));
+    }
 
-    for (i = from; i < total && i < from + q->page_size; i++) {
+    cJSON_Delete(page);
+
+    for (i = (from > pushed) ? from - pushed : 0;
+         i < listed && (ngx_uint_t) cJSON_GetArraySize(list) < q->page_size;
+         i++)
+    {
         cJSON_AddItemToArray(list,
                              ngx_http_douyin_video_item(dmcf,
                                                         listing->pending[i],
@@ -204,9 +248,13 @@ ngx_http_douyin_videos_page(ngx_http_douyin_query_t *q, ngx_uint_t total)
 /*
  * ngx_http_douyin_stats_handler: douyin_stats;  GET /api/stats ->
  * {"total","completed","processing","failed","pending","success_rate",
- * "listing_age"}: total and pending are the WAVs on file-system-go and
- * those without a record, from the listing fetched listing_age seconds
- * ago (kept douyin_listing_cache); the other counts are the store's.
+ * "listing_age","asr_seconds","asr_seconds_30d"}: total is the WAVs on
+ * file-system-go but those of tombstones, and pending those without a
+ * record plus the pushed videos not transcribed yet, from the listing
+ * fetched listing_age seconds ago (kept douyin_listing_cache) and the
+ * store; the other counts are the store's, and so are the seconds
+ * DashScope billed for the stored videos (all; processed in the last 30
+ * UTC days).
  * 502 when file-system-go cannot be listed and no listing is cached.
  */
 
@@ -241,8 +289,9 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
 {
     int                           err;
     cJSON                        *json;
+    double                        asr, asr30;
     int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2];
-    int64_t                       c, p, f;
+    int64_t                       c, p, f, q;
     ngx_int_t                     rc;
     ngx_http_douyin_listing_t    *listing;
     ngx_http_douyin_main_conf_t  *dmcf;
@@ -251,6 +300,12 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
     listing = &dmcf->runner->listing;
 
     err = ngx_http_douyin_store_counts(&dmcf->runner->store, counts);
+
+    if (err == 0) {
+        err = ngx_http_douyin_store_asr(&dmcf->runner->store, ngx_time(),
+                                        &asr, &asr30);
+    }
+
     if (err != 0) {
         rc = ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_STORE_READ);
         ngx_http_finalize_request(r, rc);
@@ -262,19 +317,26 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
     c = counts[NGX_HTTP_DOUYIN_COMPLETED][0]
         + counts[NGX_HTTP_DOUYIN_COMPLETED][1];
     f = counts[NGX_HTTP_DOUYIN_FAILED][0] + counts[NGX_HTTP_DOUYIN_FAILED][1];
+    q = counts[NGX_HTTP_DOUYIN_PENDING][0]
+        + counts[NGX_HTTP_DOUYIN_PENDING][1];
+
+    /* tombstones count nowhere; pending: listed without record, pushed */
 
     json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "total", listing->total);
     cJSON_AddNumberToObject(json, "completed", (double) c);
     cJSON_AddNumberToObject(json, "processing", (double) p);
     cJSON_AddNumberToObject(json, "failed", (double) f);
-    cJSON_AddNumberToObject(json, "pending", listing->npending);
+    cJSON_AddNumberToObject(json, "pending",
+                            (double) (listing->npending + q));
     cJSON_AddNumberToObject(json, "success_rate",
                             (c + f) ? (double) ((c * 100 + (c + f) / 2)
                                                 / (c + f)) / 100
                                     : 0);
     cJSON_AddNumberToObject(json, "listing_age",
                             (double) (ngx_time() - listing->fetched_at));
+    cJSON_AddNumberToObject(json, "asr_seconds", asr);
+    cJSON_AddNumberToObject(json, "asr_seconds_30d", asr30);
 
     rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
     ngx_http_finalize_request(r, rc);
@@ -282,10 +344,12 @@ ngx_http_douyin_stats_send(ngx_http_request_t *r)
 
 
 /*
- * page 1..1000000 (default 1), page_size 1..100 (default 20), status one
- * of pending, processing, completed, failed, is_read true or false, each
- * percent-decoded.  Without status the list leaves out pending videos.
- * A bad value is the error that names its parameter and what it takes.
+ * page 1..1000000 (default 1), page_size 1..1000 (default 20), status one
+ * of pending, processing, completed, failed, deleted, unread (completed
+ * and not read), read (completed and read), is_read true or false (it
+ * narrows what status gave), each percent-decoded.  Without status the
+ * list leaves out pending and deleted videos.  A bad value is the error
+ * that names its parameter and what it takes.
  */
 
 static ngx_http_douyin_err_e
@@ -295,6 +359,16 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
     ngx_str_t         value;
     ngx_uint_t        s;
     const ngx_str_t  *name;
+
+    /* the later version's filters: completed, by read flag */
+
+    static const struct {
+        ngx_str_t   name;
+        ngx_uint_t  read_mask;
+    } reads[] = {
+        { ngx_string("unread"), NGX_HTTP_DOUYIN_UNREAD },
+        { ngx_string("read"), NGX_HTTP_DOUYIN_READ }
+    };
 
     q->page = 1;
     q->page_size = 20;
@@ -308,6 +382,7 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
         if (n < 1 || n > 1000000) {
             return NGX_HTTP_DOUYIN_ERR_BAD_PAGE;
         }
+
         q->page = n;
     }
 
@@ -317,9 +392,10 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
 
     if (rc == NGX_OK) {
         n = ngx_atoi(value.data, value.len);
-        if (n < 1 || n > 100) {
+        if (n < 1 || n > 1000) {
             return NGX_HTTP_DOUYIN_ERR_BAD_PAGE_SIZE;
         }
+
         q->page_size = n;
     }
 
@@ -334,15 +410,29 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
             if (value.len == name->len
                 && ngx_strncmp(value.data, name->data, value.len) == 0)
             {
+                q->status_mask = ngx_http_douyin_statuses[s].bit;
                 break;
             }
         }
 
         if (s == NGX_HTTP_DOUYIN_NSTATUS) {
-            return NGX_HTTP_DOUYIN_ERR_BAD_STATUS;
-        }
+            for (s = 0; s < sizeof(reads) / sizeof(reads[0]); s++) {
+                if (value.len == reads[s].name.len
+                    && ngx_strncmp(value.data, reads[s].name.data, value.len)
+                       == 0)
+                {
+                    break;
+                }
+            }
 
-        q->status_mask = ngx_http_douyin_statuses[s].bit;
+            if (s == sizeof(reads) / sizeof(reads[0])) {
+                return NGX_HTTP_DOUYIN_ERR_BAD_STATUS;
+            }
+
+            q->status_mask =
+                ngx_http_douyin_statuses[NGX_HTTP_DOUYIN_COMPLETED].bit;
+            q->read_mask = reads[s].read_mask;
+        }
     }
 
     if (rc != NGX_ERROR) {
@@ -351,11 +441,11 @@ ngx_http_douyin_parse_query(ngx_http_request_t *r, ngx_http_douyin_query_t *q)
 
     if (rc == NGX_OK) {
         if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0) {
-            q->read_mask = NGX_HTTP_DOUYIN_READ;
+            q->read_mask &= NGX_HTTP_DOUYIN_READ;
 
         } else if (value.len == 5 && ngx_strncmp(value.data, "false", 5) == 0)
         {
-            q->read_mask = NGX_HTTP_DOUYIN_UNREAD;
+            q->read_mask &= NGX_HTTP_DOUYIN_UNREAD;
 
         } else {
             return NGX_HTTP_DOUYIN_ERR_BAD_IS_READ;

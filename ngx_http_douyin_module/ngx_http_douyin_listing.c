@@ -217,8 +217,10 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
                    sizeof(op->items[i].aweme_id));
     }
 
+    /* tombstones are not counted, though their WAV may be listed */
+
     listing->npending = op->nitems;
-    listing->total = op->listed;
+    listing->total = op->listed - op->deleted;
     listing->fetched = ngx_current_msec;
     listing->fetched_at = ngx_time();
 

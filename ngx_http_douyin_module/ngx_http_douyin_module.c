@@ -35,6 +35,20 @@ static char *ngx_http_douyin_poll_interval(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_douyin_asr_language(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_asr_vocabulary(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_asr_diarization(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_asr_word_filter(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_douyin_word_list(ngx_conf_t *cf, cJSON *json,
+    const char *name);
+static char *ngx_http_douyin_asr_channels(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_douyin_asr_options_check(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
 static char *ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_douyin_process_schedule(ngx_conf_t *cf,
@@ -42,6 +56,10 @@ static char *ngx_http_douyin_process_schedule(ngx_conf_t *cf,
 static char *ngx_http_douyin_retention(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_douyin_time_of_day(ngx_str_t *s);
+static char *ngx_http_douyin_filesystem_api(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
     ngx_http_douyin_cstr_t *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
@@ -59,6 +77,8 @@ typedef struct {
     ngx_http_handler_pt         handler;
     ngx_uint_t                  needs;
     ngx_flag_t                  async;
+    ngx_flag_t                  pending;        /* douyin_process_pending */
+    ngx_uint_t                  methods;        /* douyin_video(_delete) */
 } ngx_http_douyin_route_t;
 
 
@@ -68,31 +88,58 @@ typedef struct {
     (NGX_HTTP_DOUYIN_NEEDS_LISTING|NGX_HTTP_DOUYIN_NEEDS_KEY)
 
 static ngx_http_douyin_route_t  ngx_http_douyin_health_route =
-    { ngx_http_douyin_health_handler, 0, 0 };
+    { ngx_http_douyin_health_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_process_route =
-    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 0 };
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 0,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_process_async_route =
-    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1 };
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_result_route =
-    { ngx_http_douyin_result_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0 };
+    { ngx_http_douyin_result_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_videos_route =
-    { ngx_http_douyin_videos_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_videos_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_video_route =
-    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0,
+      NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_delete_route =
+    { ngx_http_douyin_video_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0,
+      NGX_HTTP_DELETE };
+static ngx_http_douyin_route_t  ngx_http_douyin_video_unread_route =
+    { ngx_http_douyin_video_unread_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0,
+      0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_process_pending_route =
+    { ngx_http_douyin_process_handler, NGX_HTTP_DOUYIN_NEEDS_PROCESS, 1, 1,
+      0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_aweme_pending_route =
+    { ngx_http_douyin_aweme_pending_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0,
+      0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_aweme_status_route =
+    { ngx_http_douyin_aweme_status_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0,
+      0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_video_read_route =
-    { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_video_read_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0,
+      0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_subtitles_route =
+    { ngx_http_douyin_subtitles_handler, NGX_HTTP_DOUYIN_NEEDS_STORE, 0, 0,
+      0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_stats_route =
-    { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_stats_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_cleanup_route =
-    { ngx_http_douyin_cleanup_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0 };
+    { ngx_http_douyin_cleanup_handler, NGX_HTTP_DOUYIN_NEEDS_LISTING, 0, 0,
+      0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_info_route =
-    { ngx_http_douyin_info_handler, 0, 0 };
+    { ngx_http_douyin_info_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
-    { ngx_http_douyin_docs_handler, 0, 0 };
+    { ngx_http_douyin_docs_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
-    { ngx_http_douyin_openapi_handler, 0, 0 };
+    { ngx_http_douyin_openapi_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
-    { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0 };
+    { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0, 0,
+      0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_rss_route =
+    { ngx_http_douyin_rss_handler,
+      NGX_HTTP_DOUYIN_NEEDS_STORE|NGX_HTTP_DOUYIN_NEEDS_FEED, 0, 0, 0 };
 
 
 static ngx_conf_num_bounds_t  ngx_http_douyin_batch_bounds = {
@@ -118,6 +165,27 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       ngx_http_douyin_set_url,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_douyin_main_conf_t, filesystem_url),
+      NULL },
+
+    { ngx_string("douyin_filesystem_api"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_filesystem_api,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, ssl_verify),
+      NULL },
+
+    { ngx_string("douyin_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_ssl_trusted_certificate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("douyin_audio_base_url"),
@@ -197,6 +265,41 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       NULL },
 
+    { ngx_string("douyin_asr_language"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_asr_language,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_vocabulary"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_asr_vocabulary,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_diarization"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_douyin_asr_diarization,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_word_filter"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_asr_word_filter,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("douyin_asr_channels"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_douyin_asr_channels,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("douyin_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
@@ -217,6 +320,41 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_douyin_process_async_route },
+
+    { ngx_string("douyin_process_pending"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_process_pending_route },
+
+    { ngx_string("douyin_aweme_pending"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_aweme_pending_route },
+
+    { ngx_string("douyin_aweme_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_aweme_status_route },
+
+    { ngx_string("douyin_video_unread"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_video_unread_route },
+
+    { ngx_string("douyin_video_delete"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_video_delete_route },
 
     { ngx_string("douyin_result"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -253,6 +391,13 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       &ngx_http_douyin_stats_route },
 
+    { ngx_string("douyin_subtitles"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_subtitles_route },
+
     { ngx_string("douyin_info"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
@@ -280,6 +425,34 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_douyin_metrics_route },
+
+    { ngx_string("douyin_rss"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_rss_route },
+
+    { ngx_string("douyin_rss_token_env"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, rss_token_env),
+      NULL },
+
+    { ngx_string("douyin_public_url"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_set_url,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_douyin_main_conf_t, public_url),
+      NULL },
+
+    { ngx_string("douyin_rss_item_link"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_douyin_rss_item_link,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("douyin_cleanup"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -371,6 +544,11 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
      *     dmcf->runner = NULL;
      *     dmcf->nprocess_at = 0;
      *     dmcf->process_pending = 0;
+     *     dmcf->asr_language = { 0, NULL };
+     *     dmcf->asr_vocabulary = { 0, NULL };
+     *     dmcf->asr_speakers = 0;
+     *     dmcf->asr_word_filter = { 0, NULL };
+     *     dmcf->asr_channels = NULL;
      */
 
     dmcf->map_size = NGX_CONF_UNSET_SIZE;
@@ -385,6 +563,9 @@ ngx_http_douyin_create_main_conf(ngx_conf_t *cf)
     dmcf->listing_cache = NGX_CONF_UNSET_MSEC;
     dmcf->retention = NGX_CONF_UNSET;
     dmcf->retention_at = NGX_CONF_UNSET_UINT;
+    dmcf->filesystem_api = NGX_CONF_UNSET_UINT;
+    dmcf->ssl_verify = NGX_CONF_UNSET;
+    dmcf->asr_diarization = NGX_CONF_UNSET;
 
     return dmcf;
 }
@@ -409,12 +590,22 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dmcf->listing_cache, 30000);
     ngx_conf_init_value(dmcf->retention, 0);
     ngx_conf_init_uint_value(dmcf->retention_at, 3 * 60 + 7);
+    ngx_conf_init_uint_value(dmcf->filesystem_api, 15);
+    ngx_conf_init_value(dmcf->ssl_verify, 1);
 
     if (dmcf->poll_max < dmcf->poll_interval) {
         dmcf->poll_max = dmcf->poll_interval;
     }
 
     if (ngx_http_douyin_init_strings(cf, dmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_douyin_asr_options_check(cf, dmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_douyin_rss_init_main_conf(cf, dmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -549,6 +740,7 @@ ngx_http_douyin_create_loc_conf(ngx_conf_t *cf)
      *
      *     dlcf->handler = NULL;
      *     dlcf->id = NULL;
+     *     dlcf->format = NULL;
      *     dlcf->async = 0;
      */
 
@@ -577,7 +769,10 @@ ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     {
         conf->handler = prev->handler;
         conf->id = prev->id;
+        conf->format = prev->format;
         conf->async = prev->async;
+        conf->pending = prev->pending;
+        conf->methods = prev->methods;
         clcf->handler = conf->handler;
     }
 
@@ -839,8 +1034,8 @@ ngx_http_douyin_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * douyin_process_schedule HH:MM ... [scope=all|pending];  local times of
  * day at which what POST /api/process/async starts runs by itself
- * (ngx_http_douyin_schedule.c).  scope=pending would start what POST
- * /api/process/pending starts, which this build does not serve yet.
+ * (ngx_http_douyin_schedule.c); scope=pending starts what POST
+ * /api/process/pending starts instead (the pushed videos only).
  */
 
 static char *
@@ -880,12 +1075,8 @@ ngx_http_douyin_process_schedule(ngx_conf_t *cf, ngx_command_t *cmd,
             if (value[i].len == 13
                 && ngx_strncmp(value[i].data + 6, "pending", 7) == 0)
             {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"scope=pending\" starts what POST "
-                                   "/api/process/pending starts, which "
-                                   "this build of the module does not "
-                                   "serve; use \"scope=all\"");
-                return NGX_CONF_ERROR;
+                dmcf->process_pending = 1;
+                break;
             }
 
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1017,9 +1208,12 @@ ngx_http_douyin_time_of_day(ngx_str_t *s)
 /*
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
- * douyin_info; douyin_docs; douyin_openapi; douyin_cleanup;
- * The command's post field is the route (ngx_http_douyin_route_t); ID may
- * contain variables.
+ * douyin_subtitles ID FORMAT; douyin_info; douyin_docs; douyin_openapi;
+ * douyin_process_pending; douyin_aweme_pending ID; douyin_aweme_status ID;
+ * douyin_video_unread ID; douyin_video_delete ID; douyin_rss;
+ * douyin_cleanup;
+ * The command's post field is the route (ngx_http_douyin_route_t); ID and
+ * FORMAT may contain variables.
  */
 
 static char *
@@ -1041,13 +1235,15 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     dlcf->handler = route->handler;
     dlcf->async = route->async;
+    dlcf->pending = route->pending;
+    dlcf->methods = route->methods;
 
     dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_douyin_module);
     dmcf->needs |= route->needs;
 
-    if (cf->args->nelts == 2) {
-        value = cf->args->elts;
+    value = cf->args->elts;
 
+    if (cf->args->nelts >= 2) {
         dlcf->id = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
         if (dlcf->id == NULL) {
             return NGX_CONF_ERROR;
@@ -1064,10 +1260,414 @@ ngx_http_douyin_handler(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* douyin_subtitles ID FORMAT: srt, vtt or txt, checked per request */
+
+    if (cf->args->nelts == 3) {
+        dlcf->format = ngx_palloc(cf->pool,
+                                  sizeof(ngx_http_complex_value_t));
+        if (dlcf->format == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[2];
+        ccv.complex_value = dlcf->format;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = dlcf->handler;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * DashScope's recognition options (the submit's "parameters", see
+ * ngx_http_douyin_dashscope_parameters() in ngx_http_douyin_dashscope.c):
+ * each directive is checked here, so that a typo is an "nginx -t" error
+ * with its file:line rather than a provider's 400 at the first submit.
+ */
+
+/* douyin_asr_language CODE;  language_hints: fun-asr reads the first */
+
+static char *
+ngx_http_douyin_asr_language(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    /* fun-asr's codes and paraformer-v2's "yue" (asr-providers.md 1.2) */
+
+    static const char  *codes[] = {
+        "zh", "en", "ja", "ko", "vi", "th", "id", "ms", "tl", "hi", "ar",
+        "fr", "de", "es", "pt", "ru", "it", "nl", "sv", "da", "fi", "no",
+        "el", "pl", "cs", "hu", "ro", "bg", "hr", "sk", "yue", NULL
+    };
+
+    if (dmcf->asr_language.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; codes[i] != NULL; i++) {
+        if (value[1].len == ngx_strlen(codes[i])
+            && ngx_strncmp(value[1].data, codes[i], value[1].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (codes[i] == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown language \"%V\": one of zh en ja ko vi "
+                           "th id ms tl hi ar fr de es pt ru it nl sv da fi "
+                           "no el pl cs hu ro bg hr sk yue is expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_language = value[1];
+    dmcf->asr_language_file = cf->conf_file->file.name.data;
+    dmcf->asr_language_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_asr_vocabulary ID;  vocabulary_id, a hot-word list's id */
+
+static char *
+ngx_http_douyin_asr_vocabulary(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (dmcf->asr_vocabulary.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+        {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || value[1].len > 256 || i != value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid vocabulary id \"%V\": 1 to 256 letters, "
+                           "digits, \"-\", \"_\" or \".\" are expected",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_vocabulary = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_asr_diarization on|off [speakers=N];  N: 2..100, a hint */
+
+static char *
+ngx_http_douyin_asr_diarization(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (dmcf->asr_diarization != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
+        dmcf->asr_diarization = 1;
+
+    } else if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0)
+    {
+        dmcf->asr_diarization = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": \"on\" or \"off\" is "
+                           "expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    n = NGX_ERROR;
+
+    if (value[2].len > 9 && ngx_strncmp(value[2].data, "speakers=", 9) == 0) {
+        n = ngx_atoi(value[2].data + 9, value[2].len - 9);
+    }
+
+    if (n < 2 || n > 100 || !dmcf->asr_diarization) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\": \"speakers=N\" with N "
+                           "from 2 to 100, after \"on\", is expected",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_speakers = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * douyin_asr_word_filter JSON;  special_word_filter: a JSON object with
+ * "filter_with_signed" and "filter_with_empty" ({"word_list":[words]})
+ * and "system_reserved_filter" (boolean); sent as a string holding it.
+ */
+
+static char *
+ngx_http_douyin_asr_word_filter(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    char       *text;
+    cJSON      *json, *item;
+    ngx_str_t  *value;
+
+    if (dmcf->asr_word_filter.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    json = cJSON_ParseWithLength((char *) value[1].data, value[1].len);
+
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid word filter: a JSON object is expected "
+                           "(quote it in the configuration: '{...}')");
+        return NGX_CONF_ERROR;
+    }
+
+    cJSON_ArrayForEach(item, json) {
+        if (ngx_strcmp(item->string, "system_reserved_filter") == 0) {
+            if (!cJSON_IsBool(item)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid word filter: "
+                                   "\"system_reserved_filter\" must be "
+                                   "true or false");
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(item->string, "filter_with_signed") != 0
+            && ngx_strcmp(item->string, "filter_with_empty") != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid word filter: unknown key \"%s\" "
+                               "(filter_with_signed, filter_with_empty and "
+                               "system_reserved_filter are expected)",
+                               item->string);
+            goto failed;
+        }
+
+        if (ngx_http_douyin_word_list(cf, item, item->string) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    text = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+
+    if (text == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->asr_word_filter.len = ngx_strlen(text);
+    dmcf->asr_word_filter.data = ngx_pnalloc(cf->pool,
+                                             dmcf->asr_word_filter.len + 1);
+    if (dmcf->asr_word_filter.data == NULL) {
+        cJSON_free(text);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(dmcf->asr_word_filter.data, text,
+               dmcf->asr_word_filter.len + 1);
+    cJSON_free(text);
+
+    return NGX_CONF_OK;
+
+failed:
+
+    cJSON_Delete(json);
+    return NGX_CONF_ERROR;
+}
+
+
+/* {"word_list":["word",...]} with at least one non-empty word */
+
+static ngx_int_t
+ngx_http_douyin_word_list(ngx_conf_t *cf, cJSON *json, const char *name)
+{
+    cJSON  *list, *w;
+
+    list = cJSON_GetObjectItemCaseSensitive(json, "word_list");
+
+    if (!cJSON_IsObject(json) || cJSON_GetArraySize(json) != 1
+        || !cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+    {
+        goto invalid;
+    }
+
+    cJSON_ArrayForEach(w, list) {
+        if (!cJSON_IsString(w) || w->valuestring[0] == '\0') {
+            goto invalid;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid word filter: \"%s\" must be "
+                       "{\"word_list\":[\"word\",...]}", name);
+    return NGX_ERROR;
+}
+
+
+/* douyin_asr_channels N ...;  channel_id: audio track indexes from 0 */
+
+static char *
+ngx_http_douyin_asr_channels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i, j, *ch;
+
+    if (dmcf->asr_channels != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dmcf->asr_channels = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_uint_t));
+    if (dmcf->asr_channels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        n = ngx_atoi(value[i].data, value[i].len);
+
+        if (n == NGX_ERROR || n > 255) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid channel \"%V\": a track index from "
+                               "0 to 255 is expected", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ch = dmcf->asr_channels->elts;
+
+        for (j = 0; j < dmcf->asr_channels->nelts; j++) {
+            if (ch[j] == (ngx_uint_t) n) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "channel \"%V\" is given twice",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        ch = ngx_array_push(dmcf->asr_channels);
+        if (ch == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ch = (ngx_uint_t) n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * What needs the whole http block: a language the model does not read
+ * (fun-asr-2025-08-25: zh and en only; paraformer-v2: zh en ja yue ko de
+ * fr ru; the 8k and v1 paraformers take no language_hints), named with
+ * the file:line of douyin_asr_language.
+ */
+
+static char *
+ngx_http_douyin_asr_options_check(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf)
+{
+    char        *model;
+    ngx_str_t   *lang;
+    const char  *allowed;
+    u_char       code[8];
+
+    lang = &dmcf->asr_language;
+    model = dmcf->asr_model.data;
+
+    if (lang->data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(model, "fun-asr-2025-08-25") == 0) {
+        allowed = " zh en ";
+
+    } else if (ngx_strcmp(model, "paraformer-v2") == 0) {
+        allowed = " zh en ja yue ko de fr ru ";
+
+    } else if (ngx_strncmp(model, "paraformer", 10) == 0) {
+        allowed = "";
+
+    } else if (lang->len == 3 && ngx_strncmp(lang->data, "yue", 3) == 0) {
+        allowed = "";                   /* fun-asr has no code for it */
+
+    } else {
+        return NGX_CONF_OK;
+    }
+
+    ngx_sprintf(code, " %V %Z", lang);
+
+    if (ngx_strstr(allowed, code) != NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "the model \"%s\" does not read the language \"%V\" "
+                  "of \"douyin_asr_language\" in %s:%ui", model, lang,
+                  dmcf->asr_language_file, dmcf->asr_language_line);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -1087,9 +1687,82 @@ ngx_http_douyin_cstr(ngx_conf_t *cf, ngx_http_douyin_cstr_t *dst,
 }
 
 
+/* douyin_filesystem_api 1.5 | 2; */
+
+static char *
+ngx_http_douyin_filesystem_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (dmcf->filesystem_api != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "1.5", 3) == 0) {
+        dmcf->filesystem_api = 15;
+
+    } else if (value[1].len == 1 && value[1].data[0] == '2') {
+        dmcf->filesystem_api = 2;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": \"1.5\" or \"2\" is "
+                           "expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* douyin_ssl_trusted_certificate FILE;  a PEM file, readable now */
+
+static char *
+ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_douyin_main_conf_t  *dmcf = conf;
+
+    ngx_str_t        *value, name;
+    ngx_file_info_t   fi;
+
+    if (dmcf->ssl_trusted_certificate.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* ngx_conf_full_name() gives a NUL-terminated copy */
+
+    if (ngx_file_info(name.data, &fi) == NGX_FILE_ERROR
+        || access((char *) name.data, R_OK) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "douyin_ssl_trusted_certificate \"%V\" cannot be "
+                           "read", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->ssl_trusted_certificate = name;
+
+    return NGX_CONF_OK;
+}
+
+
 /*
  * After the whole configuration is read: warn when the ASR key's
- * variable is not passed to workers by an "env" directive.
+ * variable is not passed to workers by an "env" directive, when TLS
+ * verification is off (and, for the feed,
+ * ngx_http_douyin_rss_init_module()).
  */
 
 static ngx_int_t
@@ -1101,6 +1774,21 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
     ngx_http_douyin_main_conf_t  *dmcf;
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
+
+    if (dmcf != NULL && !dmcf->ssl_verify
+        && (dmcf->needs & (NGX_HTTP_DOUYIN_NEEDS_FSGO
+                           |NGX_HTTP_DOUYIN_NEEDS_KEY)))
+    {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "douyin: \"douyin_ssl_verify off\": the TLS "
+                      "certificates of file-system-go and the ASR provider "
+                      "are not verified; anyone on the path can read and "
+                      "change what they answer");
+    }
+
+    if (dmcf != NULL && (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FEED)) {
+        ngx_http_douyin_rss_init_module(cycle, dmcf);
+    }
 
     if (dmcf == NULL || !(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY)) {
         return NGX_OK;

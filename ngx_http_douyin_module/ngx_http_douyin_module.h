@@ -10,8 +10,11 @@
  *
  * Glossary:
  *  - video: one WAV on file-system-go named "<aweme_id>.wav", and its
- *    record in the store; its status is pending (no record), processing,
- *    completed or failed (ngx_http_douyin_status_e);
+ *    record in the store; its status is pending (no record, or pushed by
+ *    the collector), processing, completed, failed or deleted (a
+ *    tombstone) (ngx_http_douyin_status_e);
+ *  - push: the collector's registration of a video it uploaded, with its
+ *    metadata (POST /api/aweme/{id}/pending, ngx_http_douyin_aweme.c);
  *  - claim: making a video "processing", owned by one worker, in a write
  *    transaction before it is submitted, so that it is never submitted
  *    twice (ngx_http_douyin_claim.c);
@@ -39,10 +42,13 @@
  *  - metrics: counters in the "douyin_metrics" shared zone that every
  *    worker and thread adds to, served by douyin_metrics
  *    (ngx_http_douyin_metrics.h).
+ *  - feed: the RSS feed of completed transcripts, from the store's feed
+ *    index, with a version kept in the write transactions for its ETag
+ *    (ngx_http_douyin_rss.c).
  *
  * The boundary (README "Design"):
- *  - event loop: response, handler, video, list, listing, runner, rate,
- *    and the read transactions of the store;
+ *  - event loop: response, handler, video, list, listing, rss, runner,
+ *    rate, and the read transactions of the store;
  *  - thread pool (douyin_thread_pool): thread (the ops), fsgo, dashscope,
  *    curl, claim, and the write transactions of the store.  A thread op
  *    holds copies of everything it needs and malloc()ed results; it never
@@ -80,6 +86,9 @@
 #define NGX_HTTP_DOUYIN_CODE_MAX       63
 #define NGX_HTTP_DOUYIN_BATCH_MAX      100
 
+/* a pushed audio_filename is 1 to 255 bytes */
+#define NGX_HTTP_DOUYIN_FILENAME_MAX   255
+
 /* attempts of one provider call on 429, 5xx or a transport error */
 #define NGX_HTTP_DOUYIN_MAX_ATTEMPTS   6
 
@@ -98,21 +107,25 @@ typedef struct ngx_http_douyin_metrics_proc_s  ngx_http_douyin_metrics_proc_t;
  */
 
 typedef enum {
-    NGX_HTTP_DOUYIN_PENDING = 0,      /* listed, no record */
+    NGX_HTTP_DOUYIN_PENDING = 0,      /* listed, no record; or pushed */
     NGX_HTTP_DOUYIN_PROCESSING,       /* claimed by a worker */
     NGX_HTTP_DOUYIN_COMPLETED,        /* a transcript is stored */
-    NGX_HTTP_DOUYIN_FAILED            /* an error is stored */
+    NGX_HTTP_DOUYIN_FAILED,           /* an error is stored */
+    NGX_HTTP_DOUYIN_DELETED           /* a tombstone: never again */
 } ngx_http_douyin_status_e;
 
-#define NGX_HTTP_DOUYIN_NSTATUS        4
+#define NGX_HTTP_DOUYIN_NSTATUS        5
 
 typedef struct {
     ngx_str_t                   name;
-    u_char                      letter;         /* 0: never stored */
+    u_char                      letter;         /* index keys, counts */
     ngx_uint_t                  bit;
 } ngx_http_douyin_status_t;
 
-/* every status a record may have: the list without a status filter */
+/*
+ * the list without a status filter (and the "by_time" index): neither
+ * the pending videos nor the tombstones
+ */
 #define NGX_HTTP_DOUYIN_STORED                                               \
     ((1 << NGX_HTTP_DOUYIN_PROCESSING) | (1 << NGX_HTTP_DOUYIN_COMPLETED)    \
      | (1 << NGX_HTTP_DOUYIN_FAILED))
@@ -138,13 +151,16 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_BAD_KEEP_FILE,
     NGX_HTTP_DOUYIN_ERR_BAD_BODY,
     NGX_HTTP_DOUYIN_ERR_TWICE_IS_READ,
+    NGX_HTTP_DOUYIN_ERR_BAD_PUSH,     /* the detail names the field */
     NGX_HTTP_DOUYIN_ERR_NOT_FOUND,
     NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED,
     NGX_HTTP_DOUYIN_ERR_NOT_ALLOWED,
     NGX_HTTP_DOUYIN_ERR_TOO_LARGE,
+    NGX_HTTP_DOUYIN_ERR_PUSH_TOO_LARGE,
     NGX_HTTP_DOUYIN_ERR_LISTING,
     NGX_HTTP_DOUYIN_ERR_FS_UNAVAILABLE,
     NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE,
+    NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN,   /* sent, no answer: outcome unknown */
     NGX_HTTP_DOUYIN_ERR_STORE_CLOSED,
     NGX_HTTP_DOUYIN_ERR_STORE_READ,
     NGX_HTTP_DOUYIN_ERR_STORE,
@@ -152,6 +168,17 @@ typedef enum {
     NGX_HTTP_DOUYIN_ERR_NO_MEMORY,
     NGX_HTTP_DOUYIN_ERR_KEY_MISSING,
     NGX_HTTP_DOUYIN_ERR_THREAD_POOL,
+    NGX_HTTP_DOUYIN_ERR_BAD_LIMIT,          /* the feed's query */
+    NGX_HTTP_DOUYIN_ERR_BAD_INCLUDE_READ,
+    NGX_HTTP_DOUYIN_ERR_TOKEN,              /* the feed's token */
+    NGX_HTTP_DOUYIN_ERR_TOKEN_MISSING,
+    NGX_HTTP_DOUYIN_ERR_FEED_URL_MISSING,
+    NGX_HTTP_DOUYIN_ERR_BAD_FORMAT,   /* subtitles: not srt, vtt, txt */
+    NGX_HTTP_DOUYIN_ERR_BAD_MAX_CHARS,
+    NGX_HTTP_DOUYIN_ERR_BAD_WORDS,
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PENDING,  /* subtitles */
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PROCESSING,
+    NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_FAILED,
     NGX_HTTP_DOUYIN_ERR_BAD_DAYS,
     NGX_HTTP_DOUYIN_ERR_CLEANUP_BUSY,
     NGX_HTTP_DOUYIN_ERR_INTERNAL      /* nginx's own 500 page */
@@ -182,6 +209,7 @@ typedef struct {
     size_t                      map_size;       /* map_size=, bytes */
 
     ngx_http_douyin_cstr_t      filesystem_url; /* no trailing slash */
+    ngx_uint_t                  filesystem_api; /* 15 (1.5) or 2 */
     ngx_http_douyin_cstr_t      audio_base_url;
     ngx_http_douyin_cstr_t      asr_url;
     ngx_http_douyin_cstr_t      asr_model;
@@ -205,8 +233,20 @@ typedef struct {
 
     time_t                      retention;      /* AGE in s, 0: off */
     ngx_uint_t                  retention_at;   /* minutes after midnight */
+    /* DashScope's recognition options (submit "parameters"), when set */
+    ngx_str_t                   asr_language;   /* language_hints[0] */
+    ngx_str_t                   asr_vocabulary; /* vocabulary_id */
+    ngx_flag_t                  asr_diarization; /* diarization_enabled */
+    ngx_uint_t                  asr_speakers;   /* speaker_count, 0: auto */
+    ngx_str_t                   asr_word_filter; /* special_word_filter */
+    ngx_array_t                *asr_channels;   /* channel_id, ngx_uint_t */
+    u_char                     *asr_language_file;
+    ngx_uint_t                  asr_language_line;
 
     ngx_thread_pool_t          *thread_pool;
+
+    ngx_flag_t                  ssl_verify;     /* douyin_ssl_verify */
+    ngx_str_t                   ssl_trusted_certificate;  /* NUL-ended */
 
     ngx_shm_zone_t             *rate_zone;
     ngx_shm_zone_t             *metrics_zone;   /* "douyin_metrics" */
@@ -214,6 +254,12 @@ typedef struct {
     ngx_uint_t                  needs;          /* NGX_HTTP_DOUYIN_NEEDS_* */
 
     ngx_http_douyin_runner_t   *runner;         /* per worker, after fork */
+
+    /* the RSS feed (ngx_http_douyin_rss.c) */
+    ngx_str_t                   rss_token_env;  /* NUL-terminated */
+    ngx_http_douyin_cstr_t      public_url;     /* no trailing slash */
+    ngx_str_t                   rss_item_link;  /* "$id": the aweme_id */
+    uint32_t                    rss_crc;        /* of what shapes the body */
 } ngx_http_douyin_main_conf_t;
 
 
@@ -222,12 +268,16 @@ typedef struct {
 #define NGX_HTTP_DOUYIN_NEEDS_FSGO     0x02
 #define NGX_HTTP_DOUYIN_NEEDS_KEY      0x04
 #define NGX_HTTP_DOUYIN_NEEDS_METRICS  0x08   /* the "douyin_metrics" zone */
+#define NGX_HTTP_DOUYIN_NEEDS_FEED     0x10   /* the RSS feed's settings */
 
 
 typedef struct {
     ngx_http_handler_pt         handler;
     ngx_http_complex_value_t   *id;             /* douyin_result ID */
+    ngx_http_complex_value_t   *format;         /* douyin_subtitles */
     ngx_flag_t                  async;          /* douyin_process_async */
+    ngx_flag_t                  pending;        /* douyin_process_pending */
+    ngx_uint_t                  methods;        /* douyin_video(_delete) */
 } ngx_http_douyin_loc_conf_t;
 
 
@@ -241,7 +291,16 @@ typedef struct {
     MDB_dbi                     by_status;
     MDB_dbi                     workers;
     MDB_dbi                     meta;
+    MDB_dbi                     feed;
 } ngx_http_douyin_store_t;
+
+
+/* the RSS feed's state: [0] every item, [1] unread items (store.c) */
+
+typedef struct {
+    uint64_t                    version[2];     /* one more per change */
+    int64_t                     changed_at[2];  /* Unix s of that change */
+} ngx_http_douyin_feed_state_t;
 
 
 /* who holds a claim: a worker process and the run id drawn at its start */
@@ -250,6 +309,14 @@ typedef struct {
     ngx_pid_t                   pid;
     double                      run;
 } ngx_http_douyin_owner_t;
+
+
+/* a listed file name and its relative URL (OP_LIST_PENDING) */
+
+typedef struct {
+    char                       *name;           /* malloc()ed */
+    char                       *url;            /* malloc()ed, or NULL */
+} ngx_http_douyin_name_t;
 
 
 /* one video handled by a thread op (thread side in, thread side out) */
@@ -276,7 +343,9 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_RECOVER,       /* claim orphaned processing records */
     NGX_HTTP_DOUYIN_OP_LISTING,       /* list file-system-go, find pending */
     NGX_HTTP_DOUYIN_OP_READ,          /* mark read on file-system-go, store */
-    NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, drop the record */
+    NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, write a tombstone */
+    NGX_HTTP_DOUYIN_OP_PUSH,          /* store the collector's push */
+    NGX_HTTP_DOUYIN_OP_LIST_PENDING,  /* list, claim pushed listed videos */
     NGX_HTTP_DOUYIN_OP_LEASE,         /* take a scheduled job's lease */
     NGX_HTTP_DOUYIN_OP_LEASE_END,     /* store the run's summary */
     NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN,   /* find completed videos too old */
@@ -338,6 +407,8 @@ typedef struct {
     char                        detail[256];    /* for the log, no secret */
     ngx_uint_t                  listed;         /* OP_LIST: valid WAVs */
     ngx_uint_t                  ignored;        /* OP_LIST: other files */
+    ngx_uint_t                  deleted;        /* OP_LIST(ING): listed
+                                                   tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
 
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
@@ -353,6 +424,11 @@ typedef struct {
     ngx_http_douyin_lease_e     lease_rc;       /* OP_LEASE out */
     time_t                      cutoff;         /* OP_EXPIRE*: Unix s */
     ngx_uint_t                  removed;        /* OP_EXPIRE out */
+    cJSON                      *fields;         /* OP_PUSH: what was sent */
+    char                        was[16];        /* OP_PUSH: status after */
+    ngx_uint_t                  create;         /* OP_DELETE: no record */
+    ngx_http_douyin_name_t     *names;          /* OP_LIST_PENDING */
+    ngx_uint_t                  nnames;
 } ngx_http_douyin_op_t;
 
 
@@ -378,12 +454,14 @@ struct ngx_http_douyin_job_s {
     ngx_http_douyin_respond_pt  respond;
     ngx_http_douyin_runner_t   *runner;
     ngx_flag_t                  async;
+    ngx_flag_t                  pending;        /* /api/process/pending */
 
     ngx_thread_task_t          *task;           /* OP_LIST */
 
     ngx_queue_t                 queue;          /* in runner->jobs */
     ngx_flag_t                  queued;
-    ngx_queue_t                 live;           /* in runner->live_jobs */
+    ngx_queue_t                 live;           /* in runner->listing_jobs,
+                                                   then runner->live_jobs */
     ngx_uint_t                  next;           /* next item to submit */
 
     ngx_uint_t                  total;
@@ -415,7 +493,8 @@ struct ngx_http_douyin_batch_s {
 typedef struct {
     time_t                      fetched_at;     /* Unix s, 0: never */
     ngx_msec_t                  fetched;        /* ngx_current_msec */
-    ngx_uint_t                  total;          /* valid WAVs listed */
+    ngx_uint_t                  total;          /* valid WAVs listed, but
+                                                   tombstones */
     ngx_uint_t                  npending;       /* of those, no record */
     char                      (*pending)[NGX_HTTP_DOUYIN_ID_MAX + 1];
     ngx_thread_task_t          *task;           /* OP_LISTING */
@@ -432,6 +511,7 @@ struct ngx_http_douyin_runner_s {
     ngx_log_t                  *log;
 
     ngx_queue_t                 jobs;           /* with items to submit */
+    ngx_queue_t                 listing_jobs;   /* OP_LIST not yet done */
     ngx_queue_t                 live_jobs;      /* listed, not yet ended */
     ngx_queue_t                 batches;
     ngx_event_t                 watch;          /* while a caller waits */
@@ -471,6 +551,8 @@ ngx_int_t ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
     cJSON *json);
 ngx_int_t ngx_http_douyin_send_error(ngx_http_request_t *r,
     ngx_http_douyin_err_e err);
+ngx_int_t ngx_http_douyin_send_error_detail(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err, const char *detail);
 ngx_int_t ngx_http_douyin_send_message(ngx_http_request_t *r,
     const char *message);
 ngx_int_t ngx_http_douyin_send_static(ngx_http_request_t *r,
@@ -497,14 +579,46 @@ ngx_int_t ngx_http_douyin_cleanup_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_result_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_video_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_video_read_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_video_unread_handler(ngx_http_request_t *r);
 cJSON *ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, ngx_uint_t detail);
+ngx_http_douyin_err_e ngx_http_douyin_video_id(ngx_http_request_t *r,
+    char *id);
+ngx_int_t ngx_http_douyin_video_open(ngx_http_request_t *r,
+    ngx_uint_t methods, char *id, cJSON **rec);
+ngx_int_t ngx_http_douyin_video_op(ngx_http_request_t *r,
+    ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
+    ngx_uint_t flag);
+
+
+/* ngx_http_douyin_aweme.c: the collector's push and status */
+
+ngx_int_t ngx_http_douyin_aweme_pending_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_aweme_status_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_douyin_list.c: the video list and the stats */
 
 ngx_int_t ngx_http_douyin_videos_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_douyin_stats_handler(ngx_http_request_t *r);
+
+
+/* ngx_http_douyin_rss.c: the RSS feed */
+
+ngx_int_t ngx_http_douyin_rss_handler(ngx_http_request_t *r);
+char *ngx_http_douyin_rss_item_link(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_douyin_rss_init_main_conf(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
+void ngx_http_douyin_rss_init_module(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf);
+/* ngx_http_douyin_subtitles.c: subtitles, word timings, detail links */
+
+ngx_int_t ngx_http_douyin_subtitles_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_douyin_words_arg(ngx_http_request_t *r, ngx_uint_t *on);
+ngx_int_t ngx_http_douyin_add_words(cJSON *segments, cJSON *rec);
+ngx_int_t ngx_http_douyin_detail_extras(ngx_http_request_t *r, cJSON *item,
+    cJSON *rec, ngx_uint_t words);
 
 
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
@@ -525,11 +639,11 @@ ngx_int_t ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
 void ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf);
 ngx_http_douyin_err_e ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending,
     ngx_http_douyin_respond_pt respond);
 ngx_http_douyin_err_e ngx_http_douyin_job_run(
-    ngx_http_douyin_main_conf_t *dmcf, ngx_http_douyin_job_done_pt done,
-    void *data);
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t pending,
+    ngx_http_douyin_job_done_pt done, void *data);
 
 
 /* ngx_http_douyin_schedule.c: scheduled jobs, retention, cleanup */
@@ -603,6 +717,8 @@ ngx_http_douyin_op_error(ngx_http_douyin_op_t *op, ngx_http_douyin_err_e err)
 /* ngx_http_douyin_fsgo.c: the file-system-go client */
 
 ngx_int_t ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op);
+char *ngx_http_douyin_join(const char *a, const char *b, const char *c,
+    ngx_uint_t type);
 ngx_int_t ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op);
 ngx_int_t ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op,
     ngx_uint_t *gone);
@@ -627,6 +743,8 @@ ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
     cJSON *answer, ngx_http_douyin_item_t *item, cJSON **rec);
 cJSON *ngx_http_douyin_failed_record(const char *code, const char *message);
+double ngx_http_douyin_dashscope_usage(cJSON *answer, cJSON **records,
+    ngx_uint_t n);
 
 
 /* ngx_http_douyin_curl.c: one HTTP call with libcurl */
@@ -635,12 +753,13 @@ typedef struct {
     long                        status;         /* HTTP status, 0: none */
     char                       *body;           /* malloc()ed, NUL-ended */
     size_t                      len;
-    char                        error[128];     /* transport error text */
+    char                        error[200];     /* transport error text */
     ngx_uint_t                  not_sent;       /* nothing was sent */
     ngx_uint_t                  timedout;       /* no answer in time */
 } ngx_http_douyin_fetch_t;
 
-ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log);
+ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log,
+    ngx_http_douyin_main_conf_t *dmcf);
 ngx_int_t ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size);
@@ -682,6 +801,7 @@ int ngx_http_douyin_expire_record(ngx_http_douyin_store_t *store,
     const char *aweme_id, time_t cutoff, ngx_uint_t *removed);
 
 
+
 /* ---- both sides ---------------------------------------------------- */
 
 
@@ -706,15 +826,28 @@ int ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     const char *aweme_id, cJSON *rec);
 int ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2]);
+int ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
+    double *total, double *recent);
 int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);
 int ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
     const char *aweme_id, ngx_uint_t is_read, time_t now);
-int ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
-    const char *aweme_id);
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
     ngx_uint_t n, u_char *found);
+int ngx_http_douyin_store_push(ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *fields, time_t now, char *was);
+int ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
+    const char *aweme_id, const char *filename, ngx_uint_t create,
+    time_t now);
+int ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
+    ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n);
+ngx_int_t ngx_http_douyin_store_pushed_keeps(cJSON *rec, cJSON *field);
+int ngx_http_douyin_store_feed_state(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_feed_state_t *st);
+int ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
+    ngx_uint_t unread_only, ngx_uint_t limit, cJSON **items,
+    ngx_http_douyin_feed_state_t *st);
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 cJSON *ngx_http_douyin_lease_read(ngx_http_douyin_store_t *store,
     const char *name);

@@ -53,12 +53,12 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     /* NGX_HTTP_DOUYIN_ERR_BAD_PAGE_SIZE */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
                           "page_size must be a whole number from 1 to "
-                          "100."),
+                          "1000."),
 
     /* NGX_HTTP_DOUYIN_ERR_BAD_STATUS */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
-                          "status must be pending, processing, completed "
-                          "or failed."),
+                          "status must be pending, processing, completed, "
+                          "failed, unread, read or deleted."),
 
     /* NGX_HTTP_DOUYIN_ERR_BAD_IS_READ */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
@@ -78,6 +78,11 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "The body has \"is_read\" more than once; give "
                           "it once."),
 
+    /* NGX_HTTP_DOUYIN_ERR_BAD_PUSH: sent with a detail naming the field */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_BODY",
+                          "The body must be a JSON object with "
+                          "\"audio_filename\"."),
+
     /* NGX_HTTP_DOUYIN_ERR_NOT_FOUND */
     ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_FOUND",
                           "No video has this aweme_id."),
@@ -95,6 +100,11 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "BODY_TOO_LARGE",
                           "The body must be at most 1024 bytes."),
 
+    /* NGX_HTTP_DOUYIN_ERR_PUSH_TOO_LARGE */
+    ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          "BODY_TOO_LARGE",
+                          "The body must be at most 65536 bytes."),
+
     /* NGX_HTTP_DOUYIN_ERR_LISTING */
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_UNAVAILABLE",
                           "file-system-go could not be listed."),
@@ -106,6 +116,18 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     /* NGX_HTTP_DOUYIN_ERR_FS_BAD_RESPONSE */
     ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "FILESYSTEM_BAD_RESPONSE",
                           NGX_HTTP_DOUYIN_FSGO_FAILED),
+
+    /*
+     * NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN: the request reached file-system-go
+     * but no answer came back (a timeout, a dropped connection), so it may
+     * have acted: never "nothing was changed" here
+     */
+    ngx_http_douyin_error(NGX_HTTP_GATEWAY_TIME_OUT,
+                          "FILESYSTEM_OUTCOME_UNKNOWN",
+                          "file-system-go took the request but gave no "
+                          "answer: whether it acted is not known yet. The "
+                          "record was not changed; repeat the call (a "
+                          "repeated delete or mark-read is safe)."),
 
     /* NGX_HTTP_DOUYIN_ERR_STORE_CLOSED */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
@@ -137,6 +159,54 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE,
                           "THREAD_POOL_UNAVAILABLE",
                           "The thread pool queue is full; try again later."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_LIMIT */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "limit must be a whole number from 1 to 200."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_INCLUDE_READ */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "include_read must be true or false."),
+
+    /* NGX_HTTP_DOUYIN_ERR_TOKEN */
+    ngx_http_douyin_error(NGX_HTTP_UNAUTHORIZED, "INVALID_TOKEN",
+                          "The feed needs ?token= with the feed's token."),
+
+    /* NGX_HTTP_DOUYIN_ERR_TOKEN_MISSING */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "RSS_TOKEN_MISSING",
+                          "No feed token is configured on the server; see "
+                          "douyin_rss_token_env."),
+
+    /* NGX_HTTP_DOUYIN_ERR_FEED_URL_MISSING */
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "RSS_NOT_CONFIGURED",
+                          "The feed's public URL is not configured on the "
+                          "server; see douyin_public_url."),
+    /* NGX_HTTP_DOUYIN_ERR_BAD_FORMAT */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_FORMAT",
+                          "Subtitles are served as srt, vtt or txt."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_MAX_CHARS */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "max_chars must be an integer from 8 to 200."),
+
+    /* NGX_HTTP_DOUYIN_ERR_BAD_WORDS */
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
+                          "words must be true or false."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PENDING */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_COMPLETED",
+                          "The video is pending: subtitles exist once it is "
+                          "completed."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_PROCESSING */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_COMPLETED",
+                          "The video is processing: subtitles exist once it "
+                          "is completed."),
+
+    /* NGX_HTTP_DOUYIN_ERR_NOT_COMPLETED_FAILED */
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "VIDEO_NOT_COMPLETED",
+                          "The video is failed: subtitles exist once it is "
+                          "completed."),
 
     /* NGX_HTTP_DOUYIN_ERR_BAD_DAYS */
     ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "INVALID_QUERY",
@@ -258,6 +328,20 @@ ngx_http_douyin_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
 {
+    return ngx_http_douyin_send_error_detail(r, err, NULL);
+}
+
+
+/*
+ * ngx_http_douyin_send_error_detail: as ngx_http_douyin_send_error(),
+ * with detail instead of the table's (NULL: the table's), for an error
+ * whose sentence names what was wrong (the field of a push).
+ */
+
+ngx_int_t
+ngx_http_douyin_send_error_detail(ngx_http_request_t *r,
+    ngx_http_douyin_err_e err, const char *detail)
+{
     cJSON                          *json;
     const ngx_http_douyin_error_t  *e;
 
@@ -274,7 +358,8 @@ ngx_http_douyin_send_error(ngx_http_request_t *r, ngx_http_douyin_err_e err)
 
     if (cJSON_AddFalseToObject(json, "success") == NULL
         || cJSON_AddStringToObject(json, "error", e->code) == NULL
-        || cJSON_AddStringToObject(json, "detail", e->detail) == NULL)
+        || cJSON_AddStringToObject(json, "detail",
+                                   detail ? detail : e->detail) == NULL)
     {
         cJSON_Delete(json);
         return NGX_ERROR;

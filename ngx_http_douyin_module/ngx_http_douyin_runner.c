@@ -36,7 +36,7 @@
 static ngx_int_t ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
     ngx_http_douyin_runner_t *runner);
 static ngx_http_douyin_job_t *ngx_http_douyin_job_create(
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending,
     ngx_http_douyin_err_e *err);
 static void ngx_http_douyin_job_list_done(ngx_event_t *ev);
 static void ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
@@ -101,6 +101,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->conf = dmcf;
     runner->log = cycle->log;
     ngx_queue_init(&runner->jobs);
+    ngx_queue_init(&runner->listing_jobs);
     ngx_queue_init(&runner->live_jobs);
     ngx_queue_init(&runner->batches);
     ngx_queue_init(&runner->listing.waiters);
@@ -137,7 +138,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (ngx_http_douyin_fetch_global_init(cycle->log) != NGX_OK) {
+    if (ngx_http_douyin_fetch_global_init(cycle->log, dmcf) != NGX_OK) {
         runner->store_ok = 0;
         return NGX_OK;
     }
@@ -243,50 +244,168 @@ ngx_http_douyin_runner_processing(ngx_cycle_t *cycle,
 }
 
 
-/* ngx_http_douyin_runner_exit: exit_process: closes the store */
+/*
+ * ngx_http_douyin_runner_exit: exit_process: frees what the runner owns
+ * and closes the store.  What is in flight when a worker exits (its
+ * batches and their items, the jobs still listing or waiting for their
+ * videos, the ops of the recovery and listing tasks) is not lost: its
+ * videos stay "processing" in the store, with their task ids, and the
+ * next workers resume them; only the memory goes.  No thread uses an op
+ * any more: nginx's thread pool module, a static module, runs its
+ * exit_process before any dynamic module's, and it returns once the
+ * threads have run every task queued.  Requests still open (a fast
+ * shutdown) are not answered, only detached from their jobs.
+ */
 
 void
 ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
-    if (dmcf->runner == NULL) {
+    ngx_queue_t               *q;
+    ngx_http_douyin_job_t     *job;
+    ngx_http_douyin_batch_t   *batch;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = dmcf->runner;
+
+    if (runner == NULL) {
         return;
     }
 
-    ngx_http_douyin_listing_free(&dmcf->runner->listing);
-    ngx_http_douyin_schedule_exit(dmcf->runner);
+    ngx_http_douyin_schedule_exit(runner);
 
-    if (dmcf->runner->store_ok) {
-        if (dmcf->runner->registered) {
-            (void) ngx_http_douyin_claim_register(&dmcf->runner->store,
-                                                  &dmcf->runner->owner, 0);
+    while (!ngx_queue_empty(&runner->batches)) {
+        q = ngx_queue_head(&runner->batches);
+        batch = ngx_queue_data(q, ngx_http_douyin_batch_t, queue);
+        ngx_queue_remove(q);
+
+        if (batch->timer.timer_set) {
+            ngx_del_timer(&batch->timer);
         }
 
-        ngx_http_douyin_store_close(&dmcf->runner->store);
-        dmcf->runner->store_ok = 0;
+        if (batch->task->event.timer_set) {
+            ngx_del_timer(&batch->task->event);
+        }
+
+        ngx_http_douyin_op_free(batch->task->ctx);
+        ngx_free(batch);
+    }
+
+    runner->inflight = 0;
+
+    while (!ngx_queue_empty(&runner->listing_jobs)
+           || !ngx_queue_empty(&runner->live_jobs))
+    {
+        q = ngx_queue_empty(&runner->listing_jobs)
+            ? ngx_queue_head(&runner->live_jobs)
+            : ngx_queue_head(&runner->listing_jobs);
+        job = ngx_queue_data(q, ngx_http_douyin_job_t, live);
+
+        if (job->request != NULL) {
+            job->request_cleanup->handler = NULL;
+            job->request = NULL;
+        }
+
+        if (job->task->event.timer_set) {
+            ngx_del_timer(&job->task->event);
+        }
+
+        /* off its queues; its op's items, its pool */
+        ngx_http_douyin_job_free(job);
+    }
+
+    if (runner->recover_task != NULL) {
+        if (runner->recover_task->event.timer_set) {
+            ngx_del_timer(&runner->recover_task->event);
+        }
+
+        ngx_http_douyin_op_free(runner->recover_task->ctx);
+    }
+
+    if (runner->listing.task != NULL) {
+        if (runner->listing.task->event.timer_set) {
+            ngx_del_timer(&runner->listing.task->event);
+        }
+
+        ngx_http_douyin_op_free(runner->listing.task->ctx);
+    }
+
+    if (runner->watch.timer_set) {
+        ngx_del_timer(&runner->watch);
+    }
+
+    ngx_http_douyin_listing_free(&runner->listing);
+
+    if (runner->store_ok) {
+        if (runner->registered) {
+            (void) ngx_http_douyin_claim_register(&runner->store,
+                                                  &runner->owner, 0);
+        }
+
+        ngx_http_douyin_store_close(&runner->store);
+        runner->store_ok = 0;
     }
 }
 
 
 /*
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
- * answer once listed, else when every claimed video has ended): posts
- * its OP_LIST thread op.  The job answers r once, through respond(r,
- * err, json); the caller holds a reference of r for it.  Returns
+ * answer once listed, else when every claimed video has ended; pending:
+ * POST /api/process/pending, which transcribes the pushed videos that
+ * are listed and answers at once): posts its OP_LIST (OP_LIST_PENDING)
+ * thread op.  For pending, while videos are being transcribed (a record
+ * is processing, in any worker) the job is not started and r gets, at
+ * once, 200 {"success":false,...,"data":{"pending":0}}, what the later
+ * front end reads as "a run is already going".  The job answers r once,
+ * through respond(r, err, json) (for that answer too, before this
+ * returns); the caller holds a reference of r for it.  Returns
  * NGX_HTTP_DOUYIN_OK, or the error to answer now (the store, the key or
  * the thread pool is unavailable).
  */
 
 ngx_http_douyin_err_e
 ngx_http_douyin_job_start(ngx_http_request_t *r,
-    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async,
+    ngx_http_douyin_main_conf_t *dmcf, ngx_flag_t async, ngx_flag_t pending,
     ngx_http_douyin_respond_pt respond)
 {
+    int                     rc;
+    cJSON                  *json, *data;
+    int64_t                 counts[NGX_HTTP_DOUYIN_NSTATUS][2];
     ngx_pool_cleanup_t     *cln;
     ngx_http_douyin_err_e   err;
     ngx_http_douyin_job_t  *job;
 
-    job = ngx_http_douyin_job_create(dmcf, async, &err);
+    if (!ngx_http_douyin_store_ready(dmcf)) {
+        return NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
+    }
+
+    if (dmcf->runner->auth_header == NULL) {
+        return NGX_HTTP_DOUYIN_ERR_KEY_MISSING;
+    }
+
+    if (pending) {
+        rc = ngx_http_douyin_store_counts(&dmcf->runner->store, counts);
+        if (rc != 0) {
+            return NGX_HTTP_DOUYIN_ERR_STORE_READ;
+        }
+
+        if (counts[NGX_HTTP_DOUYIN_PROCESSING][0]
+            + counts[NGX_HTTP_DOUYIN_PROCESSING][1] > 0)
+        {
+            json = cJSON_CreateObject();
+            cJSON_AddFalseToObject(json, "success");
+            cJSON_AddStringToObject(json, "message",
+                                    "A run is already going; try again "
+                                    "when it has ended.");
+            data = cJSON_AddObjectToObject(json, "data");
+            cJSON_AddNumberToObject(data, "pending", 0);
+
+            respond(r, NGX_HTTP_DOUYIN_OK, json);
+            return NGX_HTTP_DOUYIN_OK;
+        }
+    }
+
+    job = ngx_http_douyin_job_create(dmcf, async, pending, &err);
     if (job == NULL) {
         return err;
     }
@@ -313,6 +432,9 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
     job->request = r;
     job->request_cleanup = cln;
 
+    /* the runner holds the job from now on (and frees it at exit) */
+    ngx_queue_insert_tail(&job->runner->listing_jobs, &job->live);
+
     /* a new call tries the key again */
     job->runner->key_rejected = 0;
 
@@ -322,22 +444,23 @@ ngx_http_douyin_job_start(ngx_http_request_t *r,
 
 /*
  * ngx_http_douyin_job_run: starts a job that no request waits for (a
- * scheduled run): the work of POST /api/process/async.  done(job, err,
- * 1) is called once listed (err: why the listing failed, or OK), then
- * done(job, OK, 0) once when the job ends (job->total, claimed, success,
- * failed, handed_over say how it went); data is kept in job->data.
- * Returns NGX_HTTP_DOUYIN_OK, or the error that kept it from starting
- * (done is not called then).
+ * scheduled run): the work of POST /api/process/async, or with pending
+ * that of POST /api/process/pending (the pushed videos that are listed).
+ * done(job, err, 1) is called once listed (err: why the listing failed,
+ * or OK), then done(job, OK, 0) once when the job ends (job->total,
+ * claimed, success, failed, handed_over say how it went); data is kept
+ * in job->data.  Returns NGX_HTTP_DOUYIN_OK, or the error that kept it
+ * from starting (done is not called then).
  */
 
 ngx_http_douyin_err_e
 ngx_http_douyin_job_run(ngx_http_douyin_main_conf_t *dmcf,
-    ngx_http_douyin_job_done_pt done, void *data)
+    ngx_flag_t pending, ngx_http_douyin_job_done_pt done, void *data)
 {
     ngx_http_douyin_err_e   err;
     ngx_http_douyin_job_t  *job;
 
-    job = ngx_http_douyin_job_create(dmcf, 1, &err);
+    job = ngx_http_douyin_job_create(dmcf, 1, pending, &err);
     if (job == NULL) {
         return err;
     }
@@ -353,17 +476,23 @@ ngx_http_douyin_job_run(ngx_http_douyin_main_conf_t *dmcf,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, job->runner->log, 0,
                    "douyin job %p: scheduled, listing posted", job);
 
+    /* the runner holds the job from now on (and frees it at exit) */
+    ngx_queue_insert_tail(&job->runner->listing_jobs, &job->live);
+
     job->runner->key_rejected = 0;
 
     return NGX_HTTP_DOUYIN_OK;
 }
 
 
-/* a job with its OP_LIST thread task, not posted yet; NULL and *err */
+/*
+ * a job with its OP_LIST (OP_LIST_PENDING) thread task, not posted yet;
+ * NULL and *err
+ */
 
 static ngx_http_douyin_job_t *
 ngx_http_douyin_job_create(ngx_http_douyin_main_conf_t *dmcf,
-    ngx_flag_t async, ngx_http_douyin_err_e *err)
+    ngx_flag_t async, ngx_flag_t pending, ngx_http_douyin_err_e *err)
 {
     ngx_pool_t                *pool;
     ngx_http_douyin_op_t      *op;
@@ -396,7 +525,8 @@ ngx_http_douyin_job_create(ngx_http_douyin_main_conf_t *dmcf,
 
     job->pool = pool;
     job->runner = runner;
-    job->async = async;
+    job->async = pending ? 1 : async;
+    job->pending = pending;
 
     job->task = ngx_thread_task_alloc(pool, sizeof(ngx_http_douyin_op_t));
     if (job->task == NULL) {
@@ -404,7 +534,8 @@ ngx_http_douyin_job_create(ngx_http_douyin_main_conf_t *dmcf,
     }
 
     op = job->task->ctx;
-    op->op = NGX_HTTP_DOUYIN_OP_LIST;
+    op->op = pending ? NGX_HTTP_DOUYIN_OP_LIST_PENDING
+                     : NGX_HTTP_DOUYIN_OP_LIST;
     op->conf = dmcf;
     op->store = &runner->store;
     op->owner = runner->owner;
@@ -459,8 +590,14 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     job->total = op->listed;
     job->claimed = 0;
 
-    /* every listed video has a record now: none is pending */
-    ngx_http_douyin_listing_update(runner, 1, op->listed);
+    if (job->pending) {
+        /* pushed videos became processing: pending has changed */
+        ngx_http_douyin_listing_update(runner, 0, 0);
+
+    } else {
+        /* every listed video has a record now: none is pending */
+        ngx_http_douyin_listing_update(runner, 1, op->listed - op->deleted);
+    }
 
     tp = ngx_timeofday();
     now = (uint64_t) tp->sec * 1000 + tp->msec;
@@ -514,6 +651,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_QUEUED,
                               job->claimed);
 
+    ngx_queue_remove(&job->live);
     ngx_queue_insert_tail(&runner->live_jobs, &job->live);
 
     if ((job->request != NULL || job->done != NULL)
@@ -526,16 +664,34 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 }
 
 
-/* the answer once listed: async, or nothing to process */
+/* the answer once listed: pending, async, or nothing to process */
 
 static cJSON *
 ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
     ngx_http_douyin_op_t *op)
 {
-    cJSON  *json, *data;
+    u_char   msg[96];
+    cJSON   *json, *data;
 
     json = cJSON_CreateObject();
     cJSON_AddTrueToObject(json, "success");
+
+    if (job->pending) {
+        if (job->claimed) {
+            ngx_snprintf(msg, sizeof(msg), "Transcribing %ui pending "
+                         "video(s).%Z", job->claimed);
+
+        } else {
+            ngx_snprintf(msg, sizeof(msg), "Nothing to process: no pending "
+                         "video is listed on file-system-go.%Z");
+        }
+
+        cJSON_AddStringToObject(json, "message", (char *) msg);
+        data = cJSON_AddObjectToObject(json, "data");
+        cJSON_AddNumberToObject(data, "pending", job->claimed);
+
+        return json;
+    }
 
     if (job->async) {
         cJSON_AddStringToObject(json, "message",

@@ -139,7 +139,9 @@ ngx_http_douyin_schedule_init(ngx_cycle_t *cycle,
             return NGX_ERROR;
         }
 
-        ngx_http_douyin_sched_loaded(runner->process, "scope=all");
+        ngx_http_douyin_sched_loaded(runner->process,
+                                     dmcf->process_pending ? "scope=pending"
+                                                           : "scope=all");
         ngx_http_douyin_sched_arm(runner->process, ngx_time());
     }
 
@@ -611,6 +613,7 @@ ngx_http_douyin_process_run(ngx_http_douyin_sched_t *sched)
     ngx_http_douyin_err_e   err;
 
     err = ngx_http_douyin_job_run(sched->runner->conf,
+                                  sched->runner->conf->process_pending,
                                   ngx_http_douyin_process_done, sched);
     if (err == NGX_HTTP_DOUYIN_OK) {
         return;
@@ -1023,7 +1026,8 @@ ngx_http_douyin_schedule_status(ngx_http_douyin_main_conf_t *dmcf)
     if (dmcf->nprocess_at > 0) {
         job = ngx_http_douyin_sched_json(dmcf, NGX_HTTP_DOUYIN_SCHED_PROCESS,
                                          dmcf->process_at, dmcf->nprocess_at);
-        cJSON_AddStringToObject(job, "scope", "all");
+        cJSON_AddStringToObject(job, "scope",
+                                dmcf->process_pending ? "pending" : "all");
         cJSON_AddItemToObject(json, "process", job);
     }
 

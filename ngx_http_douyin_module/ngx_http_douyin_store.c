@@ -12,11 +12,12 @@
  * and write transactions on any thread of the pool).  Write transactions
  * run only in thread tasks and never around network I/O.
  *
- * Layout, format version 1 (key -> value):
+ * Layout, format version 2 (key -> value):
  *
- *   "meta"        "format_version" -> "1"
+ *   "meta"        "format_version" -> "2"
  *   "videos"      aweme_id -> the video record, a JSON object (UTF-8):
  *                   status        "processing" | "completed" | "failed"
+ *                                 | "pending" | "deleted" (see below)
  *                   owner         pid of the worker that claimed it
  *                   claimed_at    Unix s of the claim
  *                   task_id       the provider's task id, once known
@@ -24,16 +25,26 @@
  *                   filename      "<aweme_id>.wav" as listed
  *                   processed_at  Unix s when it ended
  *                   error, message            failed only
- *                   text, segments[{start_time,end_time,text,confidence}],
- *                   confidence, audio_duration            completed only
+ *                   text, segments[{start_time,end_time,text,confidence,
+ *                   speaker_id (diarization only)}], confidence,
+ *                   audio_duration, asr_seconds (billed s), words
+ *                   (per segment: [[begin_ms,end_ms,text,punctuation]],
+ *                   absent in records of older releases), language
+ *                   (when the provider gives it)          completed only
  *                   title, author, description, upload_time (metadata)
  *                   is_read, read_at
+ *                 and, from the collector-fed workflow (format 2):
+ *                   pending_at    Unix s of the collector's push
+ *                   video_publish_time  the pushed ISO 8601 string or null
+ *                   deleted_at    Unix s of a user's delete (tombstone)
  *   "processing"  aweme_id -> "" for every record whose status is
  *                 "processing", so recovery never scans every record;
  *   "by_time"     sort key -> aweme_id, newest upload_time first (see
- *                 ngx_http_douyin_store_index()), for the video list;
+ *                 ngx_http_douyin_store_index()), for the video list:
+ *                 the records the unfiltered list shows (processing,
+ *                 completed, failed), not pending or deleted ones;
  *   "by_status"   status letter + read flag + sort key -> aweme_id, for
- *                 the filtered list;
+ *                 the filtered list, every record;
  *   "workers"     pid (decimal) -> {run id, process start time} (a
  *                 struct, host order) of every worker process that has
  *                 the store open: a claim is alive while its (owner, run)
@@ -42,12 +53,44 @@
  *                 reboot, does not count); old and new binaries of an
  *                 upgrade see each other;
  *   "meta"        "count:<s><r>" -> int64 (host order), the number of
- *                 records per status letter (p, c, f) and read flag
- *                 (0, 1), for the stats.
+ *                 records per status letter (q pending, p, c, f, d
+ *                 deleted) and read flag (0, 1), for the stats;
+ *                 "asr:total" -> double (host order), the sum of the
+ *                 records' asr_seconds (the seconds DashScope billed);
+ *                 "asr:day:<n>" -> double, the same for the records
+ *                 processed on UTC day n (8 decimal digits, days since
+ *                 1970-01-01), for the stats' last 30 days.
+ *   "feed"        read flag + sort key -> aweme_id, one entry per
+ *                 completed record with a non-empty text, newest
+ *                 processed_at first (see ngx_http_douyin_store_feed_key()),
+ *                 for the RSS feed (since format 2);
+ *   "meta"        "feed" -> ngx_http_douyin_feed_state_t (host order):
+ *                 per feed variant (every item, unread items) a version
+ *                 that grows by one in each write transaction that
+ *                 changes an item of that variant, and the Unix s of that
+ *                 change: the feed's ETag and Last-Modified (since
+ *                 format 2).
  *   "meta"        "lease:<job>" -> a JSON object, the lease of a scheduled
  *                 job ("process", "retention"): its last slot and run
  *                 (ngx_http_douyin_lease.c).  Added without a format
  *                 change: an older module ignores these keys.
+ *
+ * The collector-fed workflow (format 2) adds two stored statuses:
+ * "pending", a video the collector pushed (POST /api/aweme/{id}/pending)
+ * that nobody has transcribed yet, and "deleted", a tombstone: the user
+ * deleted the video, its transcript is dropped, its metadata kept, and
+ * nothing ever claims it again (ngx_http_douyin_claim() skips it), whether
+ * its WAV is still listed or the collector pushes it again.  Their
+ * functions are at the end of this file (ngx_http_douyin_store_push(),
+ * ngx_http_douyin_store_tombstone()).
+ *
+ * Format 1 stores (no pending or deleted record, so every index and count
+ * of theirs is already right in format 2; no "feed" index) are upgraded in
+ * place by the first worker that opens them, in one write transaction that
+ * reads every record once to build the feed index
+ * (ngx_http_douyin_store_feed_open()); a module that reads only format 1
+ * then refuses the store instead of claiming its tombstones or writing
+ * records without their feed entries.
  *
  * Status names and letters are those of ngx_http_douyin_statuses[].
  * Claims, task ids, outcomes, the recovery scan and the "workers"
@@ -65,11 +108,12 @@
 #include "ngx_http_douyin_module.h"
 
 
-#define NGX_HTTP_DOUYIN_STORE_FORMAT  "1"
+#define NGX_HTTP_DOUYIN_STORE_FORMAT  "2"
 
 
 /*
- * The index entries of a record: its status letter ('p', 'c', 'f'), its
+ * The index entries of a record: its status letter ('q', 'p', 'c', 'f',
+ * 'd'), its
  * read flag ('0', '1') and its sort key, newest upload_time first:
  *   "0" + 16 hex digits of (2^64 - 1 - Unix s of upload_time) + id key
  *   "1" + id key                               (no or unreadable time)
@@ -81,6 +125,7 @@
 typedef struct {
     u_char      status;
     u_char      read;
+    u_char      listed;     /* in "by_time": the unfiltered list shows it */
     size_t      len;
     u_char      key[1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1];
 } ngx_http_douyin_index_t;
@@ -115,22 +160,36 @@ static ngx_uint_t ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk,
     ngx_uint_t n);
 static int ngx_http_douyin_store_add(MDB_txn *txn,
     ngx_http_douyin_store_t *store, MDB_val *val, cJSON *list);
+static int ngx_http_douyin_store_feed_open(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, MDB_val *version, const char *path,
+    ngx_log_t *log);
+static int ngx_http_douyin_store_feed_write(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *old,
+    cJSON *rec);
+static ngx_http_douyin_status_e ngx_http_douyin_store_status_text(
+    MDB_val *val);
+static int ngx_http_douyin_store_asr_update(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec, int sign);
+static int ngx_http_douyin_store_add_double(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, u_char *name, size_t len, double delta);
 
 
 /* indexed by ngx_http_douyin_status_e */
 
 const ngx_http_douyin_status_t  ngx_http_douyin_statuses[] = {
-    { ngx_string("pending"),    0,   1 << NGX_HTTP_DOUYIN_PENDING },
+    { ngx_string("pending"),    'q', 1 << NGX_HTTP_DOUYIN_PENDING },
     { ngx_string("processing"), 'p', 1 << NGX_HTTP_DOUYIN_PROCESSING },
     { ngx_string("completed"),  'c', 1 << NGX_HTTP_DOUYIN_COMPLETED },
-    { ngx_string("failed"),     'f', 1 << NGX_HTTP_DOUYIN_FAILED }
+    { ngx_string("failed"),     'f', 1 << NGX_HTTP_DOUYIN_FAILED },
+    { ngx_string("deleted"),    'd', 1 << NGX_HTTP_DOUYIN_DELETED }
 };
 
 
 /*
  * ngx_http_douyin_status_of: the status of the record rec: PENDING when
- * there is none (NULL), else the one its "status" names; a record whose
- * status is none of ours counts as failed.
+ * there is none (NULL), else the one its "status" names (a pushed video
+ * is "pending", a tombstone "deleted"); a record whose status is none of
+ * ours counts as failed.
  */
 
 ngx_http_douyin_status_e
@@ -146,8 +205,7 @@ ngx_http_douyin_status_of(cJSON *rec)
     status = cJSON_GetObjectItemCaseSensitive(rec, "status");
 
     if (cJSON_IsString(status)) {
-        for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++)
-        {
+        for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
             if (ngx_strcmp(status->valuestring,
                            ngx_http_douyin_statuses[s].name.data) == 0)
             {
@@ -271,7 +329,7 @@ ngx_http_douyin_store_env(ngx_http_douyin_store_t *store, const char *path,
     }
 
     *call = "mdb_env_set_maxdbs()";
-    rc = mdb_env_set_maxdbs(store->env, 8);
+    rc = mdb_env_set_maxdbs(store->env, 16);
     if (rc != 0) {
         return rc;
     }
@@ -349,6 +407,17 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
     key.mv_size = sizeof("format_version") - 1;
 
     rc = mdb_get(txn, store->meta, &key, &val);
+
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        *call = "opening the feed index";
+        rc = ngx_http_douyin_store_feed_open(txn, store,
+                                             rc == 0 ? &val : NULL, path, log);
+        if (rc != 0 && rc != MDB_INCOMPATIBLE) {
+            return rc;
+        }
+
+        rc = mdb_get(txn, store->meta, &key, &val);
+    }
 
     if (rc == MDB_NOTFOUND) {
         val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
@@ -461,16 +530,20 @@ static void
 ngx_http_douyin_store_index(cJSON *rec, const char *aweme_id,
     ngx_http_douyin_index_t *ix)
 {
-    u_char   *p;
-    cJSON    *is_read, *upload;
-    size_t    len, i;
-    time_t    t;
+    u_char                    *p;
+    cJSON                     *is_read, *upload;
+    size_t                     len, i;
+    time_t                     t;
+    ngx_http_douyin_status_e   status;
 
     is_read = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
     upload = cJSON_GetObjectItemCaseSensitive(rec, "upload_time");
 
-    ix->status = ngx_http_douyin_statuses[ngx_http_douyin_status_of(rec)]
-                 .letter;
+    status = ngx_http_douyin_status_of(rec);
+
+    ix->status = ngx_http_douyin_statuses[status].letter;
+    ix->listed = (ngx_http_douyin_statuses[status].bit
+                  & NGX_HTTP_DOUYIN_STORED) != 0;
 
     ix->read = cJSON_IsTrue(is_read) ? '1' : '0';
 
@@ -525,8 +598,10 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
     val.mv_data = (void *) aweme_id;
     val.mv_size = ngx_strlen(aweme_id);
 
+    /* the unfiltered list shows neither pending nor deleted videos */
+
     if (delta > 0) {
-        rc = mdb_put(txn, store->by_time, &key, &val, 0);
+        rc = ix->listed ? mdb_put(txn, store->by_time, &key, &val, 0) : 0;
         if (rc != 0) {
             return rc;
         }
@@ -537,7 +612,7 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
         rc = mdb_put(txn, store->by_status, &key, &val, 0);
 
     } else {
-        rc = mdb_del(txn, store->by_time, &key, NULL);
+        rc = ix->listed ? mdb_del(txn, store->by_time, &key, NULL) : 0;
         if (rc != 0 && rc != MDB_NOTFOUND) {
             return rc;
         }
@@ -586,7 +661,8 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
  * ngx_http_douyin_store_write: writes rec (NULL: deletes the record of
  * aweme_id) in the write transaction txn and keeps in step, in the same
  * transaction, the "processing" index, the "by_time" and "by_status"
- * indexes and the per-status counts.  Thread side.  Returns 0 or an
+ * indexes, the per-status counts and the sums of billed seconds.  Thread
+ * side.  Returns 0 or an
  * LMDB/errno code.
  */
 
@@ -602,16 +678,24 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
     rc = ngx_http_douyin_store_read(txn, store, aweme_id, &old);
 
-    if (rc == 0) {
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_feed_write(txn, store, aweme_id, old, rec);
+
+    if (rc == 0 && old != NULL) {
         ngx_http_douyin_store_index(old, aweme_id, &ix);
-        cJSON_Delete(old);
+        rc = ngx_http_douyin_store_asr_update(txn, store, old, -1);
+    }
 
+    if (rc == 0 && old != NULL) {
         rc = ngx_http_douyin_store_index_update(txn, store, aweme_id, &ix, -1);
-        if (rc != 0) {
-            return rc;
-        }
+    }
 
-    } else if (rc != MDB_NOTFOUND) {
+    cJSON_Delete(old);
+
+    if (rc != 0) {
         return rc;
     }
 
@@ -651,6 +735,11 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
         return rc;
     }
 
+    rc = ngx_http_douyin_store_asr_update(txn, store, rec, 1);
+    if (rc != 0) {
+        return rc;
+    }
+
     if (ix.status
         == ngx_http_douyin_statuses[NGX_HTTP_DOUYIN_PROCESSING].letter)
     {
@@ -667,8 +756,9 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
 /*
  * ngx_http_douyin_store_counts: the number of records per status (the
- * pending row stays 0: pending videos have no record) and read flag (0,
- * 1).  A read transaction.  Returns 0 or an LMDB code.
+ * pending row counts the pushed videos: listed ones without record have
+ * none) and read flag (0, 1).  A read transaction.  Returns 0 or an LMDB
+ * code.
  */
 
 int
@@ -688,7 +778,7 @@ ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
         return rc;
     }
 
-    for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
         for (r = 0; r < 2; r++) {
             ngx_sprintf(ckey, "count:%c%c", ngx_http_douyin_statuses[s].letter,
                         '0' + r);
@@ -710,6 +800,149 @@ ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     mdb_txn_abort(txn);
 
     return 0;
+}
+
+
+/*
+ * adds (sign 1) or takes away (sign -1) a record's asr_seconds to the
+ * "asr:total" sum and to the sum of the UTC day of its processed_at
+ */
+
+static int
+ngx_http_douyin_store_asr_update(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, cJSON *rec, int sign)
+{
+    int       rc;
+    u_char    name[sizeof("asr:day:") + NGX_INT64_LEN];
+    cJSON    *secs, *at;
+    int64_t   day;
+
+    secs = cJSON_GetObjectItemCaseSensitive(rec, "asr_seconds");
+
+    if (!cJSON_IsNumber(secs) || secs->valuedouble == 0) {
+        return 0;
+    }
+
+    rc = ngx_http_douyin_store_add_double(txn, store, (u_char *) "asr:total",
+                                          sizeof("asr:total") - 1,
+                                          sign * secs->valuedouble);
+    if (rc != 0) {
+        return rc;
+    }
+
+    at = cJSON_GetObjectItemCaseSensitive(rec, "processed_at");
+    day = cJSON_IsNumber(at) && at->valuedouble > 0
+          ? (int64_t) at->valuedouble / 86400 : 0;
+
+    return ngx_http_douyin_store_add_double(txn, store, name,
+               ngx_sprintf(name, "asr:day:%08L", day) - name,
+               sign * secs->valuedouble);
+}
+
+
+static int
+ngx_http_douyin_store_add_double(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    u_char *name, size_t len, double delta)
+{
+    int      rc;
+    double   sum;
+    MDB_val  key, val;
+
+    key.mv_data = name;
+    key.mv_size = len;
+
+    sum = 0;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof(double)) {
+        ngx_memcpy(&sum, val.mv_data, sizeof(double));
+
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    /* sums of whole seconds: a removal never leaves -0.0000001 behind */
+
+    sum += delta;
+    if (sum < 0.0005) {
+        sum = 0;
+    }
+
+    val.mv_data = &sum;
+    val.mv_size = sizeof(double);
+
+    return mdb_put(txn, store->meta, &key, &val, 0);
+}
+
+
+/*
+ * ngx_http_douyin_store_asr: the seconds DashScope billed for the stored
+ * videos: *total over all of them, *recent over those processed on the
+ * UTC day of "now" and the 29 days before.  A read transaction.
+ * Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
+    double *total, double *recent)
+{
+    int          rc;
+    u_char       name[sizeof("asr:day:") + NGX_INT64_LEN];
+    double       v;
+    MDB_val      key, val;
+    MDB_txn     *txn;
+    MDB_cursor  *cur;
+
+    *total = 0;
+    *recent = 0;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = "asr:total";
+    key.mv_size = sizeof("asr:total") - 1;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+    if (rc == 0 && val.mv_size == sizeof(double)) {
+        ngx_memcpy(total, val.mv_data, sizeof(double));
+
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto done;
+    }
+
+    rc = mdb_cursor_open(txn, store->meta, &cur);
+    if (rc != 0) {
+        goto done;
+    }
+
+    key.mv_data = name;
+    key.mv_size = ngx_sprintf(name, "asr:day:%08L",
+                              (int64_t) now / 86400 - 29) - name;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && key.mv_size == sizeof("asr:day:00000000") - 1
+           && ngx_memcmp(key.mv_data, "asr:day:", 8) == 0)
+    {
+        if (val.mv_size == sizeof(double)) {
+            ngx_memcpy(&v, val.mv_data, sizeof(double));
+            *recent += v;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    rc = (rc == MDB_NOTFOUND) ? 0 : rc;
+
+done:
+
+    mdb_txn_abort(txn);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
 }
 
 
@@ -826,7 +1059,7 @@ ngx_http_douyin_store_walk(MDB_txn *txn, ngx_http_douyin_store_t *store,
         return 0;
     }
 
-    for (s = NGX_HTTP_DOUYIN_PROCESSING; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
         for (r = 0; r < 2; r++) {
             if (!(status_mask & ngx_http_douyin_statuses[s].bit)
                 || !(read_mask & (1 << r)))
@@ -984,44 +1217,10 @@ ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
 
 
 /*
- * ngx_http_douyin_store_delete: drops the record of aweme_id with its
- * index entries, in a write transaction.  Thread side.  Returns 0,
- * MDB_NOTFOUND when there was none, or another LMDB/errno code.
- */
-
-int
-ngx_http_douyin_store_delete(ngx_http_douyin_store_t *store,
-    const char *aweme_id)
-{
-    int       rc;
-    MDB_val   key, val;
-    MDB_txn  *txn;
-
-    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
-
-    key.mv_data = (void *) aweme_id;
-    key.mv_size = ngx_strlen(aweme_id);
-
-    rc = mdb_get(txn, store->videos, &key, &val);
-    if (rc == 0) {
-        rc = ngx_http_douyin_store_write(txn, store, aweme_id, NULL);
-    }
-
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-
-    return mdb_txn_commit(txn);
-}
-
-
-/*
- * ngx_http_douyin_store_has: sets found[i] to whether a record exists for
- * ids[i], for n ids, in one read transaction.  Returns 0 or an LMDB code.
+ * ngx_http_douyin_store_has: sets found[i] for each of the n ids[i], in
+ * one read transaction: 0 when there is no record, else 1 + the
+ * record's status (ngx_http_douyin_status_e; a look at the stored text).
+ * Returns 0 or an LMDB code.
  */
 
 int
@@ -1049,7 +1248,8 @@ ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
             return rc;
         }
 
-        found[i] = (rc == 0);
+        found[i] = (rc == 0) ? 1 + ngx_http_douyin_store_status_text(&val)
+                             : 0;
     }
 
     mdb_txn_abort(txn);
@@ -1183,4 +1383,925 @@ ngx_http_douyin_parse_iso8601(const char *s)
 
     return (time_t) (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]
                      - sign * (zh * 3600 + zm * 60));
+}
+
+
+/* the status of a stored record from its text, without parsing it */
+
+static ngx_http_douyin_status_e
+ngx_http_douyin_store_status_text(MDB_val *val)
+{
+    u_char      *end;
+    ngx_uint_t   s;
+    u_char       pattern[sizeof("\"status\":\"processing\"")];
+
+    end = (u_char *) val->mv_data + val->mv_size;
+
+    for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+        ngx_sprintf(pattern, "\"status\":\"%V\"%Z",
+                    &ngx_http_douyin_statuses[s].name);
+
+        if (ngx_strlcasestrn(val->mv_data, end, pattern,
+                             ngx_strlen(pattern) - 1)
+            != NULL)
+        {
+            return s;
+        }
+    }
+
+    return NGX_HTTP_DOUYIN_FAILED;
+}
+/*
+ * The collector-fed workflow: pushed (pending) records and tombstones.
+ */
+
+
+/*
+ * ngx_http_douyin_store_pushed_keeps: does the stored record rec keep its
+ * own value of the field that a finished transcription brings
+ * (ngx_http_douyin_claim_finish())?  Yes for the metadata the collector
+ * pushed (records with pending_at): title, author, description and
+ * video_publish_time; and for its upload_time (the push time) unless
+ * file-system-go gave a real one (Go's zero time "0001-01-01T00:00:00Z"
+ * is no time)
+ */
+
+ngx_int_t
+ngx_http_douyin_store_pushed_keeps(cJSON *rec, cJSON *field)
+{
+    cJSON       *mine;
+    const char  *name;
+
+    if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(rec, "pending_at")))
+    {
+        return 0;
+    }
+
+    name = field->string;
+    mine = cJSON_GetObjectItemCaseSensitive(rec, name);
+
+    if (!cJSON_IsString(mine)) {
+        return 0;
+    }
+
+    if (ngx_strcmp(name, "upload_time") == 0) {
+        return !cJSON_IsString(field)
+               || ngx_http_douyin_parse_iso8601(field->valuestring)
+                  <= (time_t) -62135596800LL;
+    }
+
+    return ngx_strcmp(name, "title") == 0
+           || ngx_strcmp(name, "author") == 0
+           || ngx_strcmp(name, "description") == 0
+           || ngx_strcmp(name, "video_publish_time") == 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_push: the collector's push of aweme_id, in a write
+ * transaction.  fields holds what it sent (filename, and any of title,
+ * author, description, video_publish_time).  A video without record, or
+ * whose record is failed or pending, becomes "pending" with those fields,
+ * pending_at = now and, unless it has one, upload_time = now (ISO 8601,
+ * UTC); a failed record's error and end time are dropped.  A record that
+ * is processing, completed or deleted is left as it is.  was (at least
+ * 16 bytes) gets the status the video has after the call.  Thread side.
+ * Returns 0 or an LMDB/errno code (nothing changed).
+ */
+
+int
+ngx_http_douyin_store_push(ngx_http_douyin_store_t *store,
+    const char *aweme_id, cJSON *fields, time_t now, char *was)
+{
+    int         rc;
+    char        iso[sizeof("1970-01-01T00:00:00Z")];
+    cJSON      *rec, *status, *field, *copy;
+    MDB_txn    *txn;
+    struct tm   tm;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+
+    if (rc == MDB_NOTFOUND) {
+        rec = cJSON_CreateObject();
+        if (rec == NULL) {
+            mdb_txn_abort(txn);
+            return ENOMEM;
+        }
+
+    } else if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+
+    } else {
+        status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+        if (cJSON_IsString(status)
+            && (ngx_strcmp(status->valuestring, "processing") == 0
+                || ngx_strcmp(status->valuestring, "completed") == 0
+                || ngx_strcmp(status->valuestring, "deleted") == 0))
+        {
+            ngx_cpystrn((u_char *) was, (u_char *) status->valuestring, 16);
+            cJSON_Delete(rec);
+            mdb_txn_abort(txn);
+            return 0;
+        }
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "status");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "error");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "message");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "processed_at");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "pending_at");
+
+    if (cJSON_AddStringToObject(rec, "status", "pending") == NULL
+        || cJSON_AddNumberToObject(rec, "pending_at", (double) now) == NULL)
+    {
+        goto nomem;
+    }
+
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rec, "upload_time")))
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "upload_time");
+
+        gmtime_r(&now, &tm);
+        strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+        if (cJSON_AddStringToObject(rec, "upload_time", iso) == NULL) {
+            goto nomem;
+        }
+    }
+
+    cJSON_ArrayForEach(field, fields) {
+        copy = cJSON_Duplicate(field, 1);
+        if (copy == NULL) {
+            goto nomem;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
+        cJSON_AddItemToObject(rec, field->string, copy);
+    }
+
+    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
+    cJSON_Delete(rec);
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc == 0) {
+        ngx_cpystrn((u_char *) was, (u_char *) "pending", 16);
+    }
+
+    return rc;
+
+nomem:
+
+    cJSON_Delete(rec);
+    mdb_txn_abort(txn);
+
+    return ENOMEM;
+}
+
+
+/*
+ * ngx_http_douyin_store_tombstone: makes the record of aweme_id a
+ * tombstone, in a write transaction: status "deleted", deleted_at = now,
+ * the transcript, the error and the claim fields dropped, the metadata,
+ * filename and read flag kept.  Without a record: MDB_NOTFOUND, unless
+ * "create", in which case a tombstone with filename is written.  A
+ * tombstone stays as it is (its first deleted_at).  Thread side.  Returns
+ * 0, MDB_NOTFOUND or another LMDB/errno code (nothing changed).
+ */
+
+int
+ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
+    const char *aweme_id, const char *filename, ngx_uint_t create,
+    time_t now)
+{
+    int           rc;
+    cJSON        *rec, *status;
+    MDB_txn      *txn;
+    const char  **d;
+
+    static const char  *drop[] = {
+        "status", "owner", "run", "claimed_at", "task_id", "file_url",
+        "error", "message", "text", "segments", "confidence",
+        "audio_duration", "words", "language", NULL
+    };
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_read(txn, store, aweme_id, &rec);
+
+    if (rc == MDB_NOTFOUND && create) {
+        rec = cJSON_CreateObject();
+        if (rec == NULL
+            || cJSON_AddStringToObject(rec, "filename", filename) == NULL)
+        {
+            cJSON_Delete(rec);
+            mdb_txn_abort(txn);
+            return ENOMEM;
+        }
+
+    } else if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+
+    if (cJSON_IsString(status)
+        && ngx_strcmp(status->valuestring, "deleted") == 0)
+    {
+        cJSON_Delete(rec);
+        mdb_txn_abort(txn);
+        return 0;
+    }
+
+    for (d = drop; *d != NULL; d++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, *d);
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "deleted_at");
+
+    if (cJSON_AddStringToObject(rec, "status", "deleted") == NULL
+        || cJSON_AddNumberToObject(rec, "deleted_at", (double) now) == NULL)
+    {
+        cJSON_Delete(rec);
+        mdb_txn_abort(txn);
+        return ENOMEM;
+    }
+
+    rc = ngx_http_douyin_store_write(txn, store, aweme_id, rec);
+    cJSON_Delete(rec);
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * ngx_http_douyin_store_pending: every pending (pushed) record, from the
+ * "by_status" index, as *items (malloc()ed array of *n, each with its
+ * aweme_id and a malloc()ed filename: the pushed audio_filename, else
+ * "<aweme_id>.wav"), at most "limit".  A read transaction.  Returns 0 or
+ * an LMDB/errno code (nothing allocated).
+ */
+
+int
+ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
+    ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n)
+{
+    int                      rc;
+    char                     id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON                   *rec, *name;
+    MDB_val                  key, val;
+    MDB_txn                 *txn;
+    MDB_cursor              *cur;
+    ngx_uint_t               count, cap, i;
+    ngx_http_douyin_item_t  *it;
+    void                    *p;
+
+    *items = NULL;
+    *n = 0;
+
+    it = NULL;
+    count = 0;
+    cap = 0;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, store->by_status, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    key.mv_data = "q";
+    key.mv_size = 1;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && count < limit
+           && key.mv_size > 0 && *(u_char *) key.mv_data == 'q')
+    {
+        if (val.mv_size == 0 || val.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        ngx_memcpy(id, val.mv_data, val.mv_size);
+        id[val.mv_size] = '\0';
+
+        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+        if (rc != 0) {
+            break;
+        }
+
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+
+            p = realloc(it, cap * sizeof(ngx_http_douyin_item_t));
+            if (p == NULL) {
+                cJSON_Delete(rec);
+                rc = ENOMEM;
+                break;
+            }
+
+            it = p;
+        }
+
+        ngx_memzero(&it[count], sizeof(ngx_http_douyin_item_t));
+        ngx_cpystrn((u_char *) it[count].aweme_id, (u_char *) id,
+                    sizeof(it[count].aweme_id));
+
+        name = cJSON_GetObjectItemCaseSensitive(rec, "filename");
+
+        if (cJSON_IsString(name) && name->valuestring[0] != '\0') {
+            it[count].filename = strdup(name->valuestring);
+
+        } else {
+            it[count].filename = malloc(val.mv_size + sizeof(".wav"));
+            if (it[count].filename != NULL) {
+                ngx_sprintf((u_char *) it[count].filename, "%s.wav%Z", id);
+            }
+        }
+
+        cJSON_Delete(rec);
+
+        count++;
+
+        if (it[count - 1].filename == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        for (i = 0; i < count; i++) {
+            free(it[i].filename);
+        }
+
+        free(it);
+
+        return rc;
+    }
+
+    *items = it;
+    *n = count;
+
+    return 0;
+}
+
+
+/*
+ * The RSS feed's index and state (format 2).
+ *
+ * A record is a feed item when it is "completed" with a non-empty
+ * "text".  Its "feed" key is its read flag ('0', '1'), then 16 hex
+ * digits of (2^64 - 1 - processed_at) and the id key of the "by_time"
+ * index, so that ascending keys within a read flag are newest
+ * processed_at first, ids descending on a tie.
+ */
+
+#define NGX_HTTP_DOUYIN_FEED_KEY_LEN  (1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1)
+
+
+/* the fields an item shows, besides its key's processed_at and read flag */
+
+static const char  *ngx_http_douyin_feed_fields[] = {
+    "title", "author", "description", "text", "segments", NULL
+};
+
+
+/*
+ * the "feed" key of rec in key (NGX_HTTP_DOUYIN_FEED_KEY_LEN bytes): its
+ * length, or 0 when rec is not a feed item
+ */
+
+static size_t
+ngx_http_douyin_store_feed_key(cJSON *rec, const char *aweme_id, u_char *key)
+{
+    u_char   *p;
+    cJSON    *text, *at;
+    size_t    len, i;
+    uint64_t  t;
+
+    text = cJSON_GetObjectItemCaseSensitive(rec, "text");
+
+    if (ngx_http_douyin_status_of(rec) != NGX_HTTP_DOUYIN_COMPLETED
+        || !cJSON_IsString(text) || text->valuestring[0] == '\0')
+    {
+        return 0;
+    }
+
+    at = cJSON_GetObjectItemCaseSensitive(rec, "processed_at");
+
+    t = (cJSON_IsNumber(at) && at->valuedouble > 0)
+        ? (uint64_t) at->valuedouble : 0;
+
+    p = key;
+
+    *p++ = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "is_read"))
+           ? '1' : '0';
+
+    p = ngx_sprintf(p, "%016xL", (uint64_t) -1 - t);
+
+    len = ngx_strlen(aweme_id);
+
+    for (i = len; i < NGX_HTTP_DOUYIN_ID_MAX; i++) {
+        *p++ = '9';
+    }
+
+    for (i = 0; i < len; i++) {
+        *p++ = (u_char) ('9' - (aweme_id[i] - '0'));
+    }
+
+    *p++ = (u_char) ('A' + len);
+
+    return p - key;
+}
+
+
+/* reads the feed state of the transaction (zeros when there is none) */
+
+static int
+ngx_http_douyin_store_feed_get(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_http_douyin_feed_state_t *st)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    ngx_memzero(st, sizeof(ngx_http_douyin_feed_state_t));
+
+    key.mv_data = "feed";
+    key.mv_size = sizeof("feed") - 1;
+
+    rc = mdb_get(txn, store->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (val.mv_size != sizeof(ngx_http_douyin_feed_state_t)) {
+        return MDB_CORRUPTED;
+    }
+
+    ngx_memcpy(st, val.mv_data, sizeof(ngx_http_douyin_feed_state_t));
+
+    return 0;
+}
+
+
+/*
+ * a new version of the variants in "changed" (bit 0: every item, bit 1:
+ * unread items), changed now
+ */
+
+static int
+ngx_http_douyin_store_feed_bump(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_uint_t changed)
+{
+    int                           rc;
+    time_t                        now;
+    MDB_val                       key, val;
+    ngx_uint_t                    v;
+    ngx_http_douyin_feed_state_t  st;
+
+    rc = ngx_http_douyin_store_feed_get(txn, store, &st);
+    if (rc != 0) {
+        return rc;
+    }
+
+    now = time(NULL);
+
+    for (v = 0; v < 2; v++) {
+        if (changed & (1 << v)) {
+            st.version[v]++;
+            st.changed_at[v] = now;
+        }
+    }
+
+    key.mv_data = "feed";
+    key.mv_size = sizeof("feed") - 1;
+    val.mv_data = &st;
+    val.mv_size = sizeof(ngx_http_douyin_feed_state_t);
+
+    return mdb_put(txn, store->meta, &key, &val, 0);
+}
+
+
+/*
+ * Part of ngx_http_douyin_store_write(): moves the "feed" entry of
+ * aweme_id from what old (NULL: no record) had to what rec (NULL: a
+ * delete) has, and gives a new version to each feed variant whose items
+ * changed: one entering or leaving it, or one of its items with another
+ * processed_at or another text, segments, title, author or description.
+ * A read flag changes the unread variant only.
+ */
+
+static int
+ngx_http_douyin_store_feed_write(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *old,
+    cJSON *rec)
+{
+    int           rc;
+    u_char        okey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    u_char        nkey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    size_t        olen, nlen;
+    MDB_val       key, val;
+    ngx_uint_t    same, changed, o_unread, n_unread;
+    const char  **f;
+
+    olen = old ? ngx_http_douyin_store_feed_key(old, aweme_id, okey) : 0;
+    nlen = rec ? ngx_http_douyin_store_feed_key(rec, aweme_id, nkey) : 0;
+
+    if (olen == 0 && nlen == 0) {
+        return 0;
+    }
+
+    /* the same item, its read flag aside? */
+
+    same = (olen != 0 && olen == nlen
+            && ngx_memcmp(okey + 1, nkey + 1, olen - 1) == 0);
+
+    for (f = ngx_http_douyin_feed_fields; same && *f != NULL; f++) {
+        cJSON  *a, *b;
+
+        a = cJSON_GetObjectItemCaseSensitive(old, *f);
+        b = cJSON_GetObjectItemCaseSensitive(rec, *f);
+
+        if ((a == NULL) != (b == NULL)
+            || (a != NULL && !cJSON_Compare(a, b, 1)))
+        {
+            same = 0;
+        }
+    }
+
+    o_unread = (olen != 0 && okey[0] == '0');
+    n_unread = (nlen != 0 && nkey[0] == '0');
+
+    changed = 0;
+
+    if (!same) {
+        changed |= 1;
+    }
+
+    if ((o_unread || n_unread) && !(o_unread && n_unread && same)) {
+        changed |= 2;
+    }
+
+    if (olen != 0 && (olen != nlen || ngx_memcmp(okey, nkey, olen) != 0)) {
+        key.mv_data = okey;
+        key.mv_size = olen;
+
+        rc = mdb_del(txn, store->feed, &key, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    if (nlen != 0) {
+        key.mv_data = nkey;
+        key.mv_size = nlen;
+        val.mv_data = (void *) aweme_id;
+        val.mv_size = ngx_strlen(aweme_id);
+
+        rc = mdb_put(txn, store->feed, &key, &val, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    if (changed == 0) {
+        return 0;
+    }
+
+    return ngx_http_douyin_store_feed_bump(txn, store, changed);
+}
+
+
+/*
+ * Part of ngx_http_douyin_store_open(), in its write transaction: opens
+ * the "feed" index.  version is the stored format_version (NULL: a new
+ * store).  A new store gets format 2 and a first feed state; a format 1
+ * store is migrated: every record is read once and the completed ones
+ * are indexed, then format_version becomes 2.  Returns 0,
+ * MDB_INCOMPATIBLE for another format (left as it is), or an LMDB/errno
+ * code.
+ */
+
+static int
+ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    MDB_val *version, const char *path, ngx_log_t *log)
+{
+    int          rc;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    u_char       fkey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    cJSON       *rec;
+    MDB_val      key, val, fval;
+    MDB_cursor  *cur;
+    ngx_uint_t   migrate, n;
+
+    migrate = 0;
+
+    if (version != NULL) {
+        if (version->mv_size == 1 && *(u_char *) version->mv_data == '1') {
+            migrate = 1;
+
+        } else if (version->mv_size
+                   != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
+                   || ngx_memcmp(version->mv_data,
+                                 NGX_HTTP_DOUYIN_STORE_FORMAT,
+                                 version->mv_size) != 0)
+        {
+            return MDB_INCOMPATIBLE;
+        }
+    }
+
+    rc = mdb_dbi_open(txn, "feed", MDB_CREATE, &store->feed);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (version != NULL && !migrate) {
+        return 0;
+    }
+
+    n = 0;
+
+    if (migrate) {
+        rc = mdb_cursor_open(txn, store->videos, &cur);
+        if (rc != 0) {
+            return rc;
+        }
+
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+             rc == 0;
+             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        {
+            if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+                continue;
+            }
+
+            ngx_memcpy(id, key.mv_data, key.mv_size);
+            id[key.mv_size] = '\0';
+
+            rec = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+
+            fval.mv_size = rec ? ngx_http_douyin_store_feed_key(rec, id, fkey)
+                               : 0;
+            cJSON_Delete(rec);
+
+            if (fval.mv_size == 0) {
+                continue;
+            }
+
+            /* the "videos" cursor is not moved by writes to "feed" */
+
+            key.mv_data = fkey;
+            key.mv_size = fval.mv_size;
+            fval.mv_data = id;
+            fval.mv_size = ngx_strlen(id);
+
+            rc = mdb_put(txn, store->feed, &key, &fval, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            n++;
+        }
+
+        mdb_cursor_close(cur);
+
+        if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    rc = ngx_http_douyin_store_feed_bump(txn, store, 3);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = "format_version";
+    key.mv_size = sizeof("format_version") - 1;
+    val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
+    val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+
+    rc = mdb_put(txn, store->meta, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (migrate) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "douyin: store \"%s\" upgraded from format version 1 "
+                      "to " NGX_HTTP_DOUYIN_STORE_FORMAT ": %ui transcripts "
+                      "indexed for the feed", path, n);
+    }
+
+    return 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_feed_state: the feed state (versions and times
+ * of the last change, see the layout), in a read transaction: one
+ * lookup, no record read.  Event loop.  Returns 0 or an LMDB code.
+ */
+
+int
+ngx_http_douyin_store_feed_state(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_feed_state_t *st)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = ngx_http_douyin_store_feed_get(txn, store, st);
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_feed: the first "limit" feed items, newest
+ * processed_at first (unread_only: the unread ones), as *items, a new
+ * cJSON array of record objects each with "aweme_id" added, and the feed
+ * state they belong to in *st, all from one read transaction.  Only the
+ * records returned are read; the rest is the index.  Event loop.
+ * Returns 0 or an LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
+    ngx_uint_t unread_only, ngx_uint_t limit, cJSON **items,
+    ngx_http_douyin_feed_state_t *st)
+{
+    int          rc, c;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON       *list, *rec;
+    u_char       prefix[2];
+    size_t       la, lb;
+    MDB_val      key[2], val[2];
+    MDB_txn     *txn;
+    MDB_cursor  *cur[2];
+    ngx_uint_t   n, i, best, live[2], count;
+
+    *items = NULL;
+
+    list = cJSON_CreateArray();
+    if (list == NULL) {
+        return ENOMEM;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        cJSON_Delete(list);
+        return rc;
+    }
+
+    n = 0;
+
+    rc = ngx_http_douyin_store_feed_get(txn, store, st);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* one cursor per read flag, merged on the rest of the key */
+
+    for (i = 0; i < (unread_only ? 1 : 2); i++) {
+        prefix[i] = (u_char) ('0' + i);
+
+        rc = mdb_cursor_open(txn, store->feed, &cur[i]);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        n++;
+
+        key[i].mv_data = &prefix[i];
+        key[i].mv_size = 1;
+
+        rc = mdb_cursor_get(cur[i], &key[i], &val[i], MDB_SET_RANGE);
+        live[i] = (rc == 0 && key[i].mv_size > 1
+                   && *(u_char *) key[i].mv_data == prefix[i]);
+    }
+
+    count = 0;
+
+    while (count < limit) {
+        best = n;
+
+        for (i = 0; i < n; i++) {
+            if (!live[i]) {
+                continue;
+            }
+
+            if (best == n) {
+                best = i;
+                continue;
+            }
+
+            la = key[i].mv_size - 1;
+            lb = key[best].mv_size - 1;
+
+            c = ngx_memcmp((u_char *) key[i].mv_data + 1,
+                           (u_char *) key[best].mv_data + 1,
+                           ngx_min(la, lb));
+
+            if (c < 0 || (c == 0 && la < lb)) {
+                best = i;
+            }
+        }
+
+        if (best == n) {
+            break;
+        }
+
+        if (val[best].mv_size == 0
+            || val[best].mv_size > NGX_HTTP_DOUYIN_ID_MAX)
+        {
+            rc = MDB_CORRUPTED;
+            goto failed;
+        }
+
+        ngx_memcpy(id, val[best].mv_data, val[best].mv_size);
+        id[val[best].mv_size] = '\0';
+
+        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "aweme_id");
+
+        if (cJSON_AddStringToObject(rec, "aweme_id", id) == NULL) {
+            cJSON_Delete(rec);
+            rc = ENOMEM;
+            goto failed;
+        }
+
+        cJSON_AddItemToArray(list, rec);
+        count++;
+
+        rc = mdb_cursor_get(cur[best], &key[best], &val[best], MDB_NEXT);
+        live[best] = (rc == 0 && key[best].mv_size > 1
+                      && *(u_char *) key[best].mv_data == prefix[best]);
+    }
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(cur[i]);
+    }
+
+    mdb_txn_abort(txn);
+
+    *items = list;
+
+    return 0;
+
+failed:
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(cur[i]);
+    }
+
+    mdb_txn_abort(txn);
+    cJSON_Delete(list);
+
+    return rc;
 }

@@ -40,6 +40,10 @@ static void ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_push(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op);
+static int ngx_libc_cdecl ngx_http_douyin_name_cmp(const void *one,
+    const void *two);
 static void ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_lease_end(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op);
@@ -125,7 +129,8 @@ ngx_http_douyin_task_timedout(ngx_event_t *ev)
 
 /*
  * ngx_http_douyin_op_free: frees what the thread side malloc()ed into the
- * op (items and their strings, task ids).  Event loop.
+ * op (items and their strings, task ids, listed names) and the fields of
+ * a push.  Event loop.
  */
 
 void
@@ -146,10 +151,21 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
     free(op->task_ids);
     cJSON_Delete(op->summary);
 
+    for (i = 0; i < op->nnames; i++) {
+        free(op->names[i].name);
+        free(op->names[i].url);
+    }
+
+    free(op->names);
+    cJSON_Delete(op->fields);
+
     op->summary = NULL;
     op->items = NULL;
     op->task_ids = NULL;
     op->nitems = 0;
+    op->names = NULL;
+    op->nnames = 0;
+    op->fields = NULL;
 }
 
 
@@ -210,6 +226,14 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         ngx_http_douyin_op_delete(op);
         break;
 
+    case NGX_HTTP_DOUYIN_OP_PUSH:
+        ngx_http_douyin_op_push(op);
+        break;
+
+    case NGX_HTTP_DOUYIN_OP_LIST_PENDING:
+        ngx_http_douyin_op_list_pending(op);
+        break;
+
     case NGX_HTTP_DOUYIN_OP_LEASE:
         ngx_http_douyin_op_lease(op);
         break;
@@ -238,7 +262,7 @@ static void
 ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
 {
     int         err;
-    ngx_uint_t  claimed;
+    ngx_uint_t  claimed, i;
 
     if (ngx_http_douyin_fsgo_list(op) != NGX_OK) {
         return;
@@ -256,7 +280,126 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
         return;
     }
 
+    for (i = 0; i < op->nitems; i++) {
+        op->deleted += (op->items[i].outcome == NGX_HTTP_DOUYIN_DELETED);
+    }
+
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * OP_LIST_PENDING (POST /api/process/pending): the listing, the pending
+ * (pushed) records, and the claim of those whose audio_filename is
+ * listed.  A pushed video whose file is not listed (yet) stays pending;
+ * when the listing fails nothing is claimed and nothing changes (the
+ * op's error).  op->items are the pending videos listed, with their
+ * claim flags; op->listed counts them.
+ */
+
+static void
+ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
+{
+    int                      err;
+    ngx_uint_t               i, k, claimed, np;
+    ngx_http_douyin_name_t   key, *nm;
+    ngx_http_douyin_item_t  *pending;
+
+    if (ngx_http_douyin_fsgo_list(op) != NGX_OK) {
+        return;
+    }
+
+    /* the "<aweme_id>.wav" items of the listing are not needed here */
+
+    for (i = 0; i < op->nitems; i++) {
+        free(op->items[i].file_url);
+        free(op->items[i].filename);
+    }
+
+    free(op->items);
+    op->items = NULL;
+    op->nitems = 0;
+
+    if (op->nnames > 1) {
+        ngx_qsort(op->names, op->nnames, sizeof(ngx_http_douyin_name_t),
+                  ngx_http_douyin_name_cmp);
+    }
+
+    err = ngx_http_douyin_store_pending(op->store, (ngx_uint_t) -1,
+                                        &pending, &np);
+    if (err != 0) {
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_STORE);
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "reading the pending videos failed: %s%Z",
+                     mdb_strerror(err));
+        return;
+    }
+
+    op->items = pending;
+    op->nitems = np;
+
+    for (i = 0, k = 0; i < np; i++) {
+        key.name = pending[i].filename;
+
+        nm = (op->nnames > 0)
+             ? bsearch(&key, op->names, op->nnames,
+                       sizeof(ngx_http_douyin_name_t),
+                       ngx_http_douyin_name_cmp)
+             : NULL;
+
+        if (nm == NULL) {
+            free(pending[i].filename);      /* not listed (yet): stays */
+            pending[i].filename = NULL;
+            continue;
+        }
+
+        /* the listing's url is not escaped: a name may hold a space */
+
+        pending[i].file_url = (nm->url != NULL)
+            ? ngx_http_douyin_join(op->conf->audio_base_url.data, "",
+                                   nm->url, NGX_ESCAPE_URI)
+            : ngx_http_douyin_join(op->conf->audio_base_url.data,
+                                   "/audio/", nm->name,
+                                   NGX_ESCAPE_URI_COMPONENT);
+
+        pending[k++] = pending[i];
+
+        if (pending[k - 1].file_url == NULL) {
+            for (i++; i < np; i++) {
+                free(pending[i].filename);
+            }
+
+            op->nitems = k;
+            ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+            return;
+        }
+    }
+
+    op->nitems = k;
+    op->listed = k;
+
+    if (k == 0) {
+        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+        return;
+    }
+
+    err = ngx_http_douyin_claim(op->store, op->items, op->nitems, &claimed,
+                                &op->owner);
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "claiming videos");
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_douyin_name_cmp(const void *one, const void *two)
+{
+    const ngx_http_douyin_name_t  *a = one, *b = two;
+
+    return ngx_strcmp(a->name, b->name);
 }
 
 
@@ -307,6 +450,7 @@ static void
 ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
 {
     cJSON        *answer, **records;
+    double        billed;
     ngx_int_t     rc;
     ngx_uint_t    i;
     const char   *fail;
@@ -347,7 +491,16 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
         }
     }
 
+    /* the task's billed seconds, shared out to its completed records */
+    billed = ngx_http_douyin_dashscope_usage(answer, records, op->nitems);
+
     ngx_http_douyin_store_outcome(op, records);
+
+    /* counted once, when stored: a failed write retries the whole step */
+
+    if (op->rc == NGX_HTTP_DOUYIN_RC_DONE) {
+        ngx_http_douyin_metrics_billed(op->conf, billed);
+    }
 
 done:
 
@@ -428,7 +581,8 @@ ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op)
 
 /*
  * OP_LISTING: the listing, and of the listed videos those without a
- * record: op->items keeps only these (in order), op->listed counts all.
+ * record: op->items keeps only these (in order), op->listed counts all,
+ * op->deleted the listed tombstones.
  */
 
 static void
@@ -469,6 +623,8 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
     }
 
     for (i = 0, n = 0; i < op->nitems; i++) {
+        op->deleted += (found[i] == 1 + NGX_HTTP_DOUYIN_DELETED);
+
         if (found[i]) {
             free(op->items[i].file_url);
             free(op->items[i].filename);
@@ -487,8 +643,9 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
 
 
 /*
- * OP_READ: when marking read, tell file-system-go first; only when it
- * agrees is the record changed.  Marking unread only changes the record.
+ * OP_READ: when marking read, tell file-system-go first (version 1.5
+ * only); only when it agrees is the record changed.  Marking unread only
+ * changes the record.
  */
 
 static void
@@ -496,7 +653,11 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    if (op->is_read && ngx_http_douyin_fsgo_mark_read(op) != NGX_OK) {
+    /* the newer file-system-go (douyin_filesystem_api 2) has no read routes */
+
+    if (op->is_read && op->conf->filesystem_api != 2
+        && ngx_http_douyin_fsgo_mark_read(op) != NGX_OK)
+    {
         return;
     }
 
@@ -519,34 +680,58 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
 
 /*
  * OP_DELETE: unless keep_file, delete the WAV on file-system-go first (a
- * 404 means it is gone already); only then is the record dropped.
- * not_found is set when neither the file nor a record existed.
+ * 404 means it is gone already); only then is the record made a
+ * tombstone (ngx_http_douyin_store_tombstone()).  Without a record, a
+ * tombstone is written when the file was there or op->create says so
+ * (keep_file of a listed video); else not_found is set.
  */
 
 static void
 ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
 {
     int         err;
-    ngx_uint_t  file_gone;
+    ngx_uint_t  file_gone, create;
 
     file_gone = 0;
+    create = op->create;
 
-    if (!op->keep_file
-        && ngx_http_douyin_fsgo_delete(op, &file_gone) != NGX_OK)
-    {
-        return;
+    if (!op->keep_file) {
+        if (ngx_http_douyin_fsgo_delete(op, &file_gone) != NGX_OK) {
+            return;
+        }
+
+        create = !file_gone;
     }
 
-    err = ngx_http_douyin_store_delete(op->store, op->items[0].aweme_id);
-
+    err = ngx_http_douyin_store_tombstone(op->store, op->items[0].aweme_id,
+                                          op->items[0].filename, create,
+                                          time(NULL));
     if (err == MDB_NOTFOUND) {
-        op->not_found = op->keep_file || file_gone;
+        op->not_found = 1;
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
         return;
     }
 
     if (err != 0) {
-        ngx_http_douyin_op_store_error(op, err, "dropping the record");
+        ngx_http_douyin_op_store_error(op, err, "writing the tombstone");
+        return;
+    }
+
+    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/* OP_PUSH: the collector's push, stored (ngx_http_douyin_store_push()) */
+
+static void
+ngx_http_douyin_op_push(ngx_http_douyin_op_t *op)
+{
+    int  err;
+
+    err = ngx_http_douyin_store_push(op->store, op->items[0].aweme_id,
+                                     op->fields, time(NULL), op->was);
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "storing the push");
         return;
     }
 

@@ -7,11 +7,13 @@
 /*
  * ngx_http_douyin_module: the routes of one video (event loop):
  * douyin_result ID (GET /api/result/{aweme_id}), douyin_video ID (GET and
- * DELETE /api/videos/{aweme_id}) and douyin_video_read ID (POST
- * /api/videos/{aweme_id}/read), their checks of the id and the record,
- * the video's JSON object, and the thread op bound to a request (read,
- * delete): r->main->blocked keeps the request alive while a thread has
- * the task.
+ * DELETE /api/videos/{aweme_id}), douyin_video_delete ID (DELETE
+ * /api/aweme/{aweme_id}), douyin_video_read ID (POST .../read) and
+ * douyin_video_unread ID (POST .../unread), their checks of the id and
+ * the record, the video's JSON object, and the thread op bound to a
+ * request (read, delete, the collector's push): r->main->blocked keeps
+ * the request alive while a thread has the task.  A delete writes a
+ * tombstone (status "deleted"): the video is never transcribed again.
  */
 
 
@@ -21,22 +23,17 @@
 #define NGX_HTTP_DOUYIN_READ_BODY_MAX  1024
 
 
-static ngx_http_douyin_err_e ngx_http_douyin_video_id(ngx_http_request_t *r,
-    char *id);
 static ngx_http_douyin_err_e ngx_http_douyin_video_load(
     ngx_http_request_t *r, char *id, cJSON **rec);
-static ngx_int_t ngx_http_douyin_video_open(ngx_http_request_t *r,
-    ngx_uint_t methods, char *id, cJSON **rec);
-static cJSON *ngx_http_douyin_result(const char *id, cJSON *rec);
+static cJSON *ngx_http_douyin_result(const char *id, cJSON *rec,
+    ngx_uint_t words);
 static void ngx_http_douyin_video_pending(ngx_http_request_t *r);
 static ngx_int_t ngx_http_douyin_video_delete(ngx_http_request_t *r,
     char *id, cJSON *rec);
+static void ngx_http_douyin_video_delete_listed(ngx_http_request_t *r);
 static void ngx_http_douyin_video_read_body(ngx_http_request_t *r);
 static ngx_http_douyin_err_e ngx_http_douyin_video_read_flag(
     ngx_http_request_t *r, ngx_uint_t *is_read);
-static ngx_int_t ngx_http_douyin_video_op(ngx_http_request_t *r,
-    ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
-    ngx_uint_t flag);
 static void ngx_http_douyin_video_op_done(ngx_event_t *ev);
 static ngx_int_t ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     ngx_http_douyin_op_t *op);
@@ -47,9 +44,12 @@ static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
 /*
  * ngx_http_douyin_result_handler: douyin_result ID.  GET/HEAD only.  An
  * ID that is not an aweme_id is a 400; otherwise 200 with
- * {"success":true,"data":{...}}: status pending (no record), processing,
- * failed (error, message) or completed (text, segments, confidence,
- * audio_duration, and title/author/description/upload_time when known).
+ * {"success":true,"data":{...}}: status pending (no record, or pushed),
+ * processing, deleted (a tombstone), failed (error, message) or
+ * completed (text, segments, confidence, audio_duration, and
+ * title/author/description/upload_time when known); a segment has
+ * speaker_id with diarization, and ?words=true gives each segment its
+ * "words" (400 for another value than true or false).
  * A read transaction on the event loop.
  */
 
@@ -59,6 +59,7 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
     char        id[NGX_HTTP_DOUYIN_ID_MAX + 1];
     cJSON      *json, *rec;
     ngx_int_t   rc;
+    ngx_uint_t  words;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin result handler");
@@ -68,17 +69,25 @@ ngx_http_douyin_result_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    json = ngx_http_douyin_result(id, rec);
+    if (ngx_http_douyin_words_arg(r, &words) != NGX_OK) {
+        cJSON_Delete(rec);
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_BAD_WORDS);
+    }
+
+    json = ngx_http_douyin_result(id, rec, words);
     cJSON_Delete(rec);
 
     return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
 }
 
 
-/* the result object of the video id with the record rec (NULL: none) */
+/*
+ * the result object of the video id with the record rec (NULL: none);
+ * words: with each segment's words; NULL when out of memory
+ */
 
 static cJSON *
-ngx_http_douyin_result(const char *id, cJSON *rec)
+ngx_http_douyin_result(const char *id, cJSON *rec, ngx_uint_t words)
 {
     cJSON                     *json, *data, *field;
     ngx_uint_t                 i;
@@ -107,6 +116,12 @@ ngx_http_douyin_result(const char *id, cJSON *rec)
                                 "The video has not been processed yet.");
         break;
 
+    case NGX_HTTP_DOUYIN_DELETED:
+        cJSON_AddStringToObject(data, "message",
+                                "The video was deleted; it will not be "
+                                "transcribed again.");
+        break;
+
     case NGX_HTTP_DOUYIN_PROCESSING:
         cJSON_AddStringToObject(data, "message",
                                 "The video is being transcribed.");
@@ -123,6 +138,15 @@ ngx_http_douyin_result(const char *id, cJSON *rec)
             } else if (i < 4) {
                 cJSON_AddNullToObject(data, completed[i]);
             }
+        }
+
+        if (words
+            && ngx_http_douyin_add_words(
+                   cJSON_GetObjectItemCaseSensitive(data, "segments"), rec)
+               != NGX_OK)
+        {
+            cJSON_Delete(json);
+            return NULL;
         }
 
         break;
@@ -149,11 +173,13 @@ ngx_http_douyin_result(const char *id, cJSON *rec)
 
 
 /*
- * ngx_http_douyin_video_handler: douyin_video ID;  GET/HEAD -> the detail
- * object (a video without record is pending when file-system-go lists it,
- * else 404 VIDEO_NOT_FOUND); DELETE [?keep_file=true|false] -> drops the
- * record and, unless keep_file, first deletes the WAV on file-system-go
- * (502 and nothing changed when that fails).
+ * ngx_http_douyin_video_handler: douyin_video ID; and douyin_video_delete
+ * ID; (DELETE only).  GET/HEAD -> the detail object (a video without
+ * record is pending when file-system-go lists it, else 404
+ * VIDEO_NOT_FOUND); DELETE [?keep_file=true|false] -> a tombstone (status
+ * "deleted", the transcript dropped, never transcribed again) and,
+ * unless keep_file, first deletes the WAV on file-system-go (502 and
+ * nothing changed when that fails).
  */
 
 ngx_int_t
@@ -162,19 +188,27 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1], *p;
     cJSON                        *rec, *json;
     ngx_int_t                     rc;
+    ngx_uint_t                    words;
+    ngx_http_douyin_loc_conf_t   *dlcf;
     ngx_http_douyin_main_conf_t  *dmcf;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin video handler");
 
-    rc = ngx_http_douyin_video_open(r, NGX_HTTP_GET|NGX_HTTP_HEAD
-                                       |NGX_HTTP_DELETE, id, &rec);
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+
+    rc = ngx_http_douyin_video_open(r, dlcf->methods, id, &rec);
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
     if (r->method == NGX_HTTP_DELETE) {
         return ngx_http_douyin_video_delete(r, id, rec);
+    }
+
+    if (ngx_http_douyin_words_arg(r, &words) != NGX_OK) {
+        cJSON_Delete(rec);
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_BAD_WORDS);
     }
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
@@ -196,6 +230,14 @@ ngx_http_douyin_video_handler(ngx_http_request_t *r)
     }
 
     json = ngx_http_douyin_video_item(dmcf, id, rec, 1);
+
+    /* billed seconds, language, subtitle links and ?words=true */
+
+    if (ngx_http_douyin_detail_extras(r, json, rec, words) != NGX_OK) {
+        cJSON_Delete(json);
+        json = NULL;
+    }
+
     cJSON_Delete(rec);
 
     return ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
@@ -208,6 +250,7 @@ static void
 ngx_http_douyin_video_pending(ngx_http_request_t *r)
 {
     char                         *id;
+    cJSON                        *json;
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_http_douyin_listing_t    *listing;
@@ -219,8 +262,14 @@ ngx_http_douyin_video_pending(ngx_http_request_t *r)
 
     for (i = 0; i < listing->npending; i++) {
         if (ngx_strcmp(listing->pending[i], id) == 0) {
-            rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK,
-                     ngx_http_douyin_video_item(dmcf, id, NULL, 1));
+            json = ngx_http_douyin_video_item(dmcf, id, NULL, 1);
+
+            if (ngx_http_douyin_detail_extras(r, json, NULL, 0) != NGX_OK) {
+                cJSON_Delete(json);
+                json = NULL;
+            }
+
+            rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);
             ngx_http_finalize_request(r, rc);
             return;
         }
@@ -236,9 +285,11 @@ ngx_http_douyin_video_pending(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_douyin_video_delete(ngx_http_request_t *r, char *id, cJSON *rec)
 {
-    ngx_int_t   rc;
-    ngx_str_t   value;
-    ngx_uint_t  keep_file;
+    char                         *p;
+    ngx_int_t                     rc;
+    ngx_str_t                     value;
+    ngx_uint_t                    keep_file;
+    ngx_http_douyin_main_conf_t  *dmcf;
 
     keep_file = 0;
 
@@ -264,11 +315,104 @@ ngx_http_douyin_video_delete(ngx_http_request_t *r, char *id, cJSON *rec)
     }
 
     if (rec == NULL && keep_file) {
-        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_FOUND);
+
+        /*
+         * a listed video never processed: a tombstone keeps it from being
+         * transcribed; an id nobody knows is a 404.  A file uploaded since
+         * the cached listing counts: list again.
+         */
+
+        dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+        p = ngx_pnalloc(r->pool, NGX_HTTP_DOUYIN_ID_MAX + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(p, id, NGX_HTTP_DOUYIN_ID_MAX + 1);
+        ngx_http_set_ctx(r, p, ngx_http_douyin_module);
+
+        ngx_http_douyin_listing_update(dmcf->runner, 0, 0);
+
+        return ngx_http_douyin_listing_wait(r, dmcf->runner,
+                                        ngx_http_douyin_video_delete_listed);
     }
 
     rc = ngx_http_douyin_video_op(r, NGX_HTTP_DOUYIN_OP_DELETE, id, rec,
                                   keep_file);
+    cJSON_Delete(rec);
+
+    if (rc == NGX_DONE) {
+        /* finalized when the task is done */
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+/* DELETE ?keep_file=true of a video without record: listed or not */
+
+static void
+ngx_http_douyin_video_delete_listed(ngx_http_request_t *r)
+{
+    char                         *id;
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_http_douyin_listing_t    *listing;
+    ngx_http_douyin_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+    id = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
+    listing = &dmcf->runner->listing;
+
+    for (i = 0; i < listing->npending; i++) {
+        if (ngx_strcmp(listing->pending[i], id) == 0) {
+            break;
+        }
+    }
+
+    if (i == listing->npending) {
+        rc = ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_FOUND);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    /* listing_wait() holds the reference the op's completion drops */
+
+    rc = ngx_http_douyin_video_op(r, NGX_HTTP_DOUYIN_OP_DELETE, id, NULL, 1);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * ngx_http_douyin_video_unread_handler: douyin_video_unread ID;  POST
+ * (any body is dropped) -> is_read false, read_at null: 200
+ * {"success":true,"message"}; 404 VIDEO_NOT_FOUND when the store has no
+ * record of the video.  For POST /api/aweme/{aweme_id}/unread.
+ */
+
+ngx_int_t
+ngx_http_douyin_video_unread_handler(ngx_http_request_t *r)
+{
+    char       id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON     *rec;
+    ngx_int_t  rc;
+
+    rc = ngx_http_douyin_video_open(r, NGX_HTTP_POST, id, &rec);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (rec == NULL) {
+        return ngx_http_douyin_send_error(r,
+                                          NGX_HTTP_DOUYIN_ERR_NOT_PROCESSED);
+    }
+
+    rc = ngx_http_douyin_video_op(r, NGX_HTTP_DOUYIN_OP_READ, id, rec, 0);
     cJSON_Delete(rec);
 
     if (rc == NGX_DONE) {
@@ -398,6 +542,15 @@ ngx_http_douyin_video_read_flag(ngx_http_request_t *r, ngx_uint_t *is_read)
          cl != NULL;
          cl = cl->next)
     {
+        /*
+         * a buffer without data (the last one of a chunked body) may
+         * have no memory at all: memcpy() must not get its NULL
+         */
+
+        if (cl->buf->last == cl->buf->pos) {
+            continue;
+        }
+
         len = ngx_cpymem(p + len, cl->buf->pos, cl->buf->last - cl->buf->pos)
               - p;
     }
@@ -439,11 +592,12 @@ ngx_http_douyin_video_read_flag(ngx_http_request_t *r, ngx_uint_t *is_read)
 
 
 /*
- * The location's ID (douyin_result ID and the like) as a NUL-terminated
- * aweme_id (1 to 32 decimal digits) in id (33 bytes).
+ * ngx_http_douyin_video_id: the location's ID (douyin_result ID and the
+ * like) as a NUL-terminated aweme_id (1 to 32 decimal digits) in id (33
+ * bytes), or BAD_ID.
  */
 
-static ngx_http_douyin_err_e
+ngx_http_douyin_err_e
 ngx_http_douyin_video_id(ngx_http_request_t *r, char *id)
 {
     size_t                       i;
@@ -506,14 +660,15 @@ ngx_http_douyin_video_load(ngx_http_request_t *r, char *id, cJSON **rec)
 
 
 /*
- * The start of every handler of one video without a body: the method
+ * ngx_http_douyin_video_open: the start of every handler of one video
+ * without a body (result, detail, delete, subtitles): the method
  * check, the location's ID and the video's record (*rec, NULL when there
  * is none; the caller deletes it).  Returns NGX_DECLINED when the
  * handler goes on (as ngx_http_douyin_accept()); anything else is what
  * the handler returns (the 405, 400 or 503 was sent).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_douyin_video_open(ngx_http_request_t *r, ngx_uint_t methods,
     char *id, cJSON **rec)
 {
@@ -542,13 +697,17 @@ ngx_http_douyin_video_open(ngx_http_request_t *r, ngx_uint_t methods,
 
 
 /*
- * Posts an OP_READ or OP_DELETE thread op for r (flag: is_read or
- * keep_file); its completion finalizes r once (the caller holds a
- * reference for it).  Returns NGX_DONE, or the status of an error
- * already sent (503 when the thread pool queue is full).
+ * ngx_http_douyin_video_op: posts an OP_READ, OP_DELETE or OP_PUSH thread
+ * op for r on the video id whose record is rec (NULL: none; its filename
+ * is the one file-system-go is called with, else "<id>.wav").  flag:
+ * is_read (OP_READ) or keep_file (OP_DELETE); for OP_PUSH, rec is the
+ * object of the fields to store, which the op takes over.  Its
+ * completion finalizes r once (the caller holds a reference for it).
+ * Returns NGX_DONE, or the status of an error already sent (503 when the
+ * thread pool queue is full).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
     const char *id, cJSON *rec, ngx_uint_t flag)
 {
@@ -561,6 +720,10 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
 
     task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_douyin_op_t));
     if (task == NULL) {
+        if (kind == NGX_HTTP_DOUYIN_OP_PUSH) {
+            cJSON_Delete(rec);
+        }
+
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -569,16 +732,24 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
     op->conf = dmcf;
     op->store = &dmcf->runner->store;
 
-    if (kind == NGX_HTTP_DOUYIN_OP_READ) {
+    if (kind == NGX_HTTP_DOUYIN_OP_PUSH) {
+        op->fields = rec;
+        rec = NULL;
+
+    } else if (kind == NGX_HTTP_DOUYIN_OP_READ) {
         op->is_read = flag;
 
     } else {
         op->keep_file = flag;
+
+        /* DELETE ?keep_file=true of a listed video without record */
+        op->create = (rec == NULL);
     }
 
     op->items = ngx_calloc(sizeof(ngx_http_douyin_item_t),
                            r->connection->log);
     if (op->items == NULL) {
+        ngx_http_douyin_op_free(op);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -589,19 +760,21 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
 
     filename = cJSON_GetObjectItemCaseSensitive(rec, "filename");
 
-    op->items[0].filename = ngx_alloc(NGX_HTTP_DOUYIN_ID_MAX + 5,
+    /* a pushed audio_filename is 1..255 bytes, a plain file name */
+
+    op->items[0].filename = ngx_alloc(NGX_HTTP_DOUYIN_FILENAME_MAX + 1,
                                       r->connection->log);
     if (op->items[0].filename == NULL) {
         ngx_http_douyin_op_free(op);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (cJSON_IsString(filename)
-        && ngx_strlen(filename->valuestring) <= NGX_HTTP_DOUYIN_ID_MAX + 4)
+    if (cJSON_IsString(filename) && filename->valuestring[0] != '\0'
+        && ngx_strlen(filename->valuestring) <= NGX_HTTP_DOUYIN_FILENAME_MAX)
     {
         ngx_cpystrn((u_char *) op->items[0].filename,
                     (u_char *) filename->valuestring,
-                    NGX_HTTP_DOUYIN_ID_MAX + 5);
+                    NGX_HTTP_DOUYIN_FILENAME_MAX + 1);
 
     } else {
         ngx_sprintf((u_char *) op->items[0].filename, "%s.wav%Z", id);
@@ -626,7 +799,7 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
 }
 
 
-/* the read or delete op is done: answer and finalize r */
+/* the read, delete or push op is done: answer and finalize r */
 
 static void
 ngx_http_douyin_video_op_done(ngx_event_t *ev)
@@ -677,7 +850,7 @@ static ngx_int_t
 ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     ngx_http_douyin_op_t *op)
 {
-    u_char  msg[128];
+    u_char  msg[160];
 
     if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "douyin: %s: %s",
@@ -694,9 +867,24 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
         ngx_sprintf(msg, "Video %s marked %s.%Z", op->items[0].aweme_id,
                     op->is_read ? "read" : "unread");
 
+    } else if (op->op == NGX_HTTP_DOUYIN_OP_PUSH) {
+        if (ngx_strcmp(op->was, "pending") == 0) {
+            ngx_sprintf(msg, "Video %s is pending.%Z", op->items[0].aweme_id);
+
+        } else {
+            /* never reset: the push changed nothing */
+            ngx_sprintf(msg, "Video %s is already %s; nothing was "
+                        "changed.%Z", op->items[0].aweme_id, op->was);
+        }
+
+        /* pending has changed */
+        ngx_http_douyin_listing_update(op->conf->runner, 0, 0);
+
     } else {
-        ngx_sprintf(msg, "Video %s deleted%s.%Z", op->items[0].aweme_id,
-                    op->keep_file ? "; its file was kept" : " with its file");
+        ngx_sprintf(msg, "Video %s deleted%s; it will not be transcribed "
+                    "again.%Z", op->items[0].aweme_id,
+                    op->keep_file ? ", its file was kept"
+                                  : " with its file");
 
         /* total and pending have changed */
         ngx_http_douyin_listing_update(op->conf->runner, 0, 0);
@@ -774,6 +962,20 @@ ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf, const char *id,
                           ? cJSON_CreateString(field->valuestring)
                           : cJSON_CreateNull());
 
+    /* the collector-fed workflow: what the push gave, and when */
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "video_publish_time");
+    cJSON_AddItemToObject(item, "video_publish_time",
+                          cJSON_IsString(field)
+                          ? cJSON_CreateString(field->valuestring)
+                          : cJSON_CreateNull());
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "pending_at");
+    cJSON_AddItemToObject(item, "pending_at",
+                          cJSON_IsNumber(field)
+                          ? cJSON_CreateNumber(field->valuedouble)
+                          : cJSON_CreateNull());
+
     field = cJSON_GetObjectItemCaseSensitive(rec, "is_read");
     cJSON_AddBoolToObject(item, "is_read", cJSON_IsTrue(field));
 
@@ -802,33 +1004,39 @@ ngx_http_douyin_video_item(ngx_http_douyin_main_conf_t *dmcf, const char *id,
 }
 
 
-/* "audio_url": the audio base URL and the listed file name (or id.wav) */
+/*
+ * "audio_url": the audio base URL and the listed or pushed file name
+ * (escaped: a pushed one may need it), or id.wav
+ */
 
 static void
 ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, cJSON *item)
 {
-    u_char  *url;
+    u_char  *url, *p;
     size_t   len;
     cJSON   *field;
 
     field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
 
     len = dmcf->audio_base_url.len + sizeof("/audio/.wav")
-          + NGX_HTTP_DOUYIN_ID_MAX + 1;
+          + 3 * NGX_HTTP_DOUYIN_FILENAME_MAX + 1;
 
     url = ngx_alloc(len, ngx_cycle->log);
     if (url == NULL) {
         return;
     }
 
-    if (cJSON_IsString(field)
-        && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_ID_MAX + 4)
+    if (cJSON_IsString(field) && field->valuestring[0] != '\0'
+        && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_FILENAME_MAX)
     {
-        ngx_snprintf(url, len, "%s/audio/%s%Z",
-                     dmcf->audio_base_url.data
-                     ? dmcf->audio_base_url.data : "",
-                     field->valuestring);
+        p = ngx_snprintf(url, len, "%s/audio/",
+                         dmcf->audio_base_url.data
+                         ? dmcf->audio_base_url.data : "");
+        p = (u_char *) ngx_escape_uri(p, (u_char *) field->valuestring,
+                                      ngx_strlen(field->valuestring),
+                                      NGX_ESCAPE_URI_COMPONENT);
+        *p = '\0';
 
     } else {
         ngx_snprintf(url, len, "%s/audio/%s.wav%Z",

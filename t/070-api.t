@@ -47,10 +47,10 @@ t::Emu::emu_wavs('11', '12', '3');
   "GET /api/videos/12" ]
 --- response_body_like eval
 [ qr/^\{"total_count":0,"videos":\[\],"page":1,"page_size":20\}$/,
-  qr/^\{"total_count":3,"videos":\[\{"aweme_id":"12","status":"pending","title":null,"author":null,"audio_url":"http:\/\/127\.0\.0\.1:\d+\/audio\/12\.wav","transcript":null,"processed_at":null,"upload_time":null,"is_read":false,"read_at":null\},\{"aweme_id":"11",.*\{"aweme_id":"3",.*\],"page":1,"page_size":20\}$/,
+  qr/^\{"total_count":3,"videos":\[\{"aweme_id":"12","status":"pending","title":null,"author":null,"audio_url":"http:\/\/127\.0\.0\.1:\d+\/audio\/12\.wav","transcript":null,"processed_at":null,"upload_time":null,"video_publish_time":null,"pending_at":null,"is_read":false,"read_at":null\},\{"aweme_id":"11",.*\{"aweme_id":"3",.*\],"page":1,"page_size":20\}$/,
   qr/^\{"total_count":0,"videos":\[\],/,
-  qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":[01]\}$/,
-  qr/^\{"aweme_id":"12","status":"pending",.*"description":null,"error":null\}$/ ]
+  qr/^\{"total":3,"completed":0,"processing":0,"failed":0,"pending":3,"success_rate":0,"listing_age":[01],"asr_seconds":0,"asr_seconds_30d":0\}$/,
+  qr/^\{"aweme_id":"12","status":"pending",.*"description":null,"error":null,"asr_seconds":null,"language":null,"subtitles":null\}$/ ]
 --- no_error_log
 [error]
 
@@ -62,7 +62,7 @@ t::Emu::emu_wavs('11', '12', '3');
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- request
 GET /api/videos
---- response_body_like: ^\{"total_count":5,"videos":\[\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b","audio_url":"[^"]+/audio/7000000000000000002\.wav","transcript":\{"text":"[^"]+","segments":\[[^\]]+\],"confidence":null,"audio_duration":1\},"processed_at":\d+,"upload_time":"2026-03-01T00:00:00Z","is_read":false,"read_at":null\},\{"aweme_id":"7000000000000000003",.*\{"aweme_id":"7000000000000000001",.*\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*\{"aweme_id":"7000000000000000004",.*\],"page":1,"page_size":20\}$
+--- response_body_like: ^\{"total_count":5,"videos":\[\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b","audio_url":"[^"]+/audio/7000000000000000002\.wav","transcript":\{"text":"[^"]+","segments":\[[^\]]+\],"confidence":null,"audio_duration":1\},"processed_at":\d+,"upload_time":"2026-03-01T00:00:00Z","video_publish_time":null,"pending_at":null,"is_read":false,"read_at":null\},\{"aweme_id":"7000000000000000003",.*\{"aweme_id":"7000000000000000001",.*\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*\{"aweme_id":"7000000000000000004",.*\],"page":1,"page_size":20\}$
 --- timeout: 10
 
 
@@ -97,7 +97,7 @@ GET /api/videos
 --- request eval
 [ "GET /api/videos?page=0", "GET /api/videos?page=-1",
   "GET /api/videos?page=abc", "GET /api/videos?page=1000001",
-  "GET /api/videos?page_size=0", "GET /api/videos?page_size=101",
+  "GET /api/videos?page_size=0", "GET /api/videos?page_size=1001",
   "GET /api/videos?page_size=", "GET /api/videos?status=done",
   "GET /api/videos?status=Completed", "GET /api/videos?is_read=yes",
   "GET /api/videos?page=%30", "GET /api/videos?page=%zz",
@@ -109,11 +109,11 @@ GET /api/videos
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
-  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"page_size must be a whole number from 1 to 100\."\}$/,
-  qr/"detail":"page_size must be a whole number from 1 to 100\."/,
-  qr/"detail":"page_size must be a whole number from 1 to 100\."/,
-  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"status must be pending, processing, completed or failed\."\}$/,
-  qr/"detail":"status must be pending, processing, completed or failed\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"page_size must be a whole number from 1 to 1000\."\}$/,
+  qr/"detail":"page_size must be a whole number from 1 to 1000\."/,
+  qr/"detail":"page_size must be a whole number from 1 to 1000\."/,
+  qr/^\{"success":false,"error":"INVALID_QUERY","detail":"status must be pending, processing, completed, failed, unread, read or deleted\."\}$/,
+  qr/"detail":"status must be pending, processing, completed, failed, unread, read or deleted\."/,
   qr/^\{"success":false,"error":"INVALID_QUERY","detail":"is_read must be true or false\."\}$/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
   qr/"detail":"page must be a whole number from 1 to 1000000\."/,
@@ -148,8 +148,8 @@ GET /api/videos
 --- error_code eval
 [ 200, 200, 404, 400, 405 ]
 --- response_body_like eval
-[ qr/^\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b",.*"is_read":false,"read_at":null,"description":"描述","error":null\}$/,
-  qr/^\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*"description":null,"error":"FILE_DOWNLOAD_FAILED"\}$/,
+[ qr/^\{"aweme_id":"7000000000000000002","status":"completed","title":"newest","author":"b",.*"is_read":false,"read_at":null,"description":"描述","error":null,"asr_seconds":1,"language":null,"subtitles":\{"srt":"\/api\/videos\/7000000000000000002\/subtitles\.srt","vtt":"\/api\/videos\/7000000000000000002\/subtitles\.vtt","txt":"\/api\/videos\/7000000000000000002\/subtitles\.txt"\}\}$/,
+  qr/^\{"aweme_id":"7000000000000000005","status":"failed",.*"transcript":null,.*"description":null,"error":"FILE_DOWNLOAD_FAILED","asr_seconds":null,"language":null,"subtitles":null\}$/,
   qr/^\{"success":false,"error":"VIDEO_NOT_FOUND","detail":"[^"]+"\}$/,
   qr/"error":"INVALID_AWEME_ID"/, qr/"error":"METHOD_NOT_ALLOWED"/ ]
 --- response_headers eval
@@ -163,7 +163,7 @@ GET /api/videos
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- request
 GET /api/stats
---- response_body_like: ^\{"total":5,"completed":4,"processing":0,"failed":1,"pending":0,"success_rate":0.8,"listing_age":\d+\}$
+--- response_body_like: ^\{"total":5,"completed":4,"processing":0,"failed":1,"pending":0,"success_rate":0.8,"listing_age":\d+,"asr_seconds":4,"asr_seconds_30d":4\}$
 
 
 
@@ -264,7 +264,7 @@ GET /api/videos/7000000000000000002
 
 
 
-=== TEST 12: delete drops the record and the WAV; keep_file keeps the WAV
+=== TEST 12: delete leaves a tombstone and deletes the WAV; keep_file keeps the WAV
 --- corpus
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
@@ -279,16 +279,16 @@ GET /api/videos/7000000000000000002
   "DELETE /api/videos/7000000000000000001",
   "DELETE /api/videos/7000000000000000003?keep_file=maybe" ]
 --- error_code eval
-[ 200, 200, 200, 200, 200, 404, 200, 404, 400 ]
+[ 200, 200, 200, 200, 200, 200, 200, 200, 400 ]
 --- response_body_like eval
-[ qr/^\{"success":true,"message":"Video 7000000000000000001 deleted with its file\."\}$/,
-  qr/^\{"success":true,"message":"Video 7000000000000000002 deleted; its file was kept\."\}$/,
+[ qr/^\{"success":true,"message":"Video 7000000000000000001 deleted with its file; it will not be transcribed again\."\}$/,
+  qr/^\{"success":true,"message":"Video 7000000000000000002 deleted, its file was kept; it will not be transcribed again\."\}$/,
   qr/"deleted":\["7000000000000000001\.wav"\]/,
-  qr/"status":"pending"/,
-  qr/^\{"aweme_id":"7000000000000000002","status":"pending",/,
-  qr/"error":"VIDEO_NOT_FOUND"/,
-  qr/^\{"total":4,"completed":2,"processing":0,"failed":1,"pending":1,"success_rate":0.67,/,
-  qr/"error":"VIDEO_NOT_FOUND"/,
+  qr/"status":"deleted"/,
+  qr/^\{"aweme_id":"7000000000000000002","status":"deleted","title":"newest",.*"transcript":null,/,
+  qr/^\{"aweme_id":"7000000000000000001","status":"deleted",/,
+  qr/^\{"total":3,"completed":2,"processing":0,"failed":1,"pending":0,"success_rate":0.67,/,
+  qr/"success":true/,
   qr/^\{"success":false,"error":"INVALID_QUERY","detail":"keep_file must be true or false\."\}$/ ]
 --- timeout: 10
 
@@ -306,6 +306,44 @@ DELETE /api/videos/7000000000000000003
 --- response_body_like: "error":"FILESYSTEM_BAD_RESPONSE"
 --- error_log
 file-system-go delete answered HTTP 500
+
+
+
+=== TEST 13b: a delete whose answer is lost after file-system-go acted: 504, outcome not known, the record unchanged; repeating it ends in a tombstone
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'delete', close => 1, process => 1,
+                            count => 1 });
+--- request eval
+[ "DELETE /api/videos/7000000000000000003",
+  "GET /api/videos/7000000000000000003", "GET /emu/fsgo/stats",
+  "DELETE /api/videos/7000000000000000003",
+  "GET /api/videos/7000000000000000003" ]
+--- error_code eval
+[ 504, 200, 200, 200, 200 ]
+--- response_body_like eval
+[ qr/^\{"success":false,"error":"FILESYSTEM_OUTCOME_UNKNOWN","detail":"[^"]*not known yet[^"]*"\}$/,
+  qr/"status":"completed"/, qr/"deleted":\["7000000000000000003\.wav"\]/,
+  qr/"success":true/, qr/"status":"deleted"/ ]
+
+
+
+=== TEST 13c: a mark-read whose answer is lost after file-system-go acted: 504 and the log says so
+--- corpus
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'mark', close => 1, process => 1,
+                            count => 1 });
+--- request
+POST /api/videos/7000000000000000003/read
+{"is_read":true}
+--- error_code: 504
+--- response_body_like: "error":"FILESYSTEM_OUTCOME_UNKNOWN"
+--- error_log
+file-system-go mark read sent, no answer
 
 
 

@@ -44,7 +44,7 @@ use Time::HiRes ();
 
 use Exporter ();
 our @ISA    = ('Exporter');
-our @EXPORT = qw(douyin_port douyin_call douyin_wait douyin_get douyin_post douyin_worker_of douyin_kill_owner
+our @EXPORT = qw(douyin_port douyin_call douyin_req douyin_wait douyin_get douyin_post douyin_worker_of douyin_kill_owner
                  douyin_reload douyin_master_pid douyin_task_of emu_reset emu_wav emu_wavs
                  emu_fault emu_stats emu_config emu_max_rate emu_remove
                  emu_file emu_generate);
@@ -73,11 +73,27 @@ our $Locations = <<'_EOC_';
     }
     location = /api/videos         { douyin_videos; }
     location = /api/stats          { douyin_stats; }
-    location ~ ^/api/videos/(?<aweme_id>[^/]+)/read$ {
+    location = /api/process/pending { douyin_process_pending; }
+    location ~ ^/api/(?:videos|aweme)/(?<aweme_id>[^/]+)/read$ {
         douyin_video_read $aweme_id;
+    }
+    location ~ ^/api/(?:videos|aweme)/(?<aweme_id>[^/]+)/unread$ {
+        douyin_video_unread $aweme_id;
+    }
+    location ~ ^/api/(?:videos|aweme)/(?<aweme_id>[^/]+)/pending$ {
+        douyin_aweme_pending $aweme_id;
+    }
+    location ~ ^/api/(?:videos|aweme)/(?<aweme_id>[^/]+)/status$ {
+        douyin_aweme_status $aweme_id;
+    }
+    location ~ ^/api/videos/(?<aweme_id>[^/]+)/subtitles\.(?<format>[^/]*)$ {
+        douyin_subtitles $aweme_id $format;
     }
     location ~ ^/api/videos/(?<aweme_id>[^/]+)$ {
         douyin_video $aweme_id;
+    }
+    location ~ ^/api/aweme/(?<aweme_id>[^/]+)$ {
+        douyin_video_delete $aweme_id;
     }
     location = /                   { douyin_info; }
     location = /docs               { douyin_docs; }
@@ -139,6 +155,18 @@ sub douyin_call {
 # GET / POST a path of the nginx under test: (status, decoded JSON or undef)
 sub douyin_get  { douyin_call(GET  => $_[0]) }
 sub douyin_post { douyin_call(POST => $_[0], $_[1]) }
+
+# any method on the nginx under test: (status, decoded JSON or undef,
+# the HTTP::Tiny response); $body may be a string or undef
+sub douyin_req {
+    my ($method, $path, $body, $headers) = @_;
+    my %o = (headers => $headers || {});
+    $o{content} = $body if defined $body;
+    my $res = $HTTP->request($method, 'http://127.0.0.1:' . douyin_port()
+                             . $path, \%o);
+    my $json = eval { $JSON->decode($res->{content}) };
+    return ($res->{status}, $json, $res);
+}
 
 # waits until every given aweme_id has one of the statuses (default
 # completed or failed); dies after $timeout seconds (default 20)

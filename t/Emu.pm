@@ -477,7 +477,16 @@ F<E<lt>idE<gt>.meta.json> instead), C<text> (string or arrayref of
 sentences, written to F<transcripts/E<lt>stemE<gt>.txt>: the DashScope
 emulator then returns these sentences for that file; without it the text
 is C<"transcript of E<lt>file nameE<gt>">).  Strings may be characters or
-UTF-8 bytes.
+UTF-8 bytes.  A file F<transcripts/E<lt>stemE<gt>.json> (a result document:
+C<{"transcripts":[...]}>, odd shapes welcome) is returned as the file's
+result as it is, with C<file_url> and, when missing, C<properties> filled
+in.
+
+The emulator honours C<diarization_enabled> (each sentence gets
+C<speaker_id>, round robin over C<speaker_count>, default 2) and
+C<channel_id> (one transcript per track the WAV has), and answers 400
+C<InvalidParameter> when a recognition option of section 1.2 has the wrong
+type.
 
 =item emu_wavs(@ids)
 
@@ -514,7 +523,9 @@ The emulator's C</__emu/stats> as a hashref.
 
 Reads or changes settings live (DashScope: C<delay key max_files
 submit_rps query_rps result_ttl task_ttl fetch_timeout transcripts
-result_base region>; fsgo: C<root>).  Returns the current settings.
+result_base region>; fsgo: C<root>, and C<api>: C<1.5> or C<2>, the newer
+file-system-go with C</api/files/query> and C<DELETE /api/files/E<lt>fE<gt>>
+and without the 1.5 listing, metadata, delete and read routes).  Returns the current settings.
 
 =item emu_max_rate($kind, $window)
 
@@ -560,7 +571,7 @@ fsgo:
     POST /__emu/reset   {} or {"wipe":true}
     POST /__emu/generate {"count":N,"seconds":1.0,"start":"7000000000000000001",
                           "meta":false,"tone":0}
-    GET|POST /__emu/config {"root":"<dir>"}
+    GET|POST /__emu/config {"root":"<dir>","api":"1.5"|"2"}
 
 dashscope:
 
@@ -571,6 +582,7 @@ dashscope:
                          "list_times":[s,...],"file_fetches":{"<url>":n},
                          "tasks":{"<task_id>":"<status>"},
                          "last_submit":{"task_id","headers","body"},
+                         "submit_bodies":[body,...] (every accepted submit),
                          "faults":[...],"fault_hits":n,"now":s}
     GET  /__emu/max_rate?kind=submit&window=1.0   {"kind","window","max","count"}
     GET  /__emu/task?id=<task_id>

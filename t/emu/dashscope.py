@@ -15,6 +15,14 @@ Real routes
   GET      /api/v1/tasks?start_time=&end_time=&model_name=&status=&page_no=&page_size=
   GET      /results/{task_id}/{n}.json?Expires=..&Signature=x   (the "OSS" link)
 
+Recognition options (parameters) are type-checked as section 1.2 says
+(400 InvalidParameter); diarization_enabled gives each sentence a
+speaker_id (round robin over speaker_count, default 2), channel_id one
+transcript per track.  Results: the sentences of <transcripts>/<stem>.txt,
+one per line, with DashScope-like words; or <transcripts>/<stem>.json, a
+result document returned as it is (for odd shapes).  usage.duration is the
+ceiling of the succeeded files' seconds.
+
 A task is PENDING for delay/2, then RUNNING: the emulator really fetches
 every file URL (urllib, no proxy) and checks for a RIFF/WAVE header; after
 delay (and once every file was fetched) it becomes SUCCEEDED (>= 1 file ok)
@@ -146,12 +154,25 @@ def join_sentences(sents):
     return out
 
 
+TIMED_RX = re.compile(r"^@(\d+)-(\d+)\s+(.*)$", re.S)
+
+
+def timed(line):
+    """A transcript line "@<begin_ms>-<end_ms> text" gives its sentence
+    those times; other lines are (text, None, None): spread evenly."""
+    m = TIMED_RX.match(line)
+    if m:
+        return (m.group(3), int(m.group(1)), int(m.group(2)))
+    return (line, None, None)
+
+
 def build_transcript(channel, sentences, duration_ms, diarize, speakers):
+    sentences = [s if isinstance(s, tuple) else (s, None, None) for s in sentences]
     n = len(sentences)
     sent_objs = []
-    for i, text in enumerate(sentences):
-        b = duration_ms * i // n
-        e = duration_ms * (i + 1) // n
+    for i, (text, tb, te) in enumerate(sentences):
+        b = duration_ms * i // n if tb is None else tb
+        e = duration_ms * (i + 1) // n if te is None else te
         s = {"sentence_id": i + 1, "begin_time": b, "end_time": e, "text": text}
         if diarize:
             s["speaker_id"] = i % max(1, speakers)
@@ -166,8 +187,41 @@ def build_transcript(channel, sentences, duration_ms, diarize, speakers):
         sent_objs.append(s)
     return {"channel_id": channel,
             "content_duration_in_milliseconds": duration_ms if n else 0,
-            "text": join_sentences(sentences) if n else "",
+            "text": join_sentences([t for t, _, _ in sentences]) if n else "",
             "sentences": sent_objs}
+
+
+def check_parameters(params):
+    """The recognition options of section 1.2, typed as documented: the
+    error message for the first one that is not, else None."""
+    if "vocabulary_id" in params and not (
+            isinstance(params["vocabulary_id"], str) and params["vocabulary_id"]):
+        return 'Parameter "vocabulary_id" must be a non-empty string.'
+    if "channel_id" in params:
+        ch = params["channel_id"]
+        if (not isinstance(ch, list) or not ch
+                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                           for c in ch)):
+            return 'Parameter "channel_id" must be a list of track indexes.'
+    if "special_word_filter" in params:
+        f = params["special_word_filter"]
+        try:
+            ok = isinstance(f, str) and isinstance(json.loads(f), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            return 'Parameter "special_word_filter" must be a string holding a JSON object.'
+    if "diarization_enabled" in params and not isinstance(params["diarization_enabled"], bool):
+        return 'Parameter "diarization_enabled" must be a boolean.'
+    if "speaker_count" in params:
+        n = params["speaker_count"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 100:
+            return 'Parameter "speaker_count" must be an integer from 2 to 100.'
+    if "language_hints" in params:
+        lh = params["language_hints"]
+        if not isinstance(lh, list) or not all(isinstance(x, str) and x for x in lh):
+            return 'Parameter "language_hints" must be a list of language codes.'
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -231,6 +285,7 @@ class State:
             self.files_per_submit = []
             self.file_fetches = {}
             self.last_submit = None
+            self.submit_bodies = []
             self.cond.notify_all()
         self.faults.clear()
 
@@ -342,10 +397,32 @@ class State:
         tdir = cfg.get("transcripts")
         if tdir and stem and "/" not in stem:
             try:
-                with open(os.path.join(tdir, stem + ".txt"), encoding="utf-8") as fh:
-                    sentences = [l.strip() for l in fh.read().splitlines() if l.strip()]
+                # bytes that are not UTF-8 are kept (surrogateescape) and
+                # sent back as they are: a provider's garbage, for tests;
+                # only "\n" ends a line (control characters stay)
+                with open(os.path.join(tdir, stem + ".txt"), encoding="utf-8",
+                          errors="surrogateescape", newline="") as fh:
+                    sentences = [timed(l.strip(" \r")) for l in fh.read().split("\n")
+                                 if l.strip(" \r")]
             except OSError:
                 sentences = None
+        custom = None
+        if tdir and stem and "/" not in stem:
+            try:
+                with open(os.path.join(tdir, stem + ".json"), encoding="utf-8") as fh:
+                    custom = json.load(fh)
+            except (OSError, ValueError):
+                custom = None
+        if isinstance(custom, dict):
+            # a result document given as is (odd shapes on purpose)
+            doc = dict(custom)
+            doc["file_url"] = url
+            doc.setdefault("properties", {
+                "audio_format": info["codec"],
+                "channels": list(range(info["channels"])),
+                "original_sampling_rate": info["rate"],
+                "original_duration_in_milliseconds": info["duration_ms"]})
+            return {"ok": True, "doc": doc, "duration_ms": info["duration_ms"]}
         if sentences is None:
             sentences = ["transcript of %s" % base]
         params = task.params or {}
@@ -579,6 +656,9 @@ class Handler(C.EmuHandler):
             params = {}
         if not isinstance(params, dict):
             return self.error(400, "InvalidParameter", 'Parameter "parameters" must be an object.')
+        bad = check_parameters(params)
+        if bad:
+            return self.error(400, "InvalidParameter", bad)
         task_fault = st.faults.take("task", urls[0], http_route=False)
         file_faults = [st.faults.take("file", u, http_route=False) for u in urls]
         now_m, now_w = time.monotonic(), time.time()
@@ -599,6 +679,7 @@ class Handler(C.EmuHandler):
                 st.submits_per_file[u] = st.submits_per_file.get(u, 0) + 1
             st.files_per_submit.append(len(urls))
             st.last_submit = {"task_id": t.id, "headers": t.headers, "body": body}
+            st.submit_bodies.append(body)
         st.schedule(now_m + delay / 2.0, t, "run")
         st.schedule(now_m + delay, t, "finish")
         self.reply_json(200, {"request_id": t.request_id,
@@ -738,6 +819,7 @@ class Handler(C.EmuHandler):
                 "file_fetches": dict(st.file_fetches),
                 "tasks": {tid: st.tasks[tid].status for tid in st.order},
                 "last_submit": st.last_submit,
+                "submit_bodies": list(st.submit_bodies),
                 "faults": st.faults.snapshot(),
                 "fault_hits": st.faults.hits,
                 "now": time.monotonic(),

@@ -46,8 +46,10 @@ def go_json(obj):
 
 
 def compact_json(obj):
-    """Compact UTF-8 JSON without a trailing newline (DashScope style)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON without a trailing newline (DashScope style).
+    Strings read with errors="surrogateescape" get their raw bytes back."""
+    return json.dumps(obj, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 def go_decode_first_value(body):

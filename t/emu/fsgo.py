@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Emulator of file-system-go 1.5.0 (the Go/gorilla-mux WAV store).
+"""Emulator of file-system-go 1.5.0 (the Go/gorilla-mux WAV store), and of
+the newer version the collector-fed service talks to (--api 2).
 
-    python3 t/emu/fsgo.py --port N --root DIR [--port-file F] [--parent-pid P]
-                          [--host 127.0.0.1] [--verbose]
+    python3 t/emu/fsgo.py --port N --root DIR [--api 1.5|2] [--port-file F]
+                          [--parent-pid P] [--host 127.0.0.1] [--verbose]
 
 Serves the folder DIR the way the real server does (see
 shared/spec/file-system-go.md): same routes, same JSON (Go encoder style:
@@ -18,6 +19,14 @@ Real routes
   POST   /api/read/mark, GET /api/read/files, DELETE /api/read/remove
   GET    /audio/{filename}               static files, Range requests
 
+The newer version (--api 2, or POST /__emu/config {"api":"2"}; see
+shared/spec/file-system-go.md, "The newer file-system-go") lists with
+  POST   /api/files/query                {"filters":{...}}: as above, without "id"
+and deletes with
+  DELETE /api/files/{filename}
+and has neither the 1.5 listing, metadata, delete and read routes (they
+answer gorilla/mux's 404 "404 page not found"); 1.5 has no /api/files/.
+
 Control API (not part of the real server)
   GET  /__emu/stats      {"requests":{route:n},"audio_per_file":{name:n},
                           "marked":[...],"deleted":[...],"faults":[...],
@@ -30,7 +39,7 @@ Control API (not part of the real server)
                           {"wipe":true} also empties DIR
   POST /__emu/generate   {"count":N,"seconds":1.0,"start":"7000000000000000001",
                           "meta":false,"tone":0} writes N WAVs (16 kHz mono s16)
-  POST /__emu/config     {"root":"DIR"}
+  POST /__emu/config     {"root":"DIR","api":"1.5"|"2"}
 """
 
 import email.utils
@@ -49,6 +58,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import emucommon as C  # noqa: E402
 
 VERSION = "1.5.0"
+VERSION_2 = "2.0.0"
+
+# routes of one API version only: (method, regex); the other version
+# answers them with gorilla/mux's 404
+ONLY_1_5 = [("POST", re.compile(r"/api/videos/query")),
+            ("GET", re.compile(r"/api/metadata/[^/]+")),
+            ("DELETE", re.compile(r"/api/videos/[^/]+")),
+            ("DELETE", re.compile(r"/api/file/[^/]+")),
+            (None, re.compile(r"/api/read/.*"))]
+ONLY_2 = [(None, re.compile(r"/api/files/.*"))]
 ROUTE_NAMES = ["health", "query", "metadata", "check", "delete", "download",
                "mark", "readfiles", "readremove", "audio"]
 
@@ -123,8 +142,9 @@ def local_rfc3339(t=None):
 
 
 class State:
-    def __init__(self, root):
+    def __init__(self, root, api="1.5"):
         self.root = os.path.abspath(root)
+        self.api = self.start_api = api
         self.lock = threading.Lock()
         self.faults = C.FaultRegistry()
         self.reset()
@@ -136,6 +156,7 @@ class State:
             self.marked = []                  # filenames in mark order
             self.read_records = {}            # filename -> record
             self.deleted = []
+            self.api = self.start_api
         self.faults.clear()
 
 
@@ -143,6 +164,8 @@ class Handler(C.EmuHandler):
     ROUTES = [
         C.route("GET", r"/", "h_health"),
         C.route("POST", r"/api/videos/query", "h_query"),
+        C.route("POST", r"/api/files/query", "h_query"),
+        C.route("DELETE", r"/api/files/([^/]+)", "h_delete"),
         C.route("GET", r"/api/metadata/([^/]+)", "h_metadata"),
         C.route("GET", r"/api/check/([^/]+)", "h_check"),
         C.route("DELETE", r"/api/file/([^/]+)", "h_delete"),
@@ -172,6 +195,9 @@ class Handler(C.EmuHandler):
 
     # gorilla/mux redirects unclean paths before routing
     def _dispatch(self):
+        # a keep-alive connection: the body cached is the last request's
+        if hasattr(self, "_body"):
+            del self._body
         raw = urllib.parse.urlsplit(self.path)
         p = urllib.parse.unquote(raw.path)
         if not p.startswith("/__emu/"):
@@ -185,7 +211,20 @@ class Handler(C.EmuHandler):
                 loc = urllib.parse.quote(cp) + ("?" + raw.query if raw.query else "")
                 self.reply(301, b"", None, [("Location", loc)])
                 return
+            other = ONLY_2 if self.st.api == "1.5" else ONLY_1_5
+            for method, rx in other:
+                if rx.fullmatch(p) and (method is None or method == self.command):
+                    try:
+                        self.read_body()
+                    except C.ClientGone:
+                        self.close_connection = True
+                        return
+                    return self.reply_go_error(404, "404 page not found")
         super()._dispatch()
+
+    # the base class binds its own _dispatch: bind this one
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = \
+        do_OPTIONS = _dispatch
 
     def on_route(self, label):
         with self.st.lock:
@@ -220,7 +259,7 @@ class Handler(C.EmuHandler):
     def h_health(self, m):
         self.reply_go_json(200, {
             "service": "Audio File Server (Go)", "status": "running",
-            "version": VERSION, "upload_endpoint": "/upload",
+            "version": VERSION if self.st.api == "1.5" else VERSION_2, "upload_endpoint": "/upload",
             "audio_dir": self.st.root})
 
     def h_query(self, m):
@@ -273,8 +312,10 @@ class Handler(C.EmuHandler):
                 continue
             ext = go_ext(name)
             vid = name[:len(name) - len(ext)] if ext else name
-            videos.append({"id": vid, "filename": name, "size": size,
-                           "url": "/audio/%s" % name})
+            v = {"filename": name, "size": size, "url": "/audio/%s" % name}
+            if self.st.api == "1.5":
+                v = dict(id=vid, **v)
+            videos.append(v)
         out = {"success": True}
         if videos:
             out["videos"] = videos
@@ -599,7 +640,7 @@ class Handler(C.EmuHandler):
                    "deleted": list(self.st.deleted),
                    "faults": self.st.faults.snapshot(),
                    "fault_hits": self.st.faults.hits,
-                   "root": self.st.root}
+                   "root": self.st.root, "api": self.st.api}
         self.reply_json(200, out)
 
     def c_fault(self, m):
@@ -670,17 +711,25 @@ class Handler(C.EmuHandler):
                 return self.reply_json(400, {"ok": False, "error": "bad config"})
             if "root" in spec:
                 self.st.root = os.path.abspath(spec["root"])
-        self.reply_json(200, {"ok": True, "root": self.st.root})
+            if "api" in spec:
+                if spec["api"] not in ("1.5", "2"):
+                    return self.reply_json(400, {"ok": False,
+                                                 "error": "api is 1.5 or 2"})
+                self.st.api = spec["api"]
+        self.reply_json(200, {"ok": True, "root": self.st.root,
+                              "api": self.st.api})
 
 
 def main(argv=None):
     p = C.base_argparser("file-system-go emulator")
     p.add_argument("--root", required=True, help="folder of WAV files and sidecars")
+    p.add_argument("--api", choices=("1.5", "2"), default="1.5",
+                   help="the API version to serve (default 1.5)")
     args = p.parse_args(argv)
     os.makedirs(args.root, exist_ok=True)   # the real server MkdirAll's it too
 
     def setup(server):
-        server.state = State(args.root)
+        server.state = State(args.root, args.api)
         server.faults = server.state.faults
     return C.serve(Handler, args, "fsgo", setup)
 

@@ -264,6 +264,44 @@ subtest 'fsgo generate and reset' => sub {
     ok !exists $l->{videos}, 'emu_reset empties the folder';
 };
 
+subtest 'fsgo newer version (api 2)' => sub {
+    emu_reset();
+    emu_wav('7000000000000000001');
+    is emu_config(fsgo => { api => '2' })->{api}, '2', 'switched to api 2';
+    my $r = req('POST', "$FS/api/files/query", '{"filters":{"suffix":".wav"}}');
+    is $r->{status}, 200, '/api/files/query 200';
+    is_deeply dj($r->{content}), { success => JSON::PP::true, videos => [
+        { filename => '7000000000000000001.wav', size => 32044,
+          url => '/audio/7000000000000000001.wav' } ] },
+        'entries without "id"';
+    like dj(req('GET', "$FS/")->{content})->{version}, qr/^2\./, 'health says 2.x';
+    for my $old (['POST', '/api/videos/query', '{}'],
+                 ['GET', '/api/metadata/7000000000000000001.wav'],
+                 ['DELETE', '/api/videos/7000000000000000001.wav'],
+                 ['DELETE', '/api/file/7000000000000000001.wav'],
+                 ['POST', '/api/read/mark', '{"filename":"a.wav"}']) {
+        $r = req($old->[0], "$FS$old->[1]", $old->[2]);
+        is $r->{status}, 404, "$old->[0] $old->[1]: gone in 2";
+        is $r->{content}, "404 page not found\n", '... gorilla/mux\'s 404';
+    }
+    ok -e "$ENV{TEST_NGINX_EMU_WAV_DIR}/7000000000000000001.wav",
+       'nothing deleted by the old route';
+    $r = req('DELETE', "$FS/api/files/7000000000000000001.wav");
+    is $r->{status}, 200, 'DELETE /api/files/<f> 200';
+    is req('DELETE', "$FS/api/files/7000000000000000001.wav")->{status}, 404,
+       'again: 404';
+    my $s = emu_stats('fsgo');
+    is $s->{api}, '2', 'stats name the version';
+    is $s->{requests}{query}, 1, 'the new listing counted as query';
+    is_deeply $s->{deleted}, ['7000000000000000001.wav'], 'deleted recorded';
+    emu_config(fsgo => { api => '1.5' });
+    is req('POST', "$FS/api/files/query", '{}')->{status}, 404,
+       '1.5 has no /api/files/';
+    emu_config(fsgo => { api => '2' });
+    emu_reset();
+    is emu_stats('fsgo')->{api}, '1.5', 'emu_reset restores the start-up version';
+};
+
 # ===========================================================================
 # DashScope
 # ===========================================================================

@@ -527,7 +527,8 @@ subtest 'image configs + entrypoint: nginx -t, both variants' => sub {
 
     my $confs = "$etc/nginx.conf $etc/nginx-gateway.conf";
     my %urls = (DOUYIN_FILESYSTEM_URL => undef, DOUYIN_AUDIO_BASE_URL => undef,
-                DOUYIN_ASR_URL => undef, DOUYIN_NGINX_CONFS => $confs);
+                DOUYIN_ASR_URL => undef, DOUYIN_FILESYSTEM_API => undef,
+                DOUYIN_SSL_VERIFY => undef, DOUYIN_NGINX_CONFS => $confs);
 
     # nothing set: the configs stay as they are, the command runs
     my %before = map { $_ => slurp("$etc/$_") } qw(nginx.conf nginx-gateway.conf);
@@ -544,12 +545,21 @@ subtest 'image configs + entrypoint: nginx -t, both variants' => sub {
         isnt($rc, 0, "DOUYIN_FILESYSTEM_URL='$bad' is refused");
         unlike($out, qr/ran/, 'and nginx is not started');
     }
+    for my $bad ([DOUYIN_FILESYSTEM_API => '3'], [DOUYIN_SSL_VERIFY => 'no']) {
+        ($rc, $out) = run({ env => { %urls, @$bad } },
+                          'sh', 'docker/entrypoint.sh', 'echo', 'ran');
+        isnt($rc, 0, "$bad->[0]='$bad->[1]' is refused");
+        like($out, qr/\Q$bad->[0]\E: '\Q$bad->[1]\E' is not one of/,
+             '... saying what is expected');
+    }
     is(slurp("$etc/$_"), $before{$_}, "$_ still unchanged") for sort keys %before;
 
     my %set = (%urls,
                DOUYIN_FILESYSTEM_URL => 'http://file-system-go:8000',
                DOUYIN_AUDIO_BASE_URL => 'https://files.example.com/base',
-               DOUYIN_ASR_URL        => 'https://dashscope-intl.aliyuncs.com');
+               DOUYIN_ASR_URL        => 'https://dashscope-intl.aliyuncs.com',
+               DOUYIN_FILESYSTEM_API => '2',
+               DOUYIN_SSL_VERIFY     => 'off');
     for my $pass (1, 2) {       # a restart runs it again over its own output
         ($rc, $out) = run({ env => \%set }, 'sh', 'docker/entrypoint.sh', 'true');
         is($rc, 0, "entrypoint with the URLs set (start $pass)") or diag $out;
@@ -559,8 +569,10 @@ subtest 'image configs + entrypoint: nginx -t, both variants' => sub {
         like($t, qr/^\s*douyin_filesystem_url http:\/\/file-system-go:8000;$/m, "$conf: filesystem URL");
         like($t, qr/^\s*douyin_audio_base_url https:\/\/files\.example\.com\/base;$/m, "$conf: audio base URL");
         like($t, qr/^\s*douyin_asr_url https:\/\/dashscope-intl\.aliyuncs\.com;$/m, "$conf: ASR URL");
-        (my $rest = $t) =~ s/^\s*douyin_(?:filesystem|audio_base|asr)_url .*\n//mg;
-        (my $was = $before{$conf}) =~ s/^\s*douyin_(?:filesystem|audio_base|asr)_url .*\n//mg;
+        like($t, qr/^\s*douyin_filesystem_api 2;/m, "$conf: file-system-go API 2");
+        like($t, qr/^\s*douyin_ssl_verify off;/m, "$conf: TLS verification off");
+        (my $rest = $t) =~ s/^\s*douyin_(?:(?:filesystem|audio_base|asr)_url|filesystem_api|ssl_verify) .*\n//mg;
+        (my $was = $before{$conf}) =~ s/^\s*douyin_(?:(?:filesystem|audio_base|asr)_url|filesystem_api|ssl_verify) .*\n//mg;
         is($rest, $was, "$conf: no other line changed");
     }
 
@@ -681,6 +693,7 @@ subtest '.env.example, .gitignore, .dockerignore' => sub {
     my $pats = dockerignore();
     ok(ignored($pats, $_), ".dockerignore leaves out $_")
         for qw(.env .env.local .git/HEAD build/ngx_http_douyin_module.so
+               build-asan/ngx_http_douyin_module.so
                t/servroot/conf/nginx.conf t/servroot_2/logs/error.log run/x data/x);
     ok(!ignored($pats, $_), ".dockerignore keeps $_")
         for qw(.env.example Dockerfile config Makefile ngx_http_douyin_module/ngx_http_douyin_module.c
@@ -689,7 +702,7 @@ subtest '.env.example, .gitignore, .dockerignore' => sub {
     SKIP: {
         my ($rc) = run({}, 'git', 'rev-parse', '--git-dir');
         skip 'not a git work tree', 1 if $rc;
-        for my $p (qw(.env build/x t/servroot/x t/servroot_1/x run/x data/x)) {
+        for my $p (qw(.env build/x build-asan/x t/servroot/x t/servroot_1/x run/x data/x)) {
             ($rc) = run({}, 'git', 'check-ignore', '-q', '--no-index', $p);
             is($rc, 0, ".gitignore ignores $p");
         }

@@ -7,7 +7,7 @@
 # does the same on demand; GET /health shows the next times and the last
 # runs.
 #
-# Only one block waits for a minute boundary (TEST 9); the others need no
+# Two blocks wait for a minute boundary (TEST 7, TEST 8); the others need no
 # wall-clock wait longer than 3 s.  Every block stands alone; the --- init
 # code asserts, so the plan is not computed.
 use t::Douyin;
@@ -123,7 +123,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: retention: a reload 2 s after processing removes the completed videos, WAV first; a failed delete keeps its record and is retried; pending and failed stay
+=== TEST 1: retention: a reload 2 s after processing removes the completed videos, WAV first; a failed delete keeps its record and is retried; pending, pushed pending, failed and tombstones stay
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_retention 2s;
@@ -135,14 +135,22 @@ my $deadline = time + 10;
 Time::HiRes::sleep(0.1)
     until (main::s_health()->{schedule}{retention}{last_run} || {})->{ended_at}
           || time > $deadline;
-t::Emu::emu_wavs(map { "71100000000000000$_" } 11 .. 14);
+t::Emu::emu_wavs(map { "71100000000000000$_" } 11 .. 15);
 t::Emu::emu_wav('7110000000000000021');
 t::Emu::emu_fault('dashscope', { route => 'file', match => '0021.wav',
                                  code => 'FILE_DOWNLOAD_FAILED' });
 my ($st, $json) = t::Douyin::douyin_post('/api/process');
 Test::More::is_deeply($json && $json->{data},
-    { total => 5, processed => 5, success => 4, failed => 1, ignored => 0 },
-    'POST /api/process: 4 completed, 1 failed');
+    { total => 6, processed => 6, success => 5, failed => 1, ignored => 0 },
+    'POST /api/process: 5 completed, 1 failed');
+# a tombstone (its WAV kept) and a pushed video not listed yet: neither
+# is "completed", so retention leaves both alone however old
+($st, $json) = t::Douyin::douyin_req('DELETE',
+                                     '/api/videos/7110000000000000015?keep_file=true');
+Test::More::is($st, 200, 'DELETE 7110000000000000015, its file kept: a tombstone');
+($st, $json) = t::Douyin::douyin_post('/api/aweme/7110000000000000041/pending',
+    '{"audio_filename":"7110000000000000041.wav","title":"pushed"}');
+Test::More::is($st, 200, 'the collector pushed 7110000000000000041');
 my $t0 = time;
 # listed after the processing: pending, no record
 t::Emu::emu_wav('7110000000000000031');
@@ -164,8 +172,13 @@ Test::More::is($json && $json->{error}, 'CLEANUP_RUNNING', '... CLEANUP_RUNNING'
 main::s_wait_log($ended, $n + 1);
 my $rec = main::s_records();
 Test::More::is_deeply([ sort keys %$rec ],
-    [ '7110000000000000014', '7110000000000000021' ],
-    'the store keeps the failed video and the one whose WAV could not be deleted');
+    [ '7110000000000000014', '7110000000000000015', '7110000000000000021',
+      '7110000000000000041' ],
+    'the store keeps the failed video, the one whose WAV could not be deleted, the tombstone and the pushed video');
+Test::More::like($rec->{'7110000000000000015'}, qr/"status":"deleted"/,
+                 '... the tombstone as it was');
+Test::More::like($rec->{'7110000000000000041'}, qr/"status":"pending"/,
+                 '... the pushed video still pending');
 Test::More::like($rec->{'7110000000000000014'}, qr/"status":"completed"/,
                  '... that one still completed');
 Test::More::like($rec->{'7110000000000000021'}, qr/"status":"failed"/,
@@ -179,6 +192,8 @@ Test::More::ok(main::s_wav_exists('7110000000000000014'),
                '7110000000000000014.wav is still there');
 Test::More::ok(main::s_wav_exists('7110000000000000031'),
                'the pending WAV is still there');
+Test::More::ok(main::s_wav_exists('7110000000000000015'),
+               "the tombstone's kept WAV is still there");
 my $h = main::s_health()->{schedule}{retention};
 Test::More::is($h->{age}, 2, 'GET /health: retention age 2 s');
 Test::More::is_deeply($h->{times}, ['03:07'], '... at 03:07');
@@ -192,13 +207,14 @@ Test::More::ok(!$h->{last_run}{running}
 t::Douyin::douyin_reload();
 main::s_wait_log($ended, $n + 2);
 Test::More::is_deeply([ sort keys %{ main::s_records() } ],
-                      [ '7110000000000000021' ],
-                      'the next run removed it: only the failed video is left');
+                      [ '7110000000000000015', '7110000000000000021',
+                        '7110000000000000041' ],
+                      'the next run removed it: the failed video, the tombstone and the pushed video are left');
 Test::More::ok(!main::s_wav_exists('7110000000000000014'),
                '7110000000000000014.wav is gone now');
 --- request
 GET /api/stats
---- response_body_like: ^\{"total":2,"completed":0,"processing":0,"failed":1,"pending":1,
+--- response_body_like: ^\{"total":\d+,"completed":0,"processing":0,"failed":1,"pending":\d+,
 --- error_log eval
 [ qr/\[notice\] \d+#\d+: douyin: retention scheduled daily at 03:07 local time \(age 2 s\); next at \d{4}-\d\d-\d\dT03:07:00[+-]\d\d:\d\d/,
   qr/\[error\] \d+#\d+: douyin: retention: FILESYSTEM_BAD_RESPONSE: file-system-go delete answered HTTP 500; the record of 7110000000000000014 is kept and tried again at the next run/,
@@ -393,6 +409,57 @@ Test::More::ok(!main::s_alive($old), 'the old master has quit');
 --- request
 GET /emu/dashscope/stats
 --- response_body_like: ^\{"submits":3,"accepted":3,
+--- timeout: 120
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: scope=pending at the next minute: the video the collector pushed is transcribed without any call; the listed WAV nobody pushed is not
+--- main_config
+    env ALIYUN_ACCESS_KEY;
+    env TZ=$TEST_NGINX_SCHED_TZ;
+    thread_pool douyin threads=2;
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+    douyin_process_schedule $TEST_NGINX_SCHED_AT scope=pending;
+--- config
+    $TEST_NGINX_SCHED_LOCATIONS
+--- init
+my $slot = $main::Slot;
+t::Emu::emu_wavs('7140000000000000001', '7140000000000000002');
+my ($st, $json) = t::Douyin::douyin_post('/api/aweme/7140000000000000001/pending',
+    '{"audio_filename":"7140000000000000001.wav","title":"pushed"}');
+Test::More::is($st, 200, 'the collector pushed 7140000000000000001');
+my $h = main::s_health()->{schedule}{process};
+Test::More::is($h->{scope}, 'pending', 'GET /health: scope pending');
+Test::More::is($h->{next_at}, $slot, '... the next run is at the computed minute');
+Time::HiRes::sleep(0.2) while time < $slot - 2;
+Test::More::is(t::Emu::emu_stats('dashscope')->{submits}, 0,
+               'nothing submitted before the minute');
+t::Douyin::douyin_wait([ '7140000000000000001' ], timeout => 30);
+my $deadline = time + 15;
+my $last;
+Time::HiRes::sleep(0.1)
+    until ($last = main::s_health()->{schedule}{process}{last_run})
+          && $last->{ended_at}
+          || time > $deadline;
+Test::More::cmp_ok($last->{started_at}, '>=', $slot,
+                   'the run started at the minute, not before');
+Test::More::is($last->{trigger}, 'schedule', '... by the schedule');
+Test::More::is($last->{started}, 1, '... 1 started');
+Test::More::is($last->{completed}, 1, '... 1 completed');
+my @files = keys %{ t::Emu::emu_stats('dashscope')->{submits_per_file} };
+Test::More::ok(@files == 1 && $files[0] =~ /7140000000000000001\.wav$/,
+               'only the pushed WAV was submitted');
+my $rec = main::s_records();
+Test::More::ok(!exists $rec->{'7140000000000000002'},
+               'the WAV nobody pushed has no record');
+--- request
+GET /emu/dashscope/stats
+--- response_body_like: ^\{"submits":1,"accepted":1,
+--- error_log eval
+qr/\[notice\] \d+#\d+: douyin: transcription scheduled daily at \d\d:\d\d local time \(scope=pending\); next at /
 --- timeout: 120
 --- no_error_log
 [error]
