@@ -214,7 +214,7 @@ Test::More::ok(!main::s_wav_exists('7110000000000000014'),
                '7110000000000000014.wav is gone now');
 --- request
 GET /api/stats
---- response_body_like: ^\{"total":\d+,"completed":0,"processing":0,"failed":1,"pending":\d+,
+--- response_body_like: ^\{"total":2,"completed":0,"processing":0,"failed":1,"pending":2,
 --- error_log eval
 [ qr/\[notice\] \d+#\d+: douyin: retention scheduled daily at 03:07 local time \(age 2 s\); next at \d{4}-\d\d-\d\dT03:07:00[+-]\d\d:\d\d/,
   qr/\[error\] \d+#\d+: douyin: retention: FILESYSTEM_BAD_RESPONSE: file-system-go delete answered HTTP 500; the record of 7110000000000000014 is kept and tried again at the next run/,
