@@ -50,6 +50,8 @@ static void ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_store_error(ngx_http_douyin_op_t *op,
     int err, const char *what);
+static void ngx_http_douyin_op_stored(ngx_http_douyin_op_t *op, int err,
+    const char *what);
 static void ngx_http_douyin_store_outcome(ngx_http_douyin_op_t *op,
     cJSON **records);
 
@@ -665,16 +667,10 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
                                          op->is_read, time(NULL));
     if (err == MDB_NOTFOUND) {
         op->not_found = 1;
-        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
-        return;
+        err = 0;
     }
 
-    if (err != 0) {
-        ngx_http_douyin_op_store_error(op, err, "storing the read flag");
-        return;
-    }
-
-    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+    ngx_http_douyin_op_stored(op, err, "storing the read flag");
 }
 
 
@@ -708,16 +704,10 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
                                           time(NULL));
     if (err == MDB_NOTFOUND) {
         op->not_found = 1;
-        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
-        return;
+        err = 0;
     }
 
-    if (err != 0) {
-        ngx_http_douyin_op_store_error(op, err, "writing the tombstone");
-        return;
-    }
-
-    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+    ngx_http_douyin_op_stored(op, err, "writing the tombstone");
 }
 
 
@@ -730,12 +720,7 @@ ngx_http_douyin_op_push(ngx_http_douyin_op_t *op)
 
     err = ngx_http_douyin_store_push(op->store, op->items[0].aweme_id,
                                      op->fields, time(NULL), op->was);
-    if (err != 0) {
-        ngx_http_douyin_op_store_error(op, err, "storing the push");
-        return;
-    }
-
-    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+    ngx_http_douyin_op_stored(op, err, "storing the push");
 }
 
 
@@ -749,12 +734,7 @@ ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op)
     err = ngx_http_douyin_lease_take(op->store, op->lease, op->slot,
                                      op->trigger, op->now, &op->owner,
                                      &op->lease_rc);
-    if (err != 0) {
-        ngx_http_douyin_op_store_error(op, err, "taking the lease");
-        return;
-    }
-
-    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+    ngx_http_douyin_op_stored(op, err, "taking the lease");
 }
 
 
@@ -767,12 +747,7 @@ ngx_http_douyin_op_lease_end(ngx_http_douyin_op_t *op)
 
     err = ngx_http_douyin_lease_end(op->store, op->lease, op->now,
                                     &op->owner, op->summary);
-    if (err != 0) {
-        ngx_http_douyin_op_store_error(op, err, "storing the run's summary");
-        return;
-    }
-
-    op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+    ngx_http_douyin_op_stored(op, err, "storing the run's summary");
 }
 
 
@@ -823,6 +798,24 @@ ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op)
     }
 
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * the end of an op that is one write transaction: done when err is 0,
+ * else the error kind of err and what failed
+ */
+
+static void
+ngx_http_douyin_op_stored(ngx_http_douyin_op_t *op, int err,
+    const char *what)
+{
+    if (err == 0) {
+        op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+        return;
+    }
+
+    ngx_http_douyin_op_store_error(op, err, what);
 }
 
 
