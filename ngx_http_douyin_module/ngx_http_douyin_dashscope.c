@@ -36,15 +36,15 @@
 
 static char *ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op);
 static ngx_int_t ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char **fail);
-static ngx_http_douyin_task_e ngx_http_douyin_dashscope_status(
+    ngx_http_douyin_curl_t *f, const char **fail);
+static ngx_http_douyin_task_status_e ngx_http_douyin_dashscope_status(
     ngx_http_douyin_op_t *op, cJSON *output, const char **fail);
 static cJSON *ngx_http_douyin_dashscope_match(ngx_http_douyin_op_t *op,
     cJSON *results, ngx_http_douyin_item_t *item);
 static ngx_int_t ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec);
 static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char *what);
+    ngx_http_douyin_curl_t *f, const char *what);
 static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
 static char *ngx_http_douyin_parse_text(cJSON *json);
 static ngx_int_t ngx_http_douyin_parse_transcript(cJSON *tr,
@@ -73,7 +73,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
     char                     *url, *body;
     size_t                    len;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = {
         op->auth_header,
@@ -100,7 +100,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                  "%s/api/v1/services/audio/asr/transcription%Z",
                  op->conf->asr_url.data);
 
-    (void) ngx_http_douyin_fetch(&f, "POST", url, headers, body,
+    (void) ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -123,7 +123,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                             "ASR_SUBMIT_UNCERTAIN");
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "DashScope submit failed after sending: %s%Z", f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The submit to the ASR provider got no answer; the video "
                 "was not resubmitted.";
         return NGX_DECLINED;
@@ -131,17 +131,17 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
 
     if (f.status != 200) {
         if (ngx_http_douyin_provider_error(op, &f, "submit") != NGX_OK) {
-            ngx_http_douyin_fetch_free(&f);
+            ngx_http_douyin_curl_free(&f);
             return NGX_AGAIN;
         }
 
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The ASR provider refused the task.";
         return NGX_DECLINED;
     }
 
     rc = ngx_http_douyin_dashscope_task_id(op, &f, fail);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return rc;
 }
@@ -151,7 +151,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
 
 static ngx_int_t
 ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char **fail)
+    ngx_http_douyin_curl_t *f, const char **fail)
 {
     cJSON  *json, *output, *task_id;
 
@@ -310,15 +310,15 @@ ngx_http_douyin_dashscope_parameters(ngx_http_douyin_main_conf_t *conf,
  * op->rc = RC_RETRY; TASK_FAIL sets op->code and the message *fail.
  */
 
-ngx_http_douyin_task_e
+ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     const char **fail)
 {
     char                     *url;
     size_t                    len;
     cJSON                    *json;
-    ngx_http_douyin_task_e    task;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_task_status_e    task;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = { op->auth_header, NULL };
 
@@ -336,7 +336,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
                  op->conf->asr_url.data, op->task_id);
 
-    (void) ngx_http_douyin_fetch(&f, "GET", url, headers, NULL,
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -349,13 +349,13 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     if (f.status != 200) {
         task = (ngx_http_douyin_provider_error(op, &f, "query") == NGX_OK)
                ? NGX_HTTP_DOUYIN_TASK_FAIL : NGX_HTTP_DOUYIN_TASK_RETRY;
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The ASR provider refused the query.";
         return task;
     }
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     task = ngx_http_douyin_dashscope_status(op,
                cJSON_GetObjectItemCaseSensitive(json, "output"), fail);
@@ -373,7 +373,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
 
 /* output.task_status of a query's answer */
 
-static ngx_http_douyin_task_e
+static ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
     const char **fail)
 {
@@ -519,9 +519,9 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec)
 {
     ngx_int_t                rc;
-    ngx_http_douyin_fetch_t  f;
+    ngx_http_douyin_curl_t  f;
 
-    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_RESULT_MAX);
 
@@ -534,7 +534,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "fetching the transcription of %s failed: %s%Z",
                      item->aweme_id, f.status ? "HTTP 5xx" : f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
 
         if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
             ngx_http_douyin_set(op->code, sizeof(op->code),
@@ -551,7 +551,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 
     *rec = (f.status == 200) ? ngx_http_douyin_parse_result(f.body, f.len)
                              : NULL;
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     if (*rec == NULL) {
         *rec = ngx_http_douyin_failed_record("ASR_BAD_RESULT",
@@ -575,7 +575,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 
 static ngx_int_t
 ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char *what)
+    ngx_http_douyin_curl_t *f, const char *what)
 {
     cJSON  *json, *code;
 

@@ -7,7 +7,7 @@
 /*
  * ngx_http_douyin_module: the per-worker runner (event loop).
  *
- * A job is one /api/process (or /api/process/async) call: an OP_LIST
+ * A job is one /api/process (or /api/process/async) call: an OP_CLAIM
  * thread task lists file-system-go and claims the videos to transcribe
  * in the store; the claimed videos wait in the job until the runner has
  * room (douyin_max_inflight) and then go, douyin_asr_batch at a time, into
@@ -138,7 +138,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (ngx_http_douyin_fetch_global_init(cycle->log, dmcf) != NGX_OK) {
+    if (ngx_http_douyin_curl_global_init(cycle->log, dmcf) != NGX_OK) {
         runner->store_ok = 0;
         return NGX_OK;
     }
@@ -352,7 +352,7 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
  * answer once listed, else when every claimed video has ended; pending:
  * POST /api/process/pending, which transcribes the pushed videos that
- * are listed and answers at once): posts its OP_LIST (OP_LIST_PENDING)
+ * are listed and answers at once): posts its OP_CLAIM (OP_CLAIM_PENDING)
  * thread op.  For pending, while videos are being transcribed (a record
  * is processing, in any worker) the job is not started and r gets, at
  * once, 200 {"success":false,...,"data":{"pending":0}}, what the later
@@ -486,7 +486,7 @@ ngx_http_douyin_job_run(ngx_http_douyin_main_conf_t *dmcf,
 
 
 /*
- * a job with its OP_LIST (OP_LIST_PENDING) thread task, not posted yet;
+ * a job with its OP_CLAIM (OP_CLAIM_PENDING) thread task, not posted yet;
  * NULL and *err
  */
 
@@ -534,8 +534,8 @@ ngx_http_douyin_job_create(ngx_http_douyin_main_conf_t *dmcf,
     }
 
     op = job->task->ctx;
-    op->op = pending ? NGX_HTTP_DOUYIN_OP_LIST_PENDING
-                     : NGX_HTTP_DOUYIN_OP_LIST;
+    op->op = pending ? NGX_HTTP_DOUYIN_OP_CLAIM_PENDING
+                     : NGX_HTTP_DOUYIN_OP_CLAIM;
     op->conf = dmcf;
     op->store = &runner->store;
     op->owner = runner->owner;

@@ -30,7 +30,7 @@
 #define NGX_HTTP_DOUYIN_WATCHDOG          60000
 
 
-static void ngx_http_douyin_op_list(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_failing(ngx_http_douyin_op_t *op,
@@ -41,7 +41,7 @@ static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_push(ngx_http_douyin_op_t *op);
-static void ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_claim_pending(ngx_http_douyin_op_t *op);
 static int ngx_libc_cdecl ngx_http_douyin_name_cmp(const void *one,
     const void *two);
 static void ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op);
@@ -196,8 +196,8 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 
     switch (op->op) {
 
-    case NGX_HTTP_DOUYIN_OP_LIST:
-        ngx_http_douyin_op_list(op);
+    case NGX_HTTP_DOUYIN_OP_CLAIM:
+        ngx_http_douyin_op_claim(op);
         break;
 
     case NGX_HTTP_DOUYIN_OP_SUBMIT:
@@ -232,8 +232,8 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         ngx_http_douyin_op_push(op);
         break;
 
-    case NGX_HTTP_DOUYIN_OP_LIST_PENDING:
-        ngx_http_douyin_op_list_pending(op);
+    case NGX_HTTP_DOUYIN_OP_CLAIM_PENDING:
+        ngx_http_douyin_op_claim_pending(op);
         break;
 
     case NGX_HTTP_DOUYIN_OP_LEASE:
@@ -258,10 +258,10 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 }
 
 
-/* OP_LIST: list file-system-go and claim what is to be transcribed */
+/* OP_CLAIM: list file-system-go and claim what is to be transcribed */
 
 static void
-ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
+ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op)
 {
     int         err;
     ngx_uint_t  claimed, i;
@@ -291,7 +291,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
 
 
 /*
- * OP_LIST_PENDING (POST /api/process/pending): the listing, the pending
+ * OP_CLAIM_PENDING (POST /api/process/pending): the listing, the pending
  * (pushed) records, and the claim of those whose audio_filename is
  * listed.  A pushed video whose file is not listed (yet) stays pending;
  * when the listing fails nothing is claimed and nothing changes (the
@@ -300,7 +300,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
  */
 
 static void
-ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
+ngx_http_douyin_op_claim_pending(ngx_http_douyin_op_t *op)
 {
     int                      err;
     ngx_uint_t               i, k, claimed, np;
