@@ -7,11 +7,11 @@
 /*
  * ngx_http_douyin_module: HTTP calls with libcurl (the libcurl wrapper).
  *
- * Thread side: ngx_http_douyin_curl_request() runs in a thread pool task with one
- * easy handle per call (libcurl-thread(3)); it never logs and never
- * touches nginx pools.  ngx_http_douyin_curl_global_init() runs once per
- * worker on the event loop before any task is posted, and sets the TLS
- * settings every call uses (douyin_ssl_verify, douyin_ssl_trusted_
+ * Thread side: ngx_http_douyin_curl_request() runs in a thread pool task
+ * with one easy handle per call (libcurl-thread(3)); it never logs and
+ * never touches nginx pools.  ngx_http_douyin_curl_global_init() runs
+ * once per worker on the event loop before any task is posted, and sets
+ * the TLS settings every call uses (douyin_ssl_verify, douyin_ssl_trusted_
  * certificate): read only from then on.
  */
 
@@ -32,7 +32,7 @@ static const char  *ngx_http_douyin_ssl_ca;
 
 
 typedef struct {
-    ngx_http_douyin_curl_t    *fetch;
+    ngx_http_douyin_curl_t     *fetch;
     size_t                      cap;
     size_t                      max_size;
     ngx_uint_t                  too_big;
@@ -96,7 +96,7 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
     CURL                         *curl;
     CURLcode                      code;
     struct curl_slist            *list, *tmp;
-    ngx_http_douyin_curl_ctx_t   ctx;
+    ngx_http_douyin_curl_ctx_t    ctx;
     char                          errbuf[CURL_ERROR_SIZE];
 
     ngx_memzero(f, sizeof(ngx_http_douyin_curl_t));
@@ -241,7 +241,7 @@ ngx_http_douyin_curl_write(char *ptr, size_t size, size_t nmemb,
 
     char                     *p;
     size_t                    n, cap;
-    ngx_http_douyin_curl_t  *f;
+    ngx_http_douyin_curl_t   *f;
 
     f = ctx->fetch;
     n = size * nmemb;

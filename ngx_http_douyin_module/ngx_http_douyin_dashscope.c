@@ -73,7 +73,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
     char                     *url, *body;
     size_t                    len;
     ngx_int_t                 rc;
-    ngx_http_douyin_curl_t   f;
+    ngx_http_douyin_curl_t    f;
 
     const char  *headers[] = {
         op->auth_header,
@@ -101,8 +101,8 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                  op->conf->asr_url.data);
 
     (void) ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
-                                 op->conf->http_timeout,
-                                 NGX_HTTP_DOUYIN_ANSWER_MAX);
+                                        op->conf->http_timeout,
+                                        NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
     cJSON_free(body);
 
@@ -314,11 +314,11 @@ ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     const char **fail)
 {
-    char                     *url;
-    size_t                    len;
-    cJSON                    *json;
+    char                            *url;
+    size_t                           len;
+    cJSON                           *json;
+    ngx_http_douyin_curl_t           f;
     ngx_http_douyin_task_status_e    task;
-    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = { op->auth_header, NULL };
 
@@ -337,8 +337,8 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
                  op->conf->asr_url.data, op->task_id);
 
     (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
-                                 op->conf->http_timeout,
-                                 NGX_HTTP_DOUYIN_ANSWER_MAX);
+                                        op->conf->http_timeout,
+                                        NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_QUERY,
@@ -519,11 +519,11 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec)
 {
     ngx_int_t                rc;
-    ngx_http_douyin_curl_t  f;
+    ngx_http_douyin_curl_t   f;
 
     rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_RESULT_MAX);
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_RESULT_MAX);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_RESULT,
                                  f.status, f.timedout);

@@ -18,9 +18,10 @@
  *        "description","upload_time"}}, 404 when there is none;
  *   POST {url}/api/read/mark {"filename"} -> {"success":true};
  *   DELETE {url}/api/videos/<filename> -> 200, 404 when gone already.
- * Each call runs in a thread op over ngx_http_douyin_curl_request(); failures
- * set op->err (FILESYSTEM_UNAVAILABLE: no answer, FILESYSTEM_BAD_RESPONSE:
- * an answer we cannot use) and op->detail for the log.
+ * Each call runs in a thread op over ngx_http_douyin_curl_request();
+ * failures set op->err (FILESYSTEM_UNAVAILABLE: no answer,
+ * FILESYSTEM_BAD_RESPONSE: an answer we cannot use) and op->detail for
+ * the log.
  */
 
 
@@ -139,7 +140,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     size_t                    len;
     cJSON                    *json, *videos, *success;
     ngx_int_t                 rc;
-    ngx_http_douyin_curl_t   f;
+    ngx_http_douyin_curl_t    f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
@@ -159,9 +160,9 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
                  op->conf->filesystem_api == 2 ? "files" : "videos");
 
     rc = ngx_http_douyin_curl_request(&f, "POST", url, headers,
-                               "{\"filters\":{\"suffix\":\".wav\"}}",
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_LIST_MAX);
+                                      "{\"filters\":{\"suffix\":\".wav\"}}",
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_LIST_MAX);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_LIST,
                                  f.status, f.timedout);
@@ -370,7 +371,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     cJSON                    *json, *meta, *field;
     ngx_int_t                 rc;
     ngx_uint_t                i;
-    ngx_http_douyin_curl_t   f;
+    ngx_http_douyin_curl_t    f;
 
     static const char  *names[] = {
         "title", "author", "description", "upload_time", NULL
@@ -393,8 +394,8 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
                  op->conf->filesystem_url.data, item->filename);
 
     rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_ANSWER_MAX);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_METADATA,
                                  f.status, f.timedout);
@@ -436,7 +437,7 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     size_t                    len;
     cJSON                    *req, *json;
     ngx_int_t                 rc;
-    ngx_http_douyin_curl_t   f;
+    ngx_http_douyin_curl_t    f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
@@ -468,8 +469,8 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
                  op->conf->filesystem_url.data);
 
     rc = ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
     cJSON_free(body);
 
@@ -506,7 +507,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 {
     char                     *url;
     ngx_int_t                 rc;
-    ngx_http_douyin_curl_t   f;
+    ngx_http_douyin_curl_t    f;
 
     url = ngx_http_douyin_join(op->conf->filesystem_url.data,
                                op->conf->filesystem_api == 2
@@ -519,8 +520,8 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
     }
 
     rc = ngx_http_douyin_curl_request(&f, "DELETE", url, NULL, NULL,
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_DELETE,

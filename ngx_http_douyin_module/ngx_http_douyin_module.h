@@ -336,7 +336,7 @@ typedef struct {
 
 
 typedef enum {
-    NGX_HTTP_DOUYIN_OP_CLAIM = 0,      /* list file-system-go, claim */
+    NGX_HTTP_DOUYIN_OP_CLAIM = 0,     /* list file-system-go, claim */
     NGX_HTTP_DOUYIN_OP_SUBMIT,        /* submit a batch, store task_id */
     NGX_HTTP_DOUYIN_OP_POLL,          /* query, fetch results, store */
     NGX_HTTP_DOUYIN_OP_FAIL,          /* store items as failed */
@@ -345,7 +345,7 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_READ,          /* mark read on file-system-go, store */
     NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, write a tombstone */
     NGX_HTTP_DOUYIN_OP_PUSH,          /* store the collector's push */
-    NGX_HTTP_DOUYIN_OP_CLAIM_PENDING,  /* list, claim pushed listed videos */
+    NGX_HTTP_DOUYIN_OP_CLAIM_PENDING, /* list, claim pushed listed videos */
     NGX_HTTP_DOUYIN_OP_LEASE,         /* take a scheduled job's lease */
     NGX_HTTP_DOUYIN_OP_LEASE_END,     /* store the run's summary */
     NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN,   /* find completed videos too old */
@@ -407,8 +407,8 @@ typedef struct {
     char                        detail[256];    /* for the log, no secret */
     ngx_uint_t                  listed;         /* OP_CLAIM: valid WAVs */
     ngx_uint_t                  ignored;        /* OP_CLAIM: other files */
-    ngx_uint_t                  deleted;        /* OP_CLAIM, OP_LISTING: listed
-                                                   tombstones */
+    ngx_uint_t                  deleted;        /* OP_CLAIM, OP_LISTING:
+                                                   listed tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
 
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
@@ -760,9 +760,9 @@ typedef struct {
 
 ngx_int_t ngx_http_douyin_curl_global_init(ngx_log_t *log,
     ngx_http_douyin_main_conf_t *dmcf);
-ngx_int_t ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
-    const char *url, const char *const *headers, const char *body,
-    ngx_msec_t timeout, size_t max_size);
+ngx_int_t ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f,
+    const char *method, const char *url, const char *const *headers,
+    const char *body, ngx_msec_t timeout, size_t max_size);
 void ngx_http_douyin_curl_free(ngx_http_douyin_curl_t *f);
 
 
