@@ -62,9 +62,9 @@ static ngx_int_t ngx_http_douyin_no_speech(const char *code);
  * ngx_http_douyin_dashscope_submit: submits the op's items as one
  * provider task: {"model","input":{"file_urls"},"parameters":{}}
  * (parameters always sent: workspace hosts need it).  Returns NGX_OK
- * with op->task_id set; NGX_AGAIN when it is to be tried again (op->rc =
- * RC_RETRY); NGX_DECLINED when the videos are to fail now with op->code
- * and the message *fail.
+ * with op->u.batch.task_id set; NGX_AGAIN when it is to be tried again
+ * (op->rc = RC_RETRY); NGX_DECLINED when the videos are to fail now with
+ * op->code and the message *fail.
  */
 
 ngx_int_t
@@ -147,7 +147,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
 }
 
 
-/* output.task_id of a submit's 200 answer into op->task_id */
+/* output.task_id of a submit's 200 answer into op->u.batch.task_id */
 
 static ngx_int_t
 ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
@@ -171,7 +171,7 @@ ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
         return NGX_DECLINED;
     }
 
-    ngx_http_douyin_set(op->task_id, sizeof(op->task_id),
+    ngx_http_douyin_set(op->u.batch.task_id, sizeof(op->u.batch.task_id),
                         task_id->valuestring);
     cJSON_Delete(json);
 
@@ -305,7 +305,7 @@ ngx_http_douyin_dashscope_parameters(ngx_http_douyin_main_conf_t *conf,
 
 /*
  * ngx_http_douyin_dashscope_query: queries the provider task
- * op->task_id.  On TASK_ENDED *answer is the parsed answer (the caller
+ * op->u.batch.task_id.  On TASK_ENDED *answer is the parsed answer (the caller
  * deletes it); TASK_RETRY sets
  * op->rc = RC_RETRY; TASK_FAIL sets op->code and the message *fail.
  */
@@ -325,7 +325,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     *answer = NULL;
 
     len = op->conf->asr_url.len + sizeof("/api/v1/tasks/")
-          + ngx_strlen(op->task_id);
+          + ngx_strlen(op->u.batch.task_id);
     url = malloc(len);
     if (url == NULL) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
@@ -334,7 +334,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     }
 
     ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
-                 op->conf->asr_url.data, op->task_id);
+                 op->conf->asr_url.data, op->u.batch.task_id);
 
     (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
                                         op->conf->http_timeout,
@@ -401,7 +401,7 @@ ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
         || ngx_strcmp(text, "CANCELED") == 0)
     {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "DashScope task %s is %s%Z", op->task_id,
+                     "DashScope task %s is %s%Z", op->u.batch.task_id,
                      text[0] == 'U' ? "UNKNOWN (expired or never existed)"
                                     : "CANCELED");
         ngx_http_douyin_set(op->code, sizeof(op->code),

@@ -49,10 +49,10 @@ static void ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
 
 /*
  * ngx_http_douyin_fsgo_list: the listing into op->items (op->nitems of
- * them, malloc()ed), sorted by id, descending; op->listed counts them.
- * Only files named "<aweme_id>.wav" (any case) are taken; others are
- * counted in op->ignored.  Returns NGX_OK, or NGX_ERROR with op->err and
- * op->detail set.
+ * them, malloc()ed), sorted by id, descending; op->u.listing.listed
+ * counts them.  Only files named "<aweme_id>.wav" (any case) are taken;
+ * others are counted in op->u.listing.ignored.  Returns NGX_OK, or
+ * NGX_ERROR with op->err and op->detail set.
  */
 
 ngx_int_t
@@ -77,13 +77,13 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     }
 
     op->nitems = 0;
-    op->ignored = 0;
+    op->u.listing.ignored = 0;
 
     /* OP_CLAIM_PENDING: every listed name (a pushed one may be any) */
 
     if (op->op == NGX_HTTP_DOUYIN_OP_CLAIM_PENDING) {
-        op->names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
-        if (op->names == NULL) {
+        op->u.listing.names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
+        if (op->u.listing.names == NULL) {
             cJSON_Delete(json);
             ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
             return NGX_ERROR;
@@ -91,7 +91,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     }
 
     cJSON_ArrayForEach(v, videos) {
-        if (op->names != NULL
+        if (op->u.listing.names != NULL
             && ngx_http_douyin_fsgo_name(op, v) != NGX_OK)
         {
             cJSON_Delete(json);
@@ -106,7 +106,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
             break;
 
         case NGX_DECLINED:
-            op->ignored++;
+            op->u.listing.ignored++;
             break;
 
         default: /* NGX_ERROR */
@@ -121,7 +121,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 
     ngx_http_douyin_fsgo_unique(op);
 
-    op->listed = op->nitems;
+    op->u.listing.listed = op->nitems;
 
     return NGX_OK;
 }
@@ -273,7 +273,7 @@ ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op, cJSON *v,
 }
 
 
-/* the name and url of the listing's entry v into op->names */
+/* the name and url of the listing's entry v into op->u.listing.names */
 
 static ngx_int_t
 ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
@@ -288,7 +288,7 @@ ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
         return NGX_OK;
     }
 
-    nm = &op->names[op->nnames++];
+    nm = &op->u.listing.names[op->u.listing.nnames++];
 
     nm->name = strdup(name->valuestring);
 
@@ -324,7 +324,7 @@ ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op)
         if (ngx_strcmp(items[i].aweme_id, items[n - 1].aweme_id) == 0) {
             free(items[i].file_url);
             free(items[i].filename);
-            op->ignored++;
+            op->u.listing.ignored++;
             continue;
         }
 

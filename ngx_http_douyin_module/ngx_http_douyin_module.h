@@ -377,58 +377,129 @@ typedef enum {
 
 
 /*
- * One thread op: everything the thread reads is set before the task is
- * posted and stays untouched by the event loop until the completion
- * handler runs.
+ * One thread op, ngx_http_douyin_op_t, is the thread's whole world, as
+ * nginx's ngx_thread_file_ctx_t is for a thread read: the event loop sets
+ * its inputs ("in") before it posts the task and touches nothing until
+ * the completion handler runs; the thread writes only its outputs
+ * ("out") and what it malloc()s, which ngx_http_douyin_op_free() frees.
+ * What every op has is in the op itself; what one family of ops has is
+ * in its union u, chosen by op->op:
+ *
+ *   u.listing   OP_CLAIM, OP_CLAIM_PENDING, OP_LISTING
+ *   u.batch     OP_SUBMIT, OP_POLL, OP_FAIL
+ *   u.recover   OP_RECOVER
+ *   u.video     OP_READ, OP_DELETE, OP_PUSH
+ *   u.lease     OP_LEASE, OP_LEASE_END
+ *   u.expire    OP_EXPIRE_SCAN, OP_EXPIRE
+ *
+ * Only the event loop changes op->op, and only within a family (a batch
+ * goes SUBMIT, POLL, then FAIL when the provider refuses it).
  */
 
-typedef struct {
-    ngx_http_douyin_op_e        op;
-    ngx_http_douyin_main_conf_t *conf;          /* read only */
-    ngx_http_douyin_store_t    *store;
-    const char                 *auth_header;    /* "Authorization: ..." */
-    ngx_http_douyin_owner_t     owner;
-    ngx_uint_t                  attempt;        /* 0 on the first try */
 
+/* u.listing: a file-system-go listing (ngx_http_douyin_fsgo_list()) */
+
+typedef struct {
+    ngx_uint_t                  listed;         /* out: the valid WAVs;
+                                                   OP_CLAIM_PENDING: the
+                                                   pushed videos listed */
+    ngx_uint_t                  ignored;        /* out: other files */
+    ngx_uint_t                  deleted;        /* out: OP_CLAIM, OP_LISTING:
+                                                   listed tombstones */
+    ngx_http_douyin_name_t     *names;          /* OP_CLAIM_PENDING: every
+                                                   listed name, the thread's
+                                                   own (malloc()ed) */
+    ngx_uint_t                  nnames;
+} ngx_http_douyin_op_listing_t;
+
+
+/* u.batch: op->items sent as one provider task (ngx_http_douyin_runner.c) */
+
+typedef struct {
+    /* OP_SUBMIT out; OP_POLL in (from the submit, or the recovery) */
+    char                        task_id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    /* OP_FAIL in (set by the loop or by RC_FAIL); RC_FAIL out */
+    char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
+    char                        fail_message[160];
+} ngx_http_douyin_op_batch_t;
+
+
+/* u.recover: the claims of workers that are gone (OP_RECOVER) */
+
+typedef struct {
+    ngx_uint_t                  limit;          /* in: videos at most */
+    char                      **task_ids;       /* out: per item, malloc()ed;
+                                                   NULL: never submitted */
+} ngx_http_douyin_op_recover_t;
+
+
+/* u.video: one video for a request, op->items[0] (ngx_http_douyin_video.c) */
+
+typedef struct {
+    ngx_uint_t                  is_read;        /* OP_READ in: the new flag */
+    ngx_uint_t                  keep_file;      /* OP_DELETE in */
+    ngx_uint_t                  create;         /* OP_DELETE in: a tombstone
+                                                   without a record */
+    cJSON                      *fields;         /* OP_PUSH in: what was sent,
+                                                   owned by the op */
+    ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE out */
+    char                        was[16];        /* OP_PUSH out: the status
+                                                   after the push */
+} ngx_http_douyin_op_video_t;
+
+
+/* u.lease: a scheduled job's lease (ngx_http_douyin_lease.c) */
+
+typedef struct {
+    const char                 *name;           /* in: the job's name */
+    time_t                      now;            /* in: Unix s */
+    time_t                      slot;           /* OP_LEASE in: Unix s,
+                                                   0: not scheduled */
+    const char                 *trigger;        /* OP_LEASE in: why it runs */
+    ngx_http_douyin_lease_e     found;          /* OP_LEASE out */
+    cJSON                      *summary;        /* OP_LEASE_END in: owned by
+                                                   the op */
+} ngx_http_douyin_op_lease_t;
+
+
+/* u.expire: retention (ngx_http_douyin_schedule.c) */
+
+typedef struct {
+    time_t                      cutoff;         /* in: Unix s; completed
+                                                   before it is too old */
+    ngx_uint_t                  removed;        /* OP_EXPIRE out: the record
+                                                   was dropped */
+} ngx_http_douyin_op_expire_t;
+
+
+typedef struct {
+    ngx_http_douyin_op_e        op;             /* in */
+    ngx_http_douyin_main_conf_t *conf;          /* in, read only */
+    ngx_http_douyin_store_t    *store;          /* in */
+    const char                 *auth_header;    /* in: "Authorization: ..." */
+    ngx_http_douyin_owner_t     owner;          /* in */
+    ngx_uint_t                  attempt;        /* in: 0 on the first try */
+
+    /* in, or out (a listing, a scan, the recovery): malloc()ed */
     ngx_http_douyin_item_t     *items;
     ngx_uint_t                  nitems;
 
-    char                        task_id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
-    /* OP_FAIL in; RC_FAIL out */
-    char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
-    char                        fail_message[160];
-    char                      **task_ids;       /* OP_RECOVER, per item */
+    union {
+        ngx_http_douyin_op_listing_t  listing;
+        ngx_http_douyin_op_batch_t    batch;
+        ngx_http_douyin_op_recover_t  recover;
+        ngx_http_douyin_op_video_t    video;
+        ngx_http_douyin_op_lease_t    lease;
+        ngx_http_douyin_op_expire_t   expire;
+    } u;
 
-    /* out */
+    /* out, every op: set by ngx_http_douyin_op_handler() and the op */
     ngx_http_douyin_rc_e        rc;
     ngx_http_douyin_err_e       err;            /* ours, or OK */
-    long                        http_status;    /* last provider status */
+    long                        http_status;    /* of the last HTTP call */
     char                        code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
     char                        detail[256];    /* for the log, no secret */
-    ngx_uint_t                  listed;         /* OP_CLAIM: valid WAVs */
-    ngx_uint_t                  ignored;        /* OP_CLAIM: other files */
-    ngx_uint_t                  deleted;        /* OP_CLAIM, OP_LISTING:
-                                                   listed tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
-
-    ngx_uint_t                  is_read;        /* OP_READ: the new flag */
-    ngx_uint_t                  keep_file;      /* OP_DELETE */
-    ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE */
-    ngx_uint_t                  limit;          /* OP_RECOVER: at most */
-
-    const char                 *lease;          /* OP_LEASE*: job name */
-    time_t                      slot;           /* OP_LEASE: 0: unscheduled */
-    const char                 *trigger;        /* OP_LEASE: why it runs */
-    time_t                      now;            /* OP_LEASE*: Unix s */
-    cJSON                      *summary;        /* OP_LEASE_END, owned */
-    ngx_http_douyin_lease_e     lease_rc;       /* OP_LEASE out */
-    time_t                      cutoff;         /* OP_EXPIRE*: Unix s */
-    ngx_uint_t                  removed;        /* OP_EXPIRE out */
-    cJSON                      *fields;         /* OP_PUSH: what was sent */
-    char                        was[16];        /* OP_PUSH: status after */
-    ngx_uint_t                  create;         /* OP_DELETE: no record */
-    ngx_http_douyin_name_t     *names;          /* OP_CLAIM_PENDING */
-    ngx_uint_t                  nnames;
 } ngx_http_douyin_op_t;
 
 

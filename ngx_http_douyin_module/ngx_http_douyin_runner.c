@@ -587,7 +587,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
         return;
     }
 
-    job->total = op->listed;
+    job->total = op->u.listing.listed;
     job->claimed = 0;
 
     if (job->pending) {
@@ -596,7 +596,8 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     } else {
         /* every listed video has a record now: none is pending */
-        ngx_http_douyin_listing_update(runner, 1, op->listed - op->deleted);
+        ngx_http_douyin_listing_update(runner, 1, op->u.listing.listed
+                                                  - op->u.listing.deleted);
     }
 
     tp = ngx_timeofday();
@@ -614,8 +615,8 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin job %p: listed %ui, ignored %ui, claimed %ui, "
-                   "async %i", job, op->listed, op->ignored, job->claimed,
-                   job->async);
+                   "async %i", job, op->u.listing.listed,
+                   op->u.listing.ignored, job->claimed, job->async);
 
     /*
      * what an operator follows at the shipped "notice" level: a process
@@ -711,7 +712,7 @@ ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
         cJSON_AddNumberToObject(data, "failed", 0);
     }
 
-    cJSON_AddNumberToObject(data, "ignored", op->ignored);
+    cJSON_AddNumberToObject(data, "ignored", op->u.listing.ignored);
 
     return json;
 }
@@ -786,7 +787,7 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
     cJSON_AddNumberToObject(data, "success", job->success);
     cJSON_AddNumberToObject(data, "failed", job->failed);
     op = job->task->ctx;
-    cJSON_AddNumberToObject(data, "ignored", op->ignored);
+    cJSON_AddNumberToObject(data, "ignored", op->u.listing.ignored);
 
     ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, json);
     ngx_http_douyin_job_free(job);
@@ -1110,11 +1111,11 @@ ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin: submitted %ui file(s) as task %s (first %s)",
-                   op->nitems, op->task_id, op->items[0].aweme_id);
+                   op->nitems, op->u.batch.task_id, op->items[0].aweme_id);
 
     if (op->detail[0] != '\0') {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                      "douyin: task %s: %s", op->task_id, op->detail);
+                      "douyin: task %s: %s", op->u.batch.task_id, op->detail);
     }
 
     op->op = NGX_HTTP_DOUYIN_OP_POLL;
@@ -1145,7 +1146,7 @@ ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
     if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
         ngx_log_error(NGX_LOG_ERR, batch->runner->log, 0,
                       "douyin: task %s did not end within "
-                      "douyin_asr_timeout", op->task_id);
+                      "douyin_asr_timeout", op->u.batch.task_id);
         ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
                                    "The ASR provider did not finish in "
                                    "time.");
@@ -1265,14 +1266,15 @@ ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
     op->attempt = 0;
 
     if (code != NULL) {
-        ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
-                    sizeof(op->fail_code));
-        ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
-                    sizeof(op->fail_message));
+        ngx_cpystrn((u_char *) op->u.batch.fail_code, (u_char *) code,
+                    sizeof(op->u.batch.fail_code));
+        ngx_cpystrn((u_char *) op->u.batch.fail_message, (u_char *) message,
+                    sizeof(op->u.batch.fail_message));
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
-                   "douyin batch %p: failing with %s", batch, op->fail_code);
+                   "douyin batch %p: failing with %s", batch,
+                   op->u.batch.fail_code);
 
     ngx_http_douyin_batch_schedule(batch, 0);
 }
@@ -1474,7 +1476,7 @@ ngx_http_douyin_recover_timer(ngx_event_t *ev)
         return;
     }
 
-    op->limit = runner->conf->max_inflight - runner->inflight;
+    op->u.recover.limit = runner->conf->max_inflight - runner->inflight;
 
     if (ngx_http_douyin_task_post(runner->conf->thread_pool,
                                   runner->recover_task)
@@ -1492,6 +1494,7 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
 {
     ngx_http_douyin_runner_t *runner = ev->data;
 
+    char                 **ids;
     ngx_uint_t             i, j;
     ngx_http_douyin_op_t  *op;
 
@@ -1500,6 +1503,7 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
     }
 
     op = runner->recover_task->ctx;
+    ids = op->u.recover.task_ids;
 
     if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0, "douyin: %s", op->detail);
@@ -1525,16 +1529,12 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
         for (j = i + 1; j < op->nitems && j - i < NGX_HTTP_DOUYIN_BATCH_MAX;
              j++)
         {
-            if (op->task_ids[i] == NULL) {
-                if (op->task_ids[j] != NULL
-                    || j - i >= runner->conf->asr_batch)
-                {
+            if (ids[i] == NULL) {
+                if (ids[j] != NULL || j - i >= runner->conf->asr_batch) {
                     break;
                 }
 
-            } else if (op->task_ids[j] == NULL
-                       || ngx_strcmp(op->task_ids[i], op->task_ids[j]) != 0)
-            {
+            } else if (ids[j] == NULL || ngx_strcmp(ids[i], ids[j]) != 0) {
                 break;
             }
         }
@@ -1589,7 +1589,7 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT, n);
     ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED, n);
 
-    if (op->task_ids[from] == NULL) {
+    if (op->u.recover.task_ids[from] == NULL) {
         bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
         ngx_http_douyin_batch_schedule(batch, 0);
         return NGX_OK;
@@ -1601,8 +1601,9 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     batch->started = ngx_current_msec - ngx_min(age, 86400000);
 
     bop->op = NGX_HTTP_DOUYIN_OP_POLL;
-    ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[from],
-                sizeof(bop->task_id));
+    ngx_cpystrn((u_char *) bop->u.batch.task_id,
+                (u_char *) op->u.recover.task_ids[from],
+                sizeof(bop->u.batch.task_id));
 
     ngx_http_douyin_batch_schedule(batch, 0);
 
