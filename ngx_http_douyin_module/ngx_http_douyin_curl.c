@@ -58,7 +58,10 @@ ngx_http_douyin_curl_global_init(ngx_log_t *log,
 
     code = curl_global_init(CURL_GLOBAL_ALL);
     if (code != CURLE_OK) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
+
+        /* the worker lives on, answering 503: ALERT, as the store's */
+
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "douyin: curl_global_init() failed: %s",
                       curl_easy_strerror(code));
         return NGX_ERROR;

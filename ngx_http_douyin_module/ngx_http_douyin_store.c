@@ -291,7 +291,14 @@ ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
 
 failed:
 
-    ngx_log_error(NGX_LOG_EMERG, log, 0,
+    /*
+     * ALERT, not EMERG: this runs in a worker's init_process, and the
+     * worker lives on (answering 503 STORE_UNAVAILABLE); nginx's own
+     * worker init logs what it survives at ALERT (setrlimit(), chdir()
+     * in ngx_worker_process_init()), EMERG only what stops it
+     */
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "douyin: store \"%s\": %s failed: %s",
                   path, call, mdb_strerror(rc));
 
@@ -436,7 +443,7 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
         || ngx_memcmp(val.mv_data, NGX_HTTP_DOUYIN_STORE_FORMAT,
                       val.mv_size) != 0)
     {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "douyin: store \"%s\" has format version \"%*s\", "
                       "this module reads version "
                       NGX_HTTP_DOUYIN_STORE_FORMAT,

@@ -449,7 +449,7 @@ POST /api/process
 --- error_code: 503
 --- response_body_like: ^\{"success":false,"error":"STORE_UNAVAILABLE","detail":"[^"]+"\}$
 --- error_log eval
-qr/\[emerg\] .*douyin: store ".*not-a-folder": mdb_env_open\(\) failed: Not a directory/
+qr/\[alert\] .*douyin: store ".*not-a-folder": mdb_env_open\(\) failed: Not a directory/
 
 
 
