@@ -25,6 +25,13 @@
 #define NGX_HTTP_DOUYIN_PUSH_BODY_MAX  (64 * 1024)
 
 
+/* the push's optional text fields, stored as sent */
+
+static const char  *ngx_http_douyin_aweme_texts[] = {
+    "title", "author", "description", NULL
+};
+
+
 static void ngx_http_douyin_aweme_pending_body(ngx_http_request_t *r);
 static ngx_http_douyin_err_e ngx_http_douyin_aweme_body(
     ngx_http_request_t *r, u_char **body, size_t *len);
@@ -32,6 +39,8 @@ static ngx_int_t ngx_http_douyin_aweme_push_fields(ngx_http_request_t *r,
     u_char *body, size_t len, cJSON **fields);
 static const char *ngx_http_douyin_aweme_check(u_char *body, size_t len,
     cJSON **fields);
+static const char *ngx_http_douyin_aweme_invalid(cJSON *json);
+static cJSON *ngx_http_douyin_aweme_fields(cJSON *json);
 static ngx_int_t ngx_http_douyin_utf8(const char *s);
 
 
@@ -209,11 +218,8 @@ ngx_http_douyin_aweme_push_fields(ngx_http_request_t *r, u_char *body,
 static const char *
 ngx_http_douyin_aweme_check(u_char *body, size_t len, cJSON **fields)
 {
-    cJSON       *json, *name, *field;
-    size_t       n;
-    ngx_uint_t   i;
-
-    static const char  *texts[] = { "title", "author", "description", NULL };
+    cJSON       *json;
+    const char  *detail;
 
     *fields = NULL;
 
@@ -226,25 +232,43 @@ ngx_http_douyin_aweme_check(u_char *body, size_t len, cJSON **fields)
                          sizeof("\\u0000") - 2)
         != NULL)
     {
-        return ("A string of the body holds a "
-                                         "NUL (\\u0000): audio_filename and "
-                                         "the metadata must not.");
+        return "A string of the body holds a NUL (\\u0000): audio_filename "
+               "and the metadata must not.";
     }
 
     json = cJSON_ParseWithLength((char *) body, len);
 
     if (!cJSON_IsObject(json)) {
         cJSON_Delete(json);
-        return ("The body must be a JSON object "
-                                         "with \"audio_filename\".");
+        return "The body must be a JSON object with \"audio_filename\".";
     }
+
+    detail = ngx_http_douyin_aweme_invalid(json);
+
+    if (detail == NULL) {
+        *fields = ngx_http_douyin_aweme_fields(json);
+    }
+
+    cJSON_Delete(json);
+
+    return detail;
+}
+
+
+/* what is wrong with the push object json (the 400's detail), or NULL */
+
+static const char *
+ngx_http_douyin_aweme_invalid(cJSON *json)
+{
+    cJSON       *name, *field;
+    size_t       n;
+    ngx_uint_t   i;
 
     name = cJSON_GetObjectItemCaseSensitive(json, "audio_filename");
 
     if (!cJSON_IsString(name)) {
-        cJSON_Delete(json);
-        return ("\"audio_filename\" is required: "
-                                         "a string, the WAV's file name.");
+        return "\"audio_filename\" is required: a string, the WAV's file "
+               "name.";
     }
 
     n = ngx_strlen(name->valuestring);
@@ -256,22 +280,18 @@ ngx_http_douyin_aweme_check(u_char *body, size_t len, cJSON **fields)
                           (u_char *) ".wav") != 0
         || !ngx_http_douyin_utf8(name->valuestring))
     {
-        cJSON_Delete(json);
-        return ("\"audio_filename\" must be a "
-                                         "plain file name ending in .wav: "
-                                         "1 to 255 bytes of UTF-8, no '/', "
-                                         "no \"..\".");
+        return "\"audio_filename\" must be a plain file name ending in "
+               ".wav: 1 to 255 bytes of UTF-8, no '/', no \"..\".";
     }
 
-    for (i = 0; texts[i] != NULL; i++) {
-        field = cJSON_GetObjectItemCaseSensitive(json, texts[i]);
+    for (i = 0; ngx_http_douyin_aweme_texts[i] != NULL; i++) {
+        field = cJSON_GetObjectItemCaseSensitive(json,
+                                                ngx_http_douyin_aweme_texts[i]);
 
         if (field != NULL
             && !(cJSON_IsString(field)
                  && ngx_http_douyin_utf8(field->valuestring)))
         {
-            cJSON_Delete(json);
-
             return (i == 0 ? "\"title\" must be a string of UTF-8."
                        : i == 1 ? "\"author\" must be a string of UTF-8."
                        : "\"description\" must be a string of UTF-8.");
@@ -285,29 +305,43 @@ ngx_http_douyin_aweme_check(u_char *body, size_t len, cJSON **fields)
              && ngx_http_douyin_parse_iso8601(field->valuestring)
                 != (time_t) -1))
     {
-        cJSON_Delete(json);
-        return ("\"video_publish_time\" must be "
-                                         "an ISO 8601 time "
-                                         "(2026-02-27T12:00:00+08:00) or "
-                                         "null.");
+        return "\"video_publish_time\" must be an ISO 8601 time "
+               "(2026-02-27T12:00:00+08:00) or null.";
     }
 
-    /* what is stored: known fields only, unknown ones are ignored */
+    return NULL;
+}
 
-    *fields = cJSON_CreateObject();
 
-    if (*fields == NULL
-        || cJSON_AddStringToObject(*fields, "filename", name->valuestring)
+/*
+ * what is stored of the valid push object json: the known fields only,
+ * unknown ones are ignored; a new object, or NULL when out of memory
+ */
+
+static cJSON *
+ngx_http_douyin_aweme_fields(cJSON *json)
+{
+    cJSON       *fields, *name, *field;
+    ngx_uint_t   i;
+
+    name = cJSON_GetObjectItemCaseSensitive(json, "audio_filename");
+
+    fields = cJSON_CreateObject();
+
+    if (fields == NULL
+        || cJSON_AddStringToObject(fields, "filename", name->valuestring)
            == NULL)
     {
         goto nomem;
     }
 
-    for (i = 0; texts[i] != NULL; i++) {
-        field = cJSON_GetObjectItemCaseSensitive(json, texts[i]);
+    for (i = 0; ngx_http_douyin_aweme_texts[i] != NULL; i++) {
+        field = cJSON_GetObjectItemCaseSensitive(json,
+                                                ngx_http_douyin_aweme_texts[i]);
 
         if (field != NULL
-            && cJSON_AddStringToObject(*fields, texts[i], field->valuestring)
+            && cJSON_AddStringToObject(fields, ngx_http_douyin_aweme_texts[i],
+                                       field->valuestring)
                == NULL)
         {
             goto nomem;
@@ -318,23 +352,19 @@ ngx_http_douyin_aweme_check(u_char *body, size_t len, cJSON **fields)
 
     if (field != NULL
         && (cJSON_IsString(field)
-            ? cJSON_AddStringToObject(*fields, "video_publish_time",
+            ? cJSON_AddStringToObject(fields, "video_publish_time",
                                       field->valuestring)
-            : cJSON_AddNullToObject(*fields, "video_publish_time"))
+            : cJSON_AddNullToObject(fields, "video_publish_time"))
            == NULL)
     {
         goto nomem;
     }
 
-    cJSON_Delete(json);
-
-    return NULL;
+    return fields;
 
 nomem:
 
-    cJSON_Delete(*fields);
-    cJSON_Delete(json);
-    *fields = NULL;
+    cJSON_Delete(fields);
 
     return NULL;
 }

@@ -21,6 +21,8 @@
 #include <curl/curl.h>
 
 
+static ngx_int_t ngx_http_douyin_curl_headers(const char *const *headers,
+    struct curl_slist **list);
 static size_t ngx_http_douyin_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 
@@ -37,6 +39,14 @@ typedef struct {
     size_t                      max_size;
     ngx_uint_t                  too_big;
 } ngx_http_douyin_curl_ctx_t;
+
+
+static void ngx_http_douyin_curl_setopt(CURL *curl, const char *method,
+    const char *url, struct curl_slist *list, const char *body,
+    ngx_msec_t timeout, ngx_http_douyin_curl_ctx_t *ctx, char *errbuf);
+static void ngx_http_douyin_curl_failed(ngx_http_douyin_curl_t *f,
+    CURL *curl, CURLcode code, ngx_http_douyin_curl_ctx_t *ctx,
+    const char *errbuf);
 
 
 /*
@@ -98,7 +108,7 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
 {
     CURL                         *curl;
     CURLcode                      code;
-    struct curl_slist            *list, *tmp;
+    struct curl_slist            *list;
     ngx_http_douyin_curl_ctx_t    ctx;
     char                          errbuf[CURL_ERROR_SIZE];
 
@@ -113,20 +123,12 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
         return NGX_ERROR;
     }
 
-    list = NULL;
-
-    for ( /* void */ ; headers != NULL && *headers != NULL; headers++) {
-        tmp = curl_slist_append(list, *headers);
-        if (tmp == NULL) {
-            curl_slist_free_all(list);
-            curl_easy_cleanup(curl);
-            ngx_cpystrn((u_char *) f->error,
-                        (u_char *) "curl_slist_append() failed",
-                        sizeof(f->error));
-            return NGX_ERROR;
-        }
-
-        list = tmp;
+    if (ngx_http_douyin_curl_headers(headers, &list) != NGX_OK) {
+        curl_easy_cleanup(curl);
+        ngx_cpystrn((u_char *) f->error,
+                    (u_char *) "curl_slist_append() failed",
+                    sizeof(f->error));
+        return NGX_ERROR;
     }
 
     ctx.fetch = f;
@@ -134,17 +136,87 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
     ctx.max_size = max_size;
     ctx.too_big = 0;
 
+    errbuf[0] = '\0';
+
+    ngx_http_douyin_curl_setopt(curl, method, url, list, body, timeout,
+                                &ctx, errbuf);
+
+    code = curl_easy_perform(curl);
+
+    if (code == CURLE_OK) {
+        f->not_sent = 0;
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f->status);
+
+    } else {
+        ngx_http_douyin_curl_failed(f, curl, code, &ctx, errbuf);
+    }
+
+    curl_slist_free_all(list);
+    curl_easy_cleanup(curl);
+
+    if (code != CURLE_OK) {
+        ngx_http_douyin_curl_free(f);
+        return NGX_ERROR;
+    }
+
+    if (f->body == NULL) {
+        f->body = malloc(1);
+        if (f->body == NULL) {
+            return NGX_ERROR;
+        }
+
+        f->body[0] = '\0';
+    }
+
+    return NGX_OK;
+}
+
+
+/* the NULL-terminated "Name: value" lines as a curl list (NULL: none) */
+
+static ngx_int_t
+ngx_http_douyin_curl_headers(const char *const *headers,
+    struct curl_slist **list)
+{
+    struct curl_slist  *tmp;
+
+    *list = NULL;
+
+    for ( /* void */ ; headers != NULL && *headers != NULL; headers++) {
+        tmp = curl_slist_append(*list, *headers);
+        if (tmp == NULL) {
+            curl_slist_free_all(*list);
+            *list = NULL;
+            return NGX_ERROR;
+        }
+
+        *list = tmp;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * the call's options: the request (method, url, headers, body), its
+ * time limits, where the answer goes (ctx), and the worker's TLS settings
+ */
+
+static void
+ngx_http_douyin_curl_setopt(CURL *curl, const char *method, const char *url,
+    struct curl_slist *list, const char *body, ngx_msec_t timeout,
+    ngx_http_douyin_curl_ctx_t *ctx, char *errbuf)
+{
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) timeout);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ngx_http_douyin_curl_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, ctx);
     curl_easy_setopt(curl, CURLOPT_USERAGENT,
                      "ngx_http_douyin_module/" NGX_HTTP_DOUYIN_VERSION);
 
-    errbuf[0] = '\0';
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, ngx_http_douyin_ssl_verify);
@@ -166,21 +238,28 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
     } else if (ngx_strcmp(method, "GET") != 0) {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     }
+}
 
-    code = curl_easy_perform(curl);
 
-    if (code == CURLE_OK) {
-        f->not_sent = 0;
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f->status);
+/*
+ * no HTTP answer came (code): what failed into f->error, f->timedout,
+ * and f->not_sent when no byte of the request left
+ */
 
-    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+static void
+ngx_http_douyin_curl_failed(ngx_http_douyin_curl_t *f, CURL *curl,
+    CURLcode code, ngx_http_douyin_curl_ctx_t *ctx, const char *errbuf)
+{
+    long  sent;
+
+    if (code == CURLE_OPERATION_TIMEDOUT) {
         f->timedout = 1;
         ngx_cpystrn((u_char *) f->error,
                     (u_char *) curl_easy_strerror(code), sizeof(f->error));
 
-    } else if (ctx.too_big) {
+    } else if (ctx->too_big) {
         ngx_snprintf((u_char *) f->error, sizeof(f->error) - 1,
-                     "response larger than %uz bytes%Z", max_size);
+                     "response larger than %uz bytes%Z", ctx->max_size);
 
     } else if (code == CURLE_PEER_FAILED_VERIFICATION
                || code == CURLE_SSL_CACERT_BADFILE)
@@ -197,31 +276,9 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
                     (u_char *) curl_easy_strerror(code), sizeof(f->error));
     }
 
-    if (code != CURLE_OK) {
-        long  sent = 0;
-
-        curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
-        f->not_sent = (sent == 0);
-    }
-
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-
-    if (code != CURLE_OK) {
-        ngx_http_douyin_curl_free(f);
-        return NGX_ERROR;
-    }
-
-    if (f->body == NULL) {
-        f->body = malloc(1);
-        if (f->body == NULL) {
-            return NGX_ERROR;
-        }
-
-        f->body[0] = '\0';
-    }
-
-    return NGX_OK;
+    sent = 0;
+    curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
+    f->not_sent = (sent == 0);
 }
 
 

@@ -22,6 +22,8 @@ static void *ngx_http_douyin_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_douyin_init_strings(ngx_conf_t *cf,
     ngx_http_douyin_main_conf_t *dmcf);
+static ngx_int_t ngx_http_douyin_needs_check(ngx_conf_t *cf,
+    ngx_http_douyin_main_conf_t *dmcf);
 static void *ngx_http_douyin_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -625,11 +627,45 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_OK;
     }
 
+    if (ngx_http_douyin_needs_check(cf, dmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (dmcf->thread_pool == NULL) {
+        dmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (dmcf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_str_set(&name, "douyin_asr_rate");
+
+    dmcf->rate_zone = ngx_shared_memory_add(cf, &name, 64 * 1024,
+                                            &ngx_http_douyin_module);
+    if (dmcf->rate_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    dmcf->rate_zone->init = ngx_http_douyin_rate_init_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * what the handlers of the configuration need (dmcf->needs) is there: the
+ * store, file-system-go's URL; the ASR key is only warned about, by
+ * "nginx -t".  NGX_OK, or NGX_ERROR (logged).
+ */
+
+static ngx_int_t
+ngx_http_douyin_needs_check(ngx_conf_t *cf, ngx_http_douyin_main_conf_t *dmcf)
+{
     if (dmcf->store == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "douyin handlers need \"douyin_store\" in the "
                            "http block");
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     if ((dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FSGO)
@@ -638,7 +674,7 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "douyin handlers need \"douyin_filesystem_url\" "
                            "in the http block");
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
@@ -662,24 +698,7 @@ ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
-    if (dmcf->thread_pool == NULL) {
-        dmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
-        if (dmcf->thread_pool == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    ngx_str_set(&name, "douyin_asr_rate");
-
-    dmcf->rate_zone = ngx_shared_memory_add(cf, &name, 64 * 1024,
-                                            &ngx_http_douyin_module);
-    if (dmcf->rate_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    dmcf->rate_zone->init = ngx_http_douyin_rate_init_zone;
-
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 

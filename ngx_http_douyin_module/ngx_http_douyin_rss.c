@@ -69,6 +69,8 @@ static ngx_int_t ngx_http_douyin_rss_not_modified(ngx_http_request_t *r,
     ngx_str_t *etag, time_t last_modified);
 static ngx_int_t ngx_http_douyin_rss_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
+static ngx_int_t ngx_http_douyin_rss_send(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, cJSON *items, time_t built);
 static void ngx_http_douyin_rss_body(ngx_http_douyin_rss_out_t *out,
     ngx_http_douyin_main_conf_t *dmcf, cJSON *items, time_t built);
 static void ngx_http_douyin_rss_item(ngx_http_douyin_rss_out_t *out,
@@ -105,16 +107,11 @@ ngx_http_douyin_rss_handler(ngx_http_request_t *r)
     cJSON                         *items;
     time_t                         built;
     ngx_int_t                      rc;
-    ngx_buf_t                     *b;
     ngx_str_t                      etag, token;
     ngx_uint_t                     limit, unread_only;
     ngx_http_douyin_err_e          err;
-    ngx_chain_t                    out;
-    ngx_http_douyin_rss_out_t      body;
     ngx_http_douyin_main_conf_t   *dmcf;
     ngx_http_douyin_feed_state_t   st;
-
-    static ngx_str_t  type = ngx_string("application/rss+xml; charset=utf-8");
 
     /* first of all, the token out of what nginx logs */
 
@@ -190,6 +187,35 @@ ngx_http_douyin_rss_handler(ngx_http_request_t *r)
 
     built = (time_t) st.changed_at[unread_only ? 1 : 0];
 
+    return ngx_http_douyin_rss_send(r, dmcf, items, built);
+
+store_error:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "douyin: reading the feed from the store failed: %s",
+                  mdb_strerror(rc_store));
+
+    return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_STORE_READ);
+}
+
+
+/*
+ * 200 with the feed of items (deleted here), built at built (Unix s): the
+ * body is sized first, then written into one buffer; the headers
+ * (validators) are set already
+ */
+
+static ngx_int_t
+ngx_http_douyin_rss_send(ngx_http_request_t *r,
+    ngx_http_douyin_main_conf_t *dmcf, cJSON *items, time_t built)
+{
+    ngx_int_t                   rc;
+    ngx_buf_t                  *b;
+    ngx_chain_t                 out;
+    ngx_http_douyin_rss_out_t   body;
+
+    static ngx_str_t  type = ngx_string("application/rss+xml; charset=utf-8");
+
     ngx_memzero(&body, sizeof(ngx_http_douyin_rss_out_t));
 
     ngx_http_douyin_rss_body(&body, dmcf, items, built);
@@ -236,14 +262,6 @@ ngx_http_douyin_rss_handler(ngx_http_request_t *r)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
-
-store_error:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "douyin: reading the feed from the store failed: %s",
-                  mdb_strerror(rc_store));
-
-    return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_STORE_READ);
 }
 
 

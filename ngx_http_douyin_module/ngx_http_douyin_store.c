@@ -160,9 +160,13 @@ static ngx_uint_t ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk,
     ngx_uint_t n);
 static int ngx_http_douyin_store_add(MDB_txn *txn,
     ngx_http_douyin_store_t *store, MDB_val *val, cJSON *list);
+static ngx_uint_t ngx_http_douyin_store_feed_next(MDB_val *key,
+    ngx_uint_t *live, ngx_uint_t n);
 static int ngx_http_douyin_store_feed_open(MDB_txn *txn,
     ngx_http_douyin_store_t *store, MDB_val *version, const char *path,
     ngx_log_t *log);
+static int ngx_http_douyin_store_feed_migrate(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, ngx_uint_t *n);
 static int ngx_http_douyin_store_feed_write(MDB_txn *txn,
     ngx_http_douyin_store_t *store, const char *aweme_id, cJSON *old,
     cJSON *rec);
@@ -172,6 +176,10 @@ static int ngx_http_douyin_store_asr_update(MDB_txn *txn,
     ngx_http_douyin_store_t *store, cJSON *rec, int sign);
 static int ngx_http_douyin_store_add_double(MDB_txn *txn,
     ngx_http_douyin_store_t *store, u_char *name, size_t len, double delta);
+static ngx_int_t ngx_http_douyin_iso8601_fields(const char **pp, int *n);
+static ngx_int_t ngx_http_douyin_iso8601_zone(const char **pp, int *offset);
+static int64_t ngx_http_douyin_days_from_civil(int64_t y, int64_t m,
+    int64_t d);
 
 
 /* indexed by ngx_http_douyin_status_e */
@@ -1274,44 +1282,70 @@ ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
 time_t
 ngx_http_douyin_parse_iso8601(const char *s)
 {
-    int         n[6], i, sign, zh, zm;
-    int64_t     y, m, d, era, yoe, doy, days;
-    const char *p;
-
-    int               mdays;
-
-    static const int  width[6] = { 4, 2, 2, 2, 2, 2 };
-    static const int  month_days[12] = {
-        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-    };
-    static const char sep[6] = { '-', '-', 'T', ':', ':', '\0' };
+    int          n[6], offset;
+    int64_t      days;
+    const char  *p;
 
     p = s;
 
-    for (i = 0; i < 6; i++) {
-        int  j;
+    if (ngx_http_douyin_iso8601_fields(&p, n) != NGX_OK
+        || ngx_http_douyin_iso8601_zone(&p, &offset) != NGX_OK
+        || *p != '\0')
+    {
+        return (time_t) -1;
+    }
 
+    days = ngx_http_douyin_days_from_civil(n[0], n[1], n[2]);
+
+    return (time_t) (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]
+                     - offset);
+}
+
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS" at *p (a space may replace the T) into n[6]:
+ * year, month, day, hour, minute, second, each in its range (the day in
+ * its month's, leap years counted); *p moves past them
+ */
+
+static ngx_int_t
+ngx_http_douyin_iso8601_fields(const char **pp, int *n)
+{
+    int          i, j, mdays;
+    const char  *p;
+
+    static const int   width[6] = { 4, 2, 2, 2, 2, 2 };
+    static const int   month_days[12] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+    static const char  sep[6] = { '-', '-', 'T', ':', ':', '\0' };
+
+    p = *pp;
+
+    for (i = 0; i < 6; i++) {
         n[i] = 0;
 
         for (j = 0; j < width[i]; j++, p++) {
             if (*p < '0' || *p > '9') {
-                return (time_t) -1;
+                return NGX_ERROR;
             }
             n[i] = n[i] * 10 + (*p - '0');
         }
 
         if (i < 5) {
             if (*p != sep[i] && !(i == 2 && *p == ' ')) {
-                return (time_t) -1;
+                return NGX_ERROR;
             }
             p++;
         }
     }
 
+    *pp = p;
+
     if (n[1] < 1 || n[1] > 12 || n[2] < 1 || n[3] > 23 || n[4] > 59
         || n[5] > 60)
     {
-        return (time_t) -1;
+        return NGX_ERROR;
     }
 
     mdays = month_days[n[1] - 1];
@@ -1322,15 +1356,30 @@ ngx_http_douyin_parse_iso8601(const char *s)
         mdays = 29;
     }
 
-    if (n[2] > mdays) {
-        return (time_t) -1;
-    }
+    return (n[2] > mdays) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * what follows the seconds at *p: an optional fraction (skipped), then
+ * "Z", "+HH:MM", "-HH:MM", "+HHMM" or nothing (UTC), into *offset: the
+ * zone's seconds east of UTC; *p moves past them
+ */
+
+static ngx_int_t
+ngx_http_douyin_iso8601_zone(const char **pp, int *offset)
+{
+    int          sign, zh, zm;
+    const char  *p;
+
+    p = *pp;
+    *offset = 0;
 
     if (*p == '.') {
         p++;
 
         if (*p < '0' || *p > '9') {
-            return (time_t) -1;
+            return NGX_ERROR;
         }
 
         while (*p >= '0' && *p <= '9') {
@@ -1338,58 +1387,61 @@ ngx_http_douyin_parse_iso8601(const char *s)
         }
     }
 
-    zh = 0;
-    zm = 0;
-    sign = 1;
-
     if (*p == 'Z' || *p == 'z') {
-        p++;
-
-    } else if (*p == '+' || *p == '-') {
-        sign = (*p == '-') ? -1 : 1;
-        p++;
-
-        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
-            return (time_t) -1;
-        }
-
-        zh = (p[0] - '0') * 10 + (p[1] - '0');
-        p += 2;
-
-        if (*p == ':') {
-            p++;
-        }
-
-        if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
-            return (time_t) -1;
-        }
-
-        zm = (p[0] - '0') * 10 + (p[1] - '0');
-        p += 2;
-
-        if (zh > 23 || zm > 59) {
-            return (time_t) -1;
-        }
+        *pp = p + 1;
+        return NGX_OK;
     }
 
-    if (*p != '\0') {
-        return (time_t) -1;
+    if (*p != '+' && *p != '-') {
+        *pp = p;
+        return NGX_OK;
     }
 
-    /* days from 1970-01-01 of the civil date (H. Hinnant's algorithm) */
+    sign = (*p == '-') ? -1 : 1;
+    p++;
 
-    y = n[0];
-    m = n[1];
-    d = n[2];
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+        return NGX_ERROR;
+    }
+
+    zh = (p[0] - '0') * 10 + (p[1] - '0');
+    p += 2;
+
+    if (*p == ':') {
+        p++;
+    }
+
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+        return NGX_ERROR;
+    }
+
+    zm = (p[0] - '0') * 10 + (p[1] - '0');
+    p += 2;
+
+    if (zh > 23 || zm > 59) {
+        return NGX_ERROR;
+    }
+
+    *pp = p;
+    *offset = sign * (zh * 3600 + zm * 60);
+
+    return NGX_OK;
+}
+
+
+/* days from 1970-01-01 of a civil date (H. Hinnant's algorithm) */
+
+static int64_t
+ngx_http_douyin_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t  era, yoe, doy;
 
     y -= (m <= 2);
     era = (y >= 0 ? y : y - 399) / 400;
     yoe = y - era * 400;
     doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 
-    return (time_t) (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]
-                     - sign * (zh * 3600 + zm * 60));
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
 
@@ -2030,11 +2082,7 @@ ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
     MDB_val *version, const char *path, ngx_log_t *log)
 {
     int          rc;
-    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    u_char       fkey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
-    cJSON       *rec;
-    MDB_val      key, val, fval;
-    MDB_cursor  *cur;
+    MDB_val      key, val;
     ngx_uint_t   migrate, n;
 
     migrate = 0;
@@ -2065,50 +2113,8 @@ ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
     n = 0;
 
     if (migrate) {
-        rc = mdb_cursor_open(txn, store->videos, &cur);
+        rc = ngx_http_douyin_store_feed_migrate(txn, store, &n);
         if (rc != 0) {
-            return rc;
-        }
-
-        for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-             rc == 0;
-             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-        {
-            if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
-                continue;
-            }
-
-            ngx_memcpy(id, key.mv_data, key.mv_size);
-            id[key.mv_size] = '\0';
-
-            rec = cJSON_ParseWithLength(val.mv_data, val.mv_size);
-
-            fval.mv_size = rec ? ngx_http_douyin_store_feed_key(rec, id, fkey)
-                               : 0;
-            cJSON_Delete(rec);
-
-            if (fval.mv_size == 0) {
-                continue;
-            }
-
-            /* the "videos" cursor is not moved by writes to "feed" */
-
-            key.mv_data = fkey;
-            key.mv_size = fval.mv_size;
-            fval.mv_data = id;
-            fval.mv_size = ngx_strlen(id);
-
-            rc = mdb_put(txn, store->feed, &key, &fval, 0);
-            if (rc != 0) {
-                break;
-            }
-
-            n++;
-        }
-
-        mdb_cursor_close(cur);
-
-        if (rc != MDB_NOTFOUND) {
             return rc;
         }
     }
@@ -2136,6 +2142,69 @@ ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
     }
 
     return 0;
+}
+
+
+/*
+ * format 1 to 2: every record of "videos" is read once and the completed
+ * ones are indexed in "feed" (*n of them).  Returns 0 or an LMDB code.
+ */
+
+static int
+ngx_http_douyin_store_feed_migrate(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, ngx_uint_t *n)
+{
+    int          rc;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    u_char       fkey[NGX_HTTP_DOUYIN_FEED_KEY_LEN];
+    cJSON       *rec;
+    MDB_val      key, val, fval;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, store->videos, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+            continue;
+        }
+
+        ngx_memcpy(id, key.mv_data, key.mv_size);
+        id[key.mv_size] = '\0';
+
+        rec = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+
+        fval.mv_size = rec ? ngx_http_douyin_store_feed_key(rec, id, fkey)
+                           : 0;
+        cJSON_Delete(rec);
+
+        if (fval.mv_size == 0) {
+            continue;
+        }
+
+        /* the "videos" cursor is not moved by writes to "feed" */
+
+        key.mv_data = fkey;
+        key.mv_size = fval.mv_size;
+        fval.mv_data = id;
+        fval.mv_size = ngx_strlen(id);
+
+        rc = mdb_put(txn, store->feed, &key, &fval, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        (*n)++;
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == MDB_NOTFOUND) ? 0 : rc;
 }
 
 
@@ -2179,11 +2248,9 @@ ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
     ngx_uint_t unread_only, ngx_uint_t limit, cJSON **items,
     ngx_http_douyin_feed_state_t *st)
 {
-    int          rc, c;
-    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON       *list, *rec;
+    int          rc;
+    cJSON       *list;
     u_char       prefix[2];
-    size_t       la, lb;
     MDB_val      key[2], val[2];
     MDB_txn     *txn;
     MDB_cursor  *cur[2];
@@ -2232,58 +2299,17 @@ ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
     count = 0;
 
     while (count < limit) {
-        best = n;
-
-        for (i = 0; i < n; i++) {
-            if (!live[i]) {
-                continue;
-            }
-
-            if (best == n) {
-                best = i;
-                continue;
-            }
-
-            la = key[i].mv_size - 1;
-            lb = key[best].mv_size - 1;
-
-            c = ngx_memcmp((u_char *) key[i].mv_data + 1,
-                           (u_char *) key[best].mv_data + 1,
-                           ngx_min(la, lb));
-
-            if (c < 0 || (c == 0 && la < lb)) {
-                best = i;
-            }
-        }
+        best = ngx_http_douyin_store_feed_next(key, live, n);
 
         if (best == n) {
             break;
         }
 
-        if (val[best].mv_size == 0
-            || val[best].mv_size > NGX_HTTP_DOUYIN_ID_MAX)
-        {
-            rc = MDB_CORRUPTED;
-            goto failed;
-        }
-
-        ngx_memcpy(id, val[best].mv_data, val[best].mv_size);
-        id[val[best].mv_size] = '\0';
-
-        rc = ngx_http_douyin_store_read(txn, store, id, &rec);
+        rc = ngx_http_douyin_store_add(txn, store, &val[best], list);
         if (rc != 0) {
             goto failed;
         }
 
-        cJSON_DeleteItemFromObjectCaseSensitive(rec, "aweme_id");
-
-        if (cJSON_AddStringToObject(rec, "aweme_id", id) == NULL) {
-            cJSON_Delete(rec);
-            rc = ENOMEM;
-            goto failed;
-        }
-
-        cJSON_AddItemToArray(list, rec);
         count++;
 
         rc = mdb_cursor_get(cur[best], &key[best], &val[best], MDB_NEXT);
@@ -2311,4 +2337,41 @@ failed:
     cJSON_Delete(list);
 
     return rc;
+}
+
+
+/* the live feed cursor with the smallest key (its 1-byte prefix aside) */
+
+static ngx_uint_t
+ngx_http_douyin_store_feed_next(MDB_val *key, ngx_uint_t *live, ngx_uint_t n)
+{
+    int         c;
+    size_t      la, lb;
+    ngx_uint_t  i, best;
+
+    best = n;
+
+    for (i = 0; i < n; i++) {
+        if (!live[i]) {
+            continue;
+        }
+
+        if (best == n) {
+            best = i;
+            continue;
+        }
+
+        la = key[i].mv_size - 1;
+        lb = key[best].mv_size - 1;
+
+        c = ngx_memcmp((u_char *) key[i].mv_data + 1,
+                       (u_char *) key[best].mv_data + 1,
+                       ngx_min(la, lb));
+
+        if (c < 0 || (c == 0 && la < lb)) {
+            best = i;
+        }
+    }
+
+    return best;
 }
