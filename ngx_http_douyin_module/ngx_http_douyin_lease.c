@@ -448,10 +448,9 @@ ngx_http_douyin_expire_add(MDB_txn *txn, ngx_http_douyin_store_t *store,
     MDB_val *id, time_t cutoff, ngx_http_douyin_item_t **items,
     ngx_uint_t *n, ngx_uint_t *cap)
 {
-    int                      rc;
-    char                     aweme_id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON                   *rec, *filename;
-    ngx_http_douyin_item_t  *it;
+    int     rc;
+    char    aweme_id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON  *rec;
 
     if (id->mv_size == 0 || id->mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
         return MDB_CORRUPTED;
@@ -465,51 +464,12 @@ ngx_http_douyin_expire_add(MDB_txn *txn, ngx_http_douyin_store_t *store,
         return (rc == MDB_NOTFOUND) ? 0 : rc;
     }
 
-    if (!ngx_http_douyin_expire_due(rec, cutoff)) {
-        cJSON_Delete(rec);
-        return 0;
-    }
-
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-
-        it = realloc(*items, *cap * sizeof(ngx_http_douyin_item_t));
-        if (it == NULL) {
-            cJSON_Delete(rec);
-            return ENOMEM;
-        }
-
-        *items = it;
-    }
-
-    it = &(*items)[*n];
-    ngx_memzero(it, sizeof(ngx_http_douyin_item_t));
-
-    ngx_memcpy(it->aweme_id, aweme_id, id->mv_size + 1);
-
-    filename = cJSON_GetObjectItemCaseSensitive(rec, "filename");
-
-    if (cJSON_IsString(filename) && filename->valuestring[0] != '\0'
-        && strchr(filename->valuestring, '/') == NULL)
-    {
-        it->filename = strdup(filename->valuestring);
-
-    } else {
-        it->filename = malloc(id->mv_size + sizeof(".wav"));
-        if (it->filename != NULL) {
-            ngx_sprintf((u_char *) it->filename, "%s.wav%Z", aweme_id);
-        }
-    }
+    rc = ngx_http_douyin_expire_due(rec, cutoff)
+         ? ngx_http_douyin_store_item(items, n, cap, aweme_id, rec) : 0;
 
     cJSON_Delete(rec);
 
-    if (it->filename == NULL) {
-        return ENOMEM;
-    }
-
-    (*n)++;
-
-    return 0;
+    return rc;
 }
 
 

@@ -730,10 +730,12 @@ time_t ngx_http_douyin_schedule_next(time_t now, ngx_uint_t *at,
     ngx_uint_t n);
 
 
-/* ngx_http_douyin_rate.c: per-account rates in shared memory */
+/* ngx_http_douyin_rate.c: per-account rates in shared memory, zone init */
 
 ngx_int_t ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+ngx_int_t ngx_http_douyin_zone_init(ngx_shm_zone_t *shm_zone, void *data,
+    size_t size);
 ngx_msec_t ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
     ngx_uint_t query);
 
@@ -913,6 +915,8 @@ int ngx_http_douyin_store_tombstone(ngx_http_douyin_store_t *store,
     time_t now);
 int ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
     ngx_uint_t limit, ngx_http_douyin_item_t **items, ngx_uint_t *n);
+int ngx_http_douyin_store_item(ngx_http_douyin_item_t **items, ngx_uint_t *n,
+    ngx_uint_t *cap, const char *id, cJSON *rec);
 ngx_int_t ngx_http_douyin_store_pushed_keeps(cJSON *rec, cJSON *field);
 int ngx_http_douyin_store_feed_state(ngx_http_douyin_store_t *store,
     ngx_http_douyin_feed_state_t *st);

@@ -14,6 +14,9 @@
  * per kind (submit, query), in the manner of limit_req but with
  * reservations: a caller gets the delay after which its request may go,
  * and requests queue for their turn instead of being refused.
+ *
+ * Also the init of every zone of ours (ngx_http_douyin_zone_init()),
+ * which "douyin_metrics" shares.
  */
 
 
@@ -33,8 +36,23 @@ typedef struct {
 ngx_int_t
 ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_slab_pool_t          *shpool;
-    ngx_http_douyin_shctx_t  *sh;
+    return ngx_http_douyin_zone_init(shm_zone, data,
+                                     sizeof(ngx_http_douyin_shctx_t));
+}
+
+
+/*
+ * ngx_http_douyin_zone_init: for a zone's init handler: the zone's state,
+ * size bytes, into shm_zone->data: the previous cycle's (data) on reload,
+ * the one in the slab pool when the memory exists already, else a new
+ * zeroed one.  Returns NGX_OK or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_douyin_zone_init(ngx_shm_zone_t *shm_zone, void *data, size_t size)
+{
+    void             *sh;
+    ngx_slab_pool_t  *shpool;
 
     if (data != NULL) {
         shm_zone->data = data;
@@ -48,7 +66,7 @@ ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_douyin_shctx_t));
+    sh = ngx_slab_calloc(shpool, size);
     if (sh == NULL) {
         return NGX_ERROR;
     }

@@ -1728,13 +1728,12 @@ ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
 {
     int                      rc;
     char                     id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON                   *rec, *name;
+    cJSON                   *rec;
     MDB_val                  key, val;
     MDB_txn                 *txn;
     MDB_cursor              *cur;
     ngx_uint_t               count, cap, i;
     ngx_http_douyin_item_t  *it;
-    void                    *p;
 
     *items = NULL;
     *n = 0;
@@ -1775,41 +1774,10 @@ ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
             break;
         }
 
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-
-            p = realloc(it, cap * sizeof(ngx_http_douyin_item_t));
-            if (p == NULL) {
-                cJSON_Delete(rec);
-                rc = ENOMEM;
-                break;
-            }
-
-            it = p;
-        }
-
-        ngx_memzero(&it[count], sizeof(ngx_http_douyin_item_t));
-        ngx_cpystrn((u_char *) it[count].aweme_id, (u_char *) id,
-                    sizeof(it[count].aweme_id));
-
-        name = cJSON_GetObjectItemCaseSensitive(rec, "filename");
-
-        if (cJSON_IsString(name) && name->valuestring[0] != '\0') {
-            it[count].filename = strdup(name->valuestring);
-
-        } else {
-            it[count].filename = malloc(val.mv_size + sizeof(".wav"));
-            if (it[count].filename != NULL) {
-                ngx_sprintf((u_char *) it[count].filename, "%s.wav%Z", id);
-            }
-        }
-
+        rc = ngx_http_douyin_store_item(&it, &count, &cap, id, rec);
         cJSON_Delete(rec);
 
-        count++;
-
-        if (it[count - 1].filename == NULL) {
-            rc = ENOMEM;
+        if (rc != 0) {
             break;
         }
 
@@ -1831,6 +1799,62 @@ ngx_http_douyin_store_pending(ngx_http_douyin_store_t *store,
 
     *items = it;
     *n = count;
+
+    return 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_item: appends to *items (*n of them, room for
+ * *cap; grown with realloc()) the video id, with the file name of its
+ * record rec: its "filename" when that is a plain file name, else
+ * "<id>.wav" (malloc()ed).  Thread or event loop, inside a scan of the
+ * store.  Returns 0, or ENOMEM (*items and *n as they were).
+ */
+
+int
+ngx_http_douyin_store_item(ngx_http_douyin_item_t **items, ngx_uint_t *n,
+    ngx_uint_t *cap, const char *id, cJSON *rec)
+{
+    cJSON                   *name;
+    ngx_http_douyin_item_t  *it;
+
+    if (*n == *cap) {
+        it = realloc(*items, (*cap ? *cap * 2 : 16)
+                             * sizeof(ngx_http_douyin_item_t));
+        if (it == NULL) {
+            return ENOMEM;
+        }
+
+        *items = it;
+        *cap = *cap ? *cap * 2 : 16;
+    }
+
+    it = &(*items)[*n];
+    ngx_memzero(it, sizeof(ngx_http_douyin_item_t));
+
+    ngx_cpystrn((u_char *) it->aweme_id, (u_char *) id,
+                sizeof(it->aweme_id));
+
+    name = cJSON_GetObjectItemCaseSensitive(rec, "filename");
+
+    if (cJSON_IsString(name) && name->valuestring[0] != '\0'
+        && strchr(name->valuestring, '/') == NULL)
+    {
+        it->filename = strdup(name->valuestring);
+
+    } else {
+        it->filename = malloc(ngx_strlen(id) + sizeof(".wav"));
+        if (it->filename != NULL) {
+            ngx_sprintf((u_char *) it->filename, "%s.wav%Z", id);
+        }
+    }
+
+    if (it->filename == NULL) {
+        return ENOMEM;
+    }
+
+    (*n)++;
 
     return 0;
 }
