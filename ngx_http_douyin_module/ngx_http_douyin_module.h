@@ -349,7 +349,8 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_LEASE,         /* take a scheduled job's lease */
     NGX_HTTP_DOUYIN_OP_LEASE_END,     /* store the run's summary */
     NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN,   /* find completed videos too old */
-    NGX_HTTP_DOUYIN_OP_EXPIRE         /* delete one's WAV, then record */
+    NGX_HTTP_DOUYIN_OP_EXPIRE,        /* delete one's WAV, then record */
+    NGX_HTTP_DOUYIN_OP_SETTLE         /* settle unknown fsgo outcomes */
 } ngx_http_douyin_op_e;
 
 
@@ -414,6 +415,11 @@ typedef struct {
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
     ngx_uint_t                  keep_file;      /* OP_DELETE */
     ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE */
+    ngx_uint_t                  acted;          /* OP_READ, OP_DELETE:
+                                                   file-system-go did it */
+    ngx_uint_t                  settling;       /* OP_READ, OP_DELETE: the
+                                                   unknown outcome is noted
+                                                   to be settled */
     ngx_uint_t                  limit;          /* OP_RECOVER: at most */
 
     const char                 *lease;          /* OP_LEASE*: job name */
@@ -470,6 +476,10 @@ struct ngx_http_douyin_job_s {
     ngx_uint_t                  success;
     ngx_uint_t                  failed;
     ngx_uint_t                  handed_over;    /* left to the next workers */
+    ngx_uint_t                  unstored;       /* ended, but the outcome
+                                                   could not be stored yet:
+                                                   still processing */
+    ngx_http_douyin_err_e       unstored_err;   /* why (STORE_FULL, ...) */
 
     ngx_http_douyin_job_done_pt done;           /* NULL: a request's job */
     void                       *data;           /* done's */
@@ -485,6 +495,8 @@ struct ngx_http_douyin_batch_s {
     ngx_msec_t                  started;        /* ngx_current_msec */
     ngx_uint_t                  polls;
     ngx_uint_t                  reserved;       /* a rate slot is held */
+    ngx_uint_t                  detached;       /* its jobs were answered:
+                                                   the store kept failing */
 };
 
 
@@ -521,6 +533,11 @@ struct ngx_http_douyin_runner_s {
 
     ngx_event_t                 recover_timer;
     ngx_thread_task_t          *recover_task;
+    ngx_event_t                 dispatch_timer; /* a batch could not be
+                                                   made: dispatch again */
+
+    ngx_event_t                 settle_timer;   /* worker 0 only */
+    ngx_thread_task_t          *settle_task;
 
     ngx_http_douyin_listing_t   listing;
 
@@ -646,6 +663,13 @@ ngx_http_douyin_err_e ngx_http_douyin_job_run(
     ngx_http_douyin_job_done_pt done, void *data);
 
 
+/* ngx_http_douyin_settle.c (event loop part): the settle timer */
+
+void ngx_http_douyin_settle_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
+void ngx_http_douyin_settle_exit(ngx_http_douyin_runner_t *runner);
+
+
 /* ngx_http_douyin_schedule.c: scheduled jobs, retention, cleanup */
 
 ngx_int_t ngx_http_douyin_schedule_init(ngx_cycle_t *cycle,
@@ -724,6 +748,21 @@ ngx_int_t ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op,
     ngx_uint_t *gone);
 void ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, cJSON *rec);
+ngx_int_t ngx_http_douyin_fsgo_exists(ngx_http_douyin_op_t *op,
+    const char *filename, ngx_uint_t *exists);
+ngx_int_t ngx_http_douyin_fsgo_read_state(ngx_http_douyin_op_t *op,
+    const char *filename, ngx_uint_t *is_read);
+
+
+/* ngx_http_douyin_settle.c (thread part): outcomes left unknown */
+
+int ngx_http_douyin_settle_remember(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_op_e kind, const char *aweme_id, const char *filename,
+    time_t now);
+int ngx_http_douyin_settle_forget(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_op_e kind, const char *aweme_id);
+void ngx_http_douyin_settle_run(ngx_http_douyin_op_t *op);
+void ngx_http_douyin_settle_listed(ngx_http_douyin_op_t *op);
 
 
 /* ngx_http_douyin_dashscope.c: the DashScope client */
