@@ -10,6 +10,11 @@ use Test::Nginx::Socket;
 repeat_each(1);
 no_root_location();
 
+# two workers: the note is in the store, so worker 0 settles what worker
+# 1 answered, and a reload's new worker 0 what the old workers left
+master_on();
+workers(2);
+
 # the usual http block with a 1 s timeout, so that a hang outlasts it
 ($ENV{TEST_NGINX_SETTLE_HTTP} = $ENV{TEST_NGINX_DOUYIN_HTTP})
     =~ s/douyin_http_timeout 5s;/douyin_http_timeout 1s;/ or die;
@@ -43,17 +48,23 @@ sub main::wait_for {
 # dies unless error.log has a line matching $re (the harness's error_log
 # sees only what a request logged; these lines come from --- init's time)
 # ($not: dies if it has one)
+# (the line of a settled note comes just after its write: waits 5 s)
 sub main::logged {
     my ($re, $not) = @_;
     my $log = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/error.log";
-    open my $fh, '<', $log or die "cannot open $log: $!\n";
-    while (my $line = <$fh>) {
-        next unless $line =~ $re;
-        die "error.log has a line matching $re: $line" if $not;
-        return 1;
+    my $deadline = Time::HiRes::time() + ($not ? 0 : 5);
+    while (1) {
+        open my $fh, '<', $log or die "cannot open $log: $!\n";
+        while (my $line = <$fh>) {
+            next unless $line =~ $re;
+            die "error.log has a line matching $re: $line" if $not;
+            return 1;
+        }
+        return 1 if $not;
+        die "error.log has no line matching $re\n"
+            if Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.1);
     }
-    die "error.log has no line matching $re\n" unless $not;
-    return 1;
 }
 
 plan tests => repeat_each() * t::Plan::checks(blocks());
@@ -163,3 +174,25 @@ main::logged(qr/left unanswered is settled/, 'not');
 GET /api/videos/7000000000000000001
 --- response_body_like: "is_read":false,"read_at":null
 --- timeout: 15
+
+
+
+=== TEST 5: a reload between the 504 and file-system-go's late delete: the new workers settle it (the note is in the store)
+--- http_config
+    $TEST_NGINX_SETTLE_HTTP
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'delete', delay_ms => 4000, count => 1 });
+my ($st) = t::Douyin::douyin_call(DELETE => '/api/videos/7000000000000000001');
+die "delete answered $st, not 504\n" unless $st == 504;
+t::Douyin::douyin_reload();
+main::wait_for('/api/videos/7000000000000000001/result',
+               qr/"status":"deleted"/, 20);
+main::logged(qr/douyin: video 7000000000000000001: the delete that file-system-go left unanswered is settled: file-system-go no longer has the WAV/);
+--- request eval
+[ "GET /api/stats", "GET /emu/fsgo/stats" ]
+--- response_body_like eval
+[ qr/^\{"total":2,"completed":2,"processing":0,"failed":0,"pending":0,/,
+  qr/"requests":\{[^}]*"delete":1[,}].*"deleted":\["7000000000000000001\.wav"\]/ ]
+--- timeout: 30
