@@ -480,10 +480,15 @@ ngx_http_douyin_settle_run(ngx_http_douyin_op_t *op)
 
         if (rc != NGX_OK) {
 
-            /* not an error of the pass: the note waits (debug log) */
+            /*
+             * not an error of the pass: the note waits (debug log); nor
+             * are the next ones asked now, so that a file-system-go that
+             * does not answer holds a thread for one douyin_http_timeout
+             * a pass, not one per note
+             */
 
             op->err = NGX_HTTP_DOUYIN_OK;
-            continue;
+            break;
         }
 
         err = ngx_http_douyin_settle_apply(op->store, &notes[i], yes,
