@@ -196,3 +196,28 @@ main::logged(qr/douyin: video 7000000000000000001: the delete that file-system-g
 [ qr/^\{"total":2,"completed":2,"processing":0,"failed":0,"pending":0,/,
   qr/"requests":\{[^}]*"delete":1[,}].*"deleted":\["7000000000000000001\.wav"\]/ ]
 --- timeout: 30
+
+
+
+=== TEST 6: stats between file-system-go's late delete and any check: the listing settles it first, so completed never exceeds total
+--- http_config
+    $TEST_NGINX_SETTLE_HTTP
+    douyin_listing_cache 1s;
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+# the checks get no answer in time: only a listing can see the WAV gone
+t::Emu::emu_fault('fsgo', { route => 'check', delay_ms => 3000 });
+t::Emu::emu_fault('fsgo', { route => 'delete', delay_ms => 2000, count => 1 });
+my ($st) = t::Douyin::douyin_call(DELETE => '/api/videos/7000000000000000002');
+die "delete answered $st, not 504\n" unless $st == 504;
+Time::HiRes::sleep(2.5);
+my $s = t::Emu::emu_stats('fsgo');
+die "file-system-go has not deleted the WAV yet\n"
+    unless grep { $_ eq '7000000000000000002.wav' } @{ $s->{deleted} };
+--- request eval
+[ "GET /api/stats", "GET /api/videos/7000000000000000002/result" ]
+--- response_body_like eval
+[ qr/^\{"total":2,"completed":2,"processing":0,"failed":0,"pending":0,/,
+  qr/"status":"deleted"/ ]
+--- timeout: 20
