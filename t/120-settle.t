@@ -21,9 +21,12 @@ workers(2);
 
 add_block_preprocessor(sub {
     my $block = shift;
-    # three videos, processed once
+    # three videos, processed once (by the newer file-system-go when the
+    # block's configuration speaks its API)
     my $init = $block->init // '';
-    $block->set_value('init', q{
+    my $api2 = ($block->http_config // '') =~ /douyin_filesystem_api 2/
+               ? q{t::Emu::emu_config('fsgo', { api => '2' });} : '';
+    $block->set_value('init', $api2 . q{
         t::Emu::emu_wav('7000000000000000001');
         t::Emu::emu_wav('7000000000000000002');
         t::Emu::emu_wav('7000000000000000003');
@@ -220,4 +223,25 @@ die "file-system-go has not deleted the WAV yet\n"
 --- response_body_like eval
 [ qr/^\{"total":2,"completed":2,"processing":0,"failed":0,"pending":0,/,
   qr/"status":"deleted"/ ]
+--- timeout: 20
+
+
+
+=== TEST 7: the newer file-system-go (no check route): a late delete is seen gone in its listing, the tombstone follows
+--- http_config
+    $TEST_NGINX_SETTLE_HTTP
+    douyin_filesystem_api 2;
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_fault('fsgo', { route => 'delete', delay_ms => 2500, count => 1 });
+my ($st) = t::Douyin::douyin_call(DELETE => '/api/videos/7000000000000000003');
+die "delete answered $st, not 504\n" unless $st == 504;
+main::wait_for('/api/videos/7000000000000000003/result',
+               qr/"status":"deleted"/, 15);
+main::logged(qr/douyin: video 7000000000000000003: the delete that file-system-go left unanswered is settled: file-system-go no longer has the WAV/);
+--- request eval
+[ "GET /emu/fsgo/stats" ]
+--- response_body_like eval
+[ qr/"requests":\{[^}]*"check":0[,}][^}]*"delete":1[,}].*"deleted":\["7000000000000000003\.wav"\]/ ]
 --- timeout: 20
