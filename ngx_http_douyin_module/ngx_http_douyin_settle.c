@@ -164,8 +164,8 @@ ngx_http_douyin_settle_timer(ngx_event_t *ev)
     op->conf = runner->conf;
     op->store = &runner->store;
     op->owner = runner->owner;
-    op->now = ngx_time();
-    op->cutoff = op->now - (time_t) (NGX_HTTP_DOUYIN_SETTLE_WAIT
+    op->u.lease.now = ngx_time();
+    op->u.expire.cutoff = op->u.lease.now - (time_t) (NGX_HTTP_DOUYIN_SETTLE_WAIT
                                      * runner->conf->http_timeout / 1000);
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "douyin settle posted");
@@ -414,7 +414,7 @@ ngx_http_douyin_settle_forget(ngx_http_douyin_store_t *store,
 /*
  * ngx_http_douyin_settle_run: OP_SETTLE.  For each note (at most
  * NGX_HTTP_DOUYIN_SETTLE_MAX a pass), asks file-system-go and settles
- * it when the answer allows (see the top of this file); op->cutoff: the
+ * it when the answer allows (see the top of this file); op->u.expire.cutoff: the
  * Unix s before which a note has waited long enough.  op->items get the
  * notes' ids, "claimed" 1 for a delete, and "error" what was settled
  * (empty: not yet), for the event loop's log.
@@ -461,7 +461,7 @@ ngx_http_douyin_settle_run(ngx_http_douyin_op_t *op)
          * to answer that very call, asking it again at once tells nothing
          */
 
-        if (op->now - notes[i].since < 2) {
+        if (op->u.lease.now - notes[i].since < 2) {
             continue;
         }
 
@@ -492,8 +492,8 @@ ngx_http_douyin_settle_run(ngx_http_douyin_op_t *op)
         }
 
         err = ngx_http_douyin_settle_apply(op->store, &notes[i], yes,
-                                           notes[i].since <= op->cutoff,
-                                           op->now, &op->items[i]);
+                                           notes[i].since <= op->u.expire.cutoff,
+                                           op->u.lease.now, &op->items[i]);
         if (err != 0) {
             ngx_http_douyin_op_error(op, ngx_http_douyin_store_error(err));
             ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
