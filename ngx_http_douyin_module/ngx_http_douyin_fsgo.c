@@ -17,11 +17,13 @@
  *   GET {url}/api/metadata/<filename> -> {"metadata":{"title","author",
  *        "description","upload_time"}}, 404 when there is none;
  *   POST {url}/api/read/mark {"filename"} -> {"success":true};
- *   DELETE {url}/api/videos/<filename> -> 200, 404 when gone already.
- * Each call runs in a thread op over ngx_http_douyin_curl_request();
- * failures set op->err (FILESYSTEM_UNAVAILABLE: no answer,
- * FILESYSTEM_BAD_RESPONSE: an answer we cannot use) and op->detail for
- * the log.
+ *   DELETE {url}/api/videos/<filename> -> 200, 404 when gone already;
+ *   GET {url}/api/check/<filename> -> {"exists":true|false,...};
+ *   GET {url}/api/read/files?filename=<filename> -> {"success":true,
+ *        "records":[{"filename",...}]} ("records" left out when none).
+ * Each call runs in a thread op over ngx_http_douyin_curl_request(); failures
+ * set op->err (FILESYSTEM_UNAVAILABLE: no answer, FILESYSTEM_BAD_RESPONSE:
+ * an answer we cannot use) and op->detail for the log.
  */
 
 
@@ -534,6 +536,169 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
     }
 
     *gone = (f.status == 404);
+    ngx_http_douyin_curl_free(&f);
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_fsgo_exists: does file-system-go have filename?  GET
+ * {filesystem}/api/check/<file> (version 2, which has no such route: the
+ * listing POST /api/files/query with the name as prefix, and an entry of
+ * exactly that name).  *exists is 1 or 0.  Returns NGX_OK, or NGX_ERROR
+ * with op->err and op->detail set (no answer or a bad one: not known).
+ */
+
+ngx_int_t
+ngx_http_douyin_fsgo_exists(ngx_http_douyin_op_t *op, const char *filename,
+    ngx_uint_t *exists)
+{
+    char                     *url, *body;
+    cJSON                    *json, *req, *filters, *v, *name, *flag;
+    ngx_int_t                 rc;
+    ngx_uint_t                ok;
+    ngx_http_douyin_curl_t   f;
+
+    static const char  *headers[] = {
+        "Content-Type: application/json", NULL
+    };
+
+    body = NULL;
+
+    if (op->conf->filesystem_api == 2) {
+        url = ngx_http_douyin_join(op->conf->filesystem_url.data,
+                                   "/api/files/query", "", 0);
+
+        req = cJSON_CreateObject();
+        filters = cJSON_AddObjectToObject(req, "filters");
+
+        if (cJSON_AddStringToObject(filters, "prefix", filename) != NULL) {
+            body = cJSON_PrintUnformatted(req);
+        }
+
+        cJSON_Delete(req);
+
+    } else {
+        url = ngx_http_douyin_join(op->conf->filesystem_url.data,
+                                   "/api/check/", filename,
+                                   NGX_ESCAPE_URI_COMPONENT);
+    }
+
+    if (url == NULL || (op->conf->filesystem_api == 2 && body == NULL)) {
+        free(url);
+        cJSON_free(body);
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_douyin_curl_request(&f, body ? "POST" : "GET", url,
+                               body ? headers : NULL, body,
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_LIST_MAX);
+    free(url);
+    cJSON_free(body);
+
+    json = (rc == NGX_OK && f.status == 200)
+           ? cJSON_ParseWithLength(f.body, f.len) : NULL;
+
+    ok = 0;
+
+    if (op->conf->filesystem_api == 2) {
+        flag = cJSON_GetObjectItemCaseSensitive(json, "success");
+
+        if (cJSON_IsTrue(flag)) {
+            ok = 1;
+            *exists = 0;
+
+            cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(json,
+                                                                   "videos"))
+            {
+                name = cJSON_GetObjectItemCaseSensitive(v, "filename");
+
+                if (cJSON_IsString(name)
+                    && ngx_strcmp(name->valuestring, filename) == 0)
+                {
+                    *exists = 1;
+                }
+            }
+        }
+
+    } else {
+        flag = cJSON_GetObjectItemCaseSensitive(json, "exists");
+
+        if (cJSON_IsBool(flag)) {
+            ok = 1;
+            *exists = cJSON_IsTrue(flag);
+        }
+    }
+
+    cJSON_Delete(json);
+
+    if (!ok) {
+        ngx_http_douyin_fsgo_error(op, &f, rc, "check");
+        ngx_http_douyin_curl_free(&f);
+        return NGX_ERROR;
+    }
+
+    ngx_http_douyin_curl_free(&f);
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_fsgo_read_state: has file-system-go a read record of
+ * filename (POST /api/read/mark made one)?  GET {filesystem}/api/read/
+ * files?filename=<file>: *is_read is 1 when "records" has an entry of
+ * that name.  Returns NGX_OK, or NGX_ERROR with op->err and op->detail.
+ */
+
+ngx_int_t
+ngx_http_douyin_fsgo_read_state(ngx_http_douyin_op_t *op,
+    const char *filename, ngx_uint_t *is_read)
+{
+    char                     *url;
+    cJSON                    *json, *v, *name;
+    ngx_int_t                 rc;
+    ngx_http_douyin_curl_t   f;
+
+    url = ngx_http_douyin_join(op->conf->filesystem_url.data,
+                               "/api/read/files?filename=", filename,
+                               NGX_ESCAPE_URI_COMPONENT);
+    if (url == NULL) {
+        ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
+                               op->conf->http_timeout,
+                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+    free(url);
+
+    json = (rc == NGX_OK && f.status == 200)
+           ? cJSON_ParseWithLength(f.body, f.len) : NULL;
+
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"))) {
+        cJSON_Delete(json);
+        ngx_http_douyin_fsgo_error(op, &f, rc, "read check");
+        ngx_http_douyin_curl_free(&f);
+        return NGX_ERROR;
+    }
+
+    *is_read = 0;
+
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(json, "records")) {
+        name = cJSON_GetObjectItemCaseSensitive(v, "filename");
+
+        if (cJSON_IsString(name)
+            && ngx_strcmp(name->valuestring, filename) == 0)
+        {
+            *is_read = 1;
+        }
+    }
+
+    cJSON_Delete(json);
     ngx_http_douyin_curl_free(&f);
 
     return NGX_OK;

@@ -349,9 +349,10 @@ ngx_http_douyin_cleanup_handler(ngx_http_request_t *r)
 
 
 /*
- * The job's answer to the request waiting for it: the error body of err,
- * or json (deleted here) with 200; json NULL without an error finalizes
- * r with NGX_ERROR.
+ * The job's answer to the request waiting for it: the error body of err
+ * (json, when given, is that body: an error whose detail has the job's
+ * counts), or json (deleted here) with 200; json NULL without an error
+ * finalizes r with NGX_ERROR.
  */
 
 static void
@@ -368,8 +369,11 @@ ngx_http_douyin_process_respond(ngx_http_request_t *r,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "douyin process respond, error %ui", (ngx_uint_t) err);
 
-    if (err != NGX_HTTP_DOUYIN_OK) {
-        cJSON_Delete(json);
+    if (err != NGX_HTTP_DOUYIN_OK && json != NULL) {
+        rc = ngx_http_douyin_send_cjson(r, ngx_http_douyin_errors[err].status,
+                                        json);
+
+    } else if (err != NGX_HTTP_DOUYIN_OK) {
         rc = ngx_http_douyin_send_error(r, err);
 
     } else {

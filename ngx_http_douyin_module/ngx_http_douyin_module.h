@@ -349,7 +349,8 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_LEASE,         /* take a scheduled job's lease */
     NGX_HTTP_DOUYIN_OP_LEASE_END,     /* store the run's summary */
     NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN,   /* find completed videos too old */
-    NGX_HTTP_DOUYIN_OP_EXPIRE         /* delete one's WAV, then record */
+    NGX_HTTP_DOUYIN_OP_EXPIRE,        /* delete one's WAV, then record */
+    NGX_HTTP_DOUYIN_OP_SETTLE         /* settle unknown fsgo outcomes */
 } ngx_http_douyin_op_e;
 
 
@@ -391,6 +392,7 @@ typedef enum {
  *   u.video     OP_READ, OP_DELETE, OP_PUSH
  *   u.lease     OP_LEASE, OP_LEASE_END
  *   u.expire    OP_EXPIRE_SCAN, OP_EXPIRE
+ *   u.settle    OP_SETTLE
  *
  * Only the event loop changes op->op, and only within a family (a batch
  * goes SUBMIT, POLL, then FAIL when the provider refuses it).
@@ -443,6 +445,11 @@ typedef struct {
     cJSON                      *fields;         /* OP_PUSH in: what was sent,
                                                    owned by the op */
     ngx_uint_t                  not_found;      /* OP_READ, OP_DELETE out */
+    ngx_uint_t                  acted;          /* OP_READ, OP_DELETE out:
+                                                   file-system-go did it */
+    ngx_uint_t                  settling;       /* OP_READ, OP_DELETE out:
+                                                   the unknown outcome is
+                                                   noted to be settled */
     char                        was[16];        /* OP_PUSH out: the status
                                                    after the push */
 } ngx_http_douyin_op_video_t;
@@ -472,6 +479,16 @@ typedef struct {
 } ngx_http_douyin_op_expire_t;
 
 
+/* u.settle: outcomes left unknown (ngx_http_douyin_settle.c) */
+
+typedef struct {
+    time_t                      now;            /* in: Unix s */
+    time_t                      cutoff;         /* in: Unix s; a note taken
+                                                   before it is old enough
+                                                   for a final "not done" */
+} ngx_http_douyin_op_settle_t;
+
+
 typedef struct {
     ngx_http_douyin_op_e        op;             /* in */
     ngx_http_douyin_main_conf_t *conf;          /* in, read only */
@@ -491,6 +508,7 @@ typedef struct {
         ngx_http_douyin_op_video_t    video;
         ngx_http_douyin_op_lease_t    lease;
         ngx_http_douyin_op_expire_t   expire;
+        ngx_http_douyin_op_settle_t   settle;
     } u;
 
     /* out, every op: set by ngx_http_douyin_op_handler() and the op */
@@ -541,6 +559,10 @@ struct ngx_http_douyin_job_s {
     ngx_uint_t                  success;
     ngx_uint_t                  failed;
     ngx_uint_t                  handed_over;    /* left to the next workers */
+    ngx_uint_t                  unstored;       /* ended, but the outcome
+                                                   could not be stored yet:
+                                                   still processing */
+    ngx_http_douyin_err_e       unstored_err;   /* why (STORE_FULL, ...) */
 
     ngx_http_douyin_job_done_pt done;           /* NULL: a request's job */
     void                       *data;           /* done's */
@@ -556,6 +578,8 @@ struct ngx_http_douyin_batch_s {
     ngx_msec_t                  started;        /* ngx_current_msec */
     ngx_uint_t                  polls;
     ngx_uint_t                  reserved;       /* a rate slot is held */
+    ngx_uint_t                  detached;       /* its jobs were answered:
+                                                   the store kept failing */
 };
 
 
@@ -592,6 +616,11 @@ struct ngx_http_douyin_runner_s {
 
     ngx_event_t                 recover_timer;
     ngx_thread_task_t          *recover_task;
+    ngx_event_t                 dispatch_timer; /* a batch could not be
+                                                   made: dispatch again */
+
+    ngx_event_t                 settle_timer;   /* worker 0 only */
+    ngx_thread_task_t          *settle_task;
 
     ngx_http_douyin_listing_t   listing;
 
@@ -717,6 +746,13 @@ ngx_http_douyin_err_e ngx_http_douyin_job_run(
     ngx_http_douyin_job_done_pt done, void *data);
 
 
+/* ngx_http_douyin_settle.c (event loop part): the settle timer */
+
+void ngx_http_douyin_settle_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
+void ngx_http_douyin_settle_exit(ngx_http_douyin_runner_t *runner);
+
+
 /* ngx_http_douyin_schedule.c: scheduled jobs, retention, cleanup */
 
 ngx_int_t ngx_http_douyin_schedule_init(ngx_cycle_t *cycle,
@@ -797,6 +833,21 @@ ngx_int_t ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op,
     ngx_uint_t *gone);
 void ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, cJSON *rec);
+ngx_int_t ngx_http_douyin_fsgo_exists(ngx_http_douyin_op_t *op,
+    const char *filename, ngx_uint_t *exists);
+ngx_int_t ngx_http_douyin_fsgo_read_state(ngx_http_douyin_op_t *op,
+    const char *filename, ngx_uint_t *is_read);
+
+
+/* ngx_http_douyin_settle.c (thread part): outcomes left unknown */
+
+int ngx_http_douyin_settle_remember(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_op_e kind, const char *aweme_id, const char *filename,
+    time_t now);
+int ngx_http_douyin_settle_forget(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_op_e kind, const char *aweme_id);
+void ngx_http_douyin_settle_run(ngx_http_douyin_op_t *op);
+void ngx_http_douyin_settle_listed(ngx_http_douyin_op_t *op);
 
 
 /* ngx_http_douyin_dashscope.c: the DashScope client */

@@ -126,8 +126,10 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
                           "FILESYSTEM_OUTCOME_UNKNOWN",
                           "file-system-go took the request but gave no "
                           "answer: whether it acted is not known yet. The "
-                          "record was not changed; repeat the call (a "
-                          "repeated delete or mark-read is safe)."),
+                          "record was not changed; the module asks "
+                          "file-system-go again by itself and settles the "
+                          "record to what it finds (repeating the call is "
+                          "safe too)."),
 
     /* NGX_HTTP_DOUYIN_ERR_STORE_CLOSED */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE",
@@ -142,13 +144,15 @@ const ngx_http_douyin_error_t  ngx_http_douyin_errors[] = {
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_ERROR",
                           NGX_HTTP_DOUYIN_STORE_FAILED),
 
-    /* NGX_HTTP_DOUYIN_ERR_STORE_FULL */
+    /* NGX_HTTP_DOUYIN_ERR_STORE_FULL: the map (map_size=) or the disk */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "STORE_FULL",
-                          NGX_HTTP_DOUYIN_STORE_FAILED),
+                          "The transcript store is full (its map_size= or "
+                          "its disk); nothing was changed."),
 
     /* NGX_HTTP_DOUYIN_ERR_NO_MEMORY */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "OUT_OF_MEMORY",
-                          NGX_HTTP_DOUYIN_STORE_FAILED),
+                          "The server ran out of memory for this request; "
+                          "nothing was changed. Try again later."),
 
     /* NGX_HTTP_DOUYIN_ERR_KEY_MISSING */
     ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE, "ASR_KEY_MISSING",

@@ -66,6 +66,9 @@ static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
 static void ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch);
 static void ngx_http_douyin_hand_over(ngx_http_douyin_runner_t *runner);
 static void ngx_http_douyin_watch(ngx_event_t *ev);
+static void ngx_http_douyin_dispatch_timer(ngx_event_t *ev);
+static void ngx_http_douyin_batch_unstored(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
 static ngx_msec_t ngx_http_douyin_backoff(ngx_http_douyin_runner_t *runner,
     ngx_uint_t attempt);
 static void ngx_http_douyin_recover_timer(ngx_event_t *ev);
@@ -109,6 +112,11 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->watch.handler = ngx_http_douyin_watch;
     runner->watch.data = runner;
     runner->watch.log = cycle->log;
+
+    runner->dispatch_timer.handler = ngx_http_douyin_dispatch_timer;
+    runner->dispatch_timer.data = runner;
+    runner->dispatch_timer.log = cycle->log;
+    runner->dispatch_timer.cancelable = 1;
 
     runner->owner.pid = ngx_pid;
     /*
@@ -158,6 +166,9 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
             runner->registered = 1;
         }
     }
+
+    /* deletes and mark-reads that file-system-go left unknown */
+    ngx_http_douyin_settle_init(cycle, runner);
 
     return ngx_http_douyin_schedule_init(cycle, runner);
 }
@@ -273,6 +284,11 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     }
 
     ngx_http_douyin_schedule_exit(runner);
+    ngx_http_douyin_settle_exit(runner);
+
+    if (runner->dispatch_timer.timer_set) {
+        ngx_del_timer(&runner->dispatch_timer);
+    }
 
     while (!ngx_queue_empty(&runner->batches)) {
         q = ngx_queue_head(&runner->batches);
@@ -748,15 +764,34 @@ ngx_http_douyin_job_respond(ngx_http_douyin_job_t *job,
 static void
 ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
 {
-    u_char                 msg[192];
+    u_char                 msg[320];
     cJSON                 *json, *data;
     ngx_http_douyin_op_t  *op;
 
-    if (job->ended + job->handed_over < job->claimed) {
+    if (job->ended + job->handed_over + job->unstored < job->claimed) {
         return;
     }
 
-    if (job->handed_over) {
+    if (job->unstored) {
+
+        /*
+         * what the store says: those videos are still processing, not
+         * failed; the answer is the store's error, with the counts
+         */
+
+        ngx_snprintf(msg, sizeof(msg),
+                     "Processed %ui of %ui videos: %ui completed, %ui "
+                     "failed; %ui whose outcome could not be stored (%s) "
+                     "stay processing and are stored by the module once "
+                     "the store takes them.%Z",
+                     job->ended, job->total, job->success, job->failed,
+                     job->unstored,
+                     job->unstored_err == NGX_HTTP_DOUYIN_ERR_STORE_FULL
+                     ? "the transcript store is full"
+                     : job->unstored_err == NGX_HTTP_DOUYIN_ERR_NO_MEMORY
+                       ? "out of memory" : "the transcript store failed");
+
+    } else if (job->handed_over) {
         ngx_snprintf(msg, sizeof(msg),
                      "Processed %ui of %ui videos: %ui completed, %ui "
                      "failed; nginx is reloading or stopping, %ui go on in "
@@ -776,6 +811,18 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
     if (job->done == NULL) {
         ngx_log_error(NGX_LOG_NOTICE, job->runner->log, 0,
                       "douyin: a process call ended: %s", msg);
+    }
+
+    if (job->unstored) {
+        json = cJSON_CreateObject();
+        cJSON_AddFalseToObject(json, "success");
+        cJSON_AddStringToObject(json, "error",
+                           ngx_http_douyin_errors[job->unstored_err].code);
+        cJSON_AddStringToObject(json, "detail", (char *) msg);
+
+        ngx_http_douyin_job_respond(job, job->unstored_err, json);
+        ngx_http_douyin_job_free(job);
+        return;
     }
 
     json = cJSON_CreateObject();
@@ -868,7 +915,17 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
 
         batch = ngx_http_douyin_batch_create(runner, n);
         if (batch == NULL) {
-            return;         /* out of memory, logged; a later end retries */
+
+            /*
+             * out of memory, logged: a batch that ends dispatches again,
+             * but none may be in flight, so a timer tries again too
+             */
+
+            if (!runner->dispatch_timer.timer_set) {
+                ngx_add_timer(&runner->dispatch_timer, 1000);
+            }
+
+            return;
         }
 
         bop = batch->task->ctx;
@@ -920,6 +977,17 @@ ngx_http_douyin_dispatch(ngx_http_douyin_runner_t *runner)
 
         ngx_http_douyin_batch_schedule(batch, 0);
     }
+}
+
+
+/* a batch could not be made: try to dispatch again */
+
+static void
+ngx_http_douyin_dispatch_timer(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    ngx_http_douyin_dispatch(runner);
 }
 
 
@@ -1168,32 +1236,17 @@ static void
 ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op)
 {
-    ngx_uint_t                 i;
     ngx_http_douyin_runner_t  *runner;
 
     runner = batch->runner;
 
     if (op->attempt + 1 >= NGX_HTTP_DOUYIN_MAX_ATTEMPTS
+        && !batch->detached
         && (op->err == NGX_HTTP_DOUYIN_ERR_STORE
-            || op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL))
+            || op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL
+            || op->err == NGX_HTTP_DOUYIN_ERR_NO_MEMORY))
     {
-        /*
-         * the outcome cannot be stored: the records stay "processing",
-         * held by this worker, and the next worker resumes them from
-         * their task id; the callers learn now
-         */
-
-        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                      "douyin: %s; giving up, the video(s) stay "
-                      "processing until a restart resumes them",
-                      op->detail);
-
-        for (i = 0; i < op->nitems; i++) {
-            op->items[i].outcome = NGX_HTTP_DOUYIN_FAILED;
-        }
-
-        ngx_http_douyin_batch_end(batch);
-        return;
+        ngx_http_douyin_batch_unstored(batch, op);
     }
 
     ngx_log_error(NGX_LOG_WARN, runner->log, 0,
@@ -1214,6 +1267,49 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_batch_schedule(batch,
                                    ngx_http_douyin_backoff(runner,
                                                            op->attempt));
+}
+
+
+/*
+ * The outcome of the batch could not be stored, attempt after attempt
+ * (the store is full, failing, or memory is short): the records stay
+ * "processing", held by this worker.  The callers learn it now, as such
+ * (never as failures: the store does not say failed), and the batch goes
+ * on retrying the same step at the longest backoff, without its jobs,
+ * until the store takes the outcome (room again: no reload needed).  If
+ * the worker exits first, the next workers resume the videos from their
+ * task id.
+ */
+
+static void
+ngx_http_douyin_batch_unstored(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    ngx_uint_t              i;
+    ngx_http_douyin_job_t  *job;
+
+    ngx_log_error(NGX_LOG_ERR, batch->runner->log, 0,
+                  "douyin: %s; %ui video(s) stay processing, their "
+                  "outcome is stored once the store takes it",
+                  op->detail, op->nitems);
+
+    batch->detached = 1;
+
+    for (i = 0; i < op->nitems; i++) {
+        job = batch->jobs[i];
+
+        if (job == NULL) {
+            continue;
+        }
+
+        job->unstored++;
+        job->unstored_err = op->err;
+        batch->jobs[i] = NULL;
+
+        if (i + 1 == op->nitems || batch->jobs[i + 1] != job) {
+            ngx_http_douyin_job_check(job);
+        }
+    }
 }
 
 

@@ -670,9 +670,10 @@ ngx_http_douyin_process_done(ngx_http_douyin_job_t *job,
 
     ngx_log_error(NGX_LOG_NOTICE, sched->timer.log, 0,
                   "douyin: scheduled transcription ended: %ui listed, "
-                  "%ui started, %ui completed, %ui failed, %ui handed over",
+                  "%ui started, %ui completed, %ui failed, %ui handed over, "
+                  "%ui not stored yet (still processing)",
                   job->total, job->claimed, job->success, job->failed,
-                  job->handed_over);
+                  job->handed_over, job->unstored);
 
     summary = cJSON_CreateObject();
     cJSON_AddNumberToObject(summary, "listed", job->total);
@@ -680,6 +681,7 @@ ngx_http_douyin_process_done(ngx_http_douyin_job_t *job,
     cJSON_AddNumberToObject(summary, "completed", job->success);
     cJSON_AddNumberToObject(summary, "failed", job->failed);
     cJSON_AddNumberToObject(summary, "handed_over", job->handed_over);
+    cJSON_AddNumberToObject(summary, "unstored", job->unstored);
 
     if (sched->err != NGX_HTTP_DOUYIN_OK) {
         cJSON_AddStringToObject(summary, "error",

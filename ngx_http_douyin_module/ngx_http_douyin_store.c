@@ -74,6 +74,10 @@
  *                 job ("process", "retention"): its last slot and run
  *                 (ngx_http_douyin_lease.c).  Added without a format
  *                 change: an older module ignores these keys.
+ *   "meta"        "settle:<aweme_id>" -> a JSON object, a delete or
+ *                 mark-read whose file-system-go outcome is unknown, to
+ *                 be settled (ngx_http_douyin_settle.c); likewise added
+ *                 without a format change.
  *
  * The collector-fed workflow (format 2) adds two stored statuses:
  * "pending", a video the collector pushed (POST /api/aweme/{id}/pending)
@@ -228,14 +232,20 @@ ngx_http_douyin_status_of(cJSON *rec)
 
 /*
  * ngx_http_douyin_store_error: the error kind of an LMDB or errno code
- * from a write: STORE_FULL when the map is full, else STORE_ERROR.
+ * from a write: STORE_FULL when the map is full or the disk under it
+ * (LMDB passes write(2)'s ENOSPC and EDQUOT on), OUT_OF_MEMORY for
+ * ENOMEM, else STORE_ERROR.
  */
 
 ngx_http_douyin_err_e
 ngx_http_douyin_store_error(int rc)
 {
-    return (rc == MDB_MAP_FULL) ? NGX_HTTP_DOUYIN_ERR_STORE_FULL
-                                : NGX_HTTP_DOUYIN_ERR_STORE;
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT) {
+        return NGX_HTTP_DOUYIN_ERR_STORE_FULL;
+    }
+
+    return (rc == ENOMEM) ? NGX_HTTP_DOUYIN_ERR_NO_MEMORY
+                          : NGX_HTTP_DOUYIN_ERR_STORE;
 }
 
 

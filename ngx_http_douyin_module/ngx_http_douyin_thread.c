@@ -48,6 +48,7 @@ static void ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_lease_end(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_unknown(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_store_error(ngx_http_douyin_op_t *op,
     int err, const char *what);
 static void ngx_http_douyin_op_stored(ngx_http_douyin_op_t *op, int err,
@@ -75,8 +76,13 @@ ngx_http_douyin_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
     }
 
     op = task->ctx;
-    ngx_http_douyin_metric_add(op->conf, NGX_HTTP_DOUYIN_M_OPS_POSTED + op->op,
-                               1);
+
+    /* the ops counted by name (a later op would count in the next family) */
+
+    if ((ngx_uint_t) op->op < NGX_HTTP_DOUYIN_OPS_N) {
+        ngx_http_douyin_metric_add(op->conf,
+                                   NGX_HTTP_DOUYIN_M_OPS_POSTED + op->op, 1);
+    }
 
     ngx_add_timer(&task->event, NGX_HTTP_DOUYIN_WATCHDOG);
 
@@ -275,6 +281,10 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
     case NGX_HTTP_DOUYIN_OP_EXPIRE:
         ngx_http_douyin_op_expire(op);
         break;
+
+    case NGX_HTTP_DOUYIN_OP_SETTLE:
+        ngx_http_douyin_settle_run(op);
+        break;
     }
 
     ngx_http_douyin_metrics_op_run(op, &start);
@@ -293,6 +303,9 @@ ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op)
     if (ngx_http_douyin_fsgo_list(op) != NGX_OK) {
         return;
     }
+
+    /* a delete left unknown whose WAV is no longer listed is done */
+    ngx_http_douyin_settle_listed(op);
 
     if (op->nitems == 0) {
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
@@ -513,7 +526,23 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
             goto done;
         }
 
-        if (rc == NGX_OK && records[i] != NULL) {
+        if (records[i] == NULL) {
+
+            /*
+             * out of memory: store nothing (the record would stay
+             * processing while the video counted as failed); the whole
+             * step is tried again
+             */
+
+            ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+            ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                         "building the record of %s: out of memory%Z",
+                         op->items[i].aweme_id);
+            op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+            goto done;
+        }
+
+        if (rc == NGX_OK) {
             ngx_http_douyin_fsgo_metadata(op, &op->items[i], records[i]);
         }
     }
@@ -576,9 +605,21 @@ ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op)
     for (i = 0; i < op->nitems; i++) {
         records[i] = ngx_http_douyin_failed_record(op->u.batch.fail_code,
                                                    op->u.batch.fail_message);
+
+        if (records[i] == NULL) {
+            /* as in OP_POLL: nothing stored, tried again */
+            ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
+            ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                         "building the failed record of %s: out of "
+                         "memory%Z", op->items[i].aweme_id);
+            op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+            goto done;
+        }
     }
 
     ngx_http_douyin_store_outcome(op, records);
+
+done:
 
     for (i = 0; i < op->nitems; i++) {
         cJSON_Delete(records[i]);
@@ -627,6 +668,12 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
     if (ngx_http_douyin_fsgo_list(op) != NGX_OK) {
         return;
     }
+
+    /*
+     * a delete left unknown whose WAV is no longer listed is done: its
+     * tombstone is written before the stats read the counts
+     */
+    ngx_http_douyin_settle_listed(op);
 
     ids = malloc((op->nitems + 1) * sizeof(char *));
     found = malloc(op->nitems + 1);
@@ -686,14 +733,26 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
 
     /* the newer file-system-go (douyin_filesystem_api 2) has no read routes */
 
-    if (op->u.video.is_read && op->conf->filesystem_api != 2
-        && ngx_http_douyin_fsgo_mark_read(op) != NGX_OK)
-    {
-        return;
+    if (op->u.video.is_read && op->conf->filesystem_api != 2) {
+        if (ngx_http_douyin_fsgo_mark_read(op) != NGX_OK) {
+            ngx_http_douyin_op_unknown(op);
+            return;
+        }
+
+        op->u.video.acted = 1;
     }
 
-    err = ngx_http_douyin_store_set_read(op->store, op->items[0].aweme_id,
-                                         op->u.video.is_read, time(NULL));
+    /* what the user asks now wins over a mark-read left unknown */
+
+    err = ngx_http_douyin_settle_forget(op->store, op->op,
+                                        op->items[0].aweme_id);
+
+    if (err == 0) {
+        err = ngx_http_douyin_store_set_read(op->store,
+                                             op->items[0].aweme_id,
+                                             op->u.video.is_read, time(NULL));
+    }
+
     if (err == MDB_NOTFOUND) {
         op->u.video.not_found = 1;
         err = 0;
@@ -722,15 +781,25 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
 
     if (!op->u.video.keep_file) {
         if (ngx_http_douyin_fsgo_delete(op, &file_gone) != NGX_OK) {
+            ngx_http_douyin_op_unknown(op);
             return;
         }
 
+        /* the WAV is not on file-system-go any more */
+        op->u.video.acted = 1;
         create = !file_gone;
     }
 
-    err = ngx_http_douyin_store_tombstone(op->store, op->items[0].aweme_id,
-                                          op->items[0].filename, create,
-                                          time(NULL));
+    err = ngx_http_douyin_settle_forget(op->store, op->op,
+                                        op->items[0].aweme_id);
+
+    if (err == 0) {
+        err = ngx_http_douyin_store_tombstone(op->store,
+                                              op->items[0].aweme_id,
+                                              op->items[0].filename, create,
+                                              time(NULL));
+    }
+
     if (err == MDB_NOTFOUND) {
         op->u.video.not_found = 1;
         err = 0;
@@ -833,6 +902,27 @@ ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op)
     }
 
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * OP_READ, OP_DELETE: file-system-go failed; when it took the call and
+ * gave no answer (FILESYSTEM_OUTCOME_UNKNOWN), the call is noted in the
+ * store to be settled (ngx_http_douyin_settle.c): op->u.video.settling
+ */
+
+static void
+ngx_http_douyin_op_unknown(ngx_http_douyin_op_t *op)
+{
+    if (op->err != NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN) {
+        return;
+    }
+
+    op->u.video.settling = (ngx_http_douyin_settle_remember(op->store, op->op,
+                                                    op->items[0].aweme_id,
+                                                    op->items[0].filename,
+                                                    time(NULL))
+                    == 0);
 }
 
 

@@ -37,6 +37,7 @@ static ngx_http_douyin_err_e ngx_http_douyin_video_read_flag(
 static void ngx_http_douyin_video_op_done(ngx_event_t *ev);
 static ngx_int_t ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     ngx_http_douyin_op_t *op);
+static const char *ngx_http_douyin_video_op_error(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, cJSON *item);
 
@@ -856,7 +857,8 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "douyin: %s: %s",
                       op->code, op->detail);
 
-        return ngx_http_douyin_send_error(r, op->err);
+        return ngx_http_douyin_send_error_detail(r, op->err,
+                                        ngx_http_douyin_video_op_error(op));
     }
 
     if (op->u.video.not_found) {
@@ -891,6 +893,48 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     }
 
     return ngx_http_douyin_send_message(r, (char *) msg);
+}
+
+
+/*
+ * the detail of a failed read or delete op when the table's would not be
+ * true (NULL: the table's): file-system-go acted but the store failed,
+ * or file-system-go left the outcome unknown and it could not be noted
+ * to be settled
+ */
+
+static const char *
+ngx_http_douyin_video_op_error(ngx_http_douyin_op_t *op)
+{
+    if (op->err == NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN && !op->u.video.settling) {
+        return "file-system-go took the request but gave no answer: "
+               "whether it acted is not known yet. The record was not "
+               "changed, and the store failed to note the call to be "
+               "settled: repeat the call (a repeated delete or mark-read "
+               "is safe).";
+    }
+
+    if (!op->u.video.acted) {
+        return NULL;
+    }
+
+    if (op->op == NGX_HTTP_DOUYIN_OP_DELETE) {
+        return (op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL)
+               ? "file-system-go has deleted the WAV, but the transcript "
+                 "store is full, so the record is not a tombstone yet: "
+                 "repeat the delete once the store has room (it is safe)."
+               : "file-system-go has deleted the WAV, but the transcript "
+                 "store failed, so the record is not a tombstone yet: "
+                 "repeat the delete (it is safe).";
+    }
+
+    return (op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL)
+           ? "file-system-go has marked the file read, but the transcript "
+             "store is full, so the record still says unread: repeat the "
+             "call once the store has room (it is safe)."
+           : "file-system-go has marked the file read, but the transcript "
+             "store failed, so the record still says unread: repeat the "
+             "call (it is safe).";
 }
 
 
