@@ -197,6 +197,7 @@ static void
 ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_op_t *op)
 {
+    char                       *ext;
     ngx_uint_t                  i;
     ngx_http_douyin_listing_t  *listing;
 
@@ -206,7 +207,10 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
 
     listing->pending = ngx_alloc(ngx_max(op->nitems, 1)
                                  * sizeof(*listing->pending), runner->log);
-    if (listing->pending == NULL) {
+    listing->upper = ngx_alloc(ngx_max(op->nitems, 1), runner->log);
+
+    if (listing->pending == NULL || listing->upper == NULL) {
+        ngx_http_douyin_listing_free(listing);
         return;
     }
 
@@ -215,6 +219,13 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     for (i = 0; i < op->nitems; i++) {
         ngx_memcpy(listing->pending[i], op->items[i].aweme_id,
                    sizeof(op->items[i].aweme_id));
+
+        /* "<id>.WAV": the file's own name, for its audio_url */
+
+        ext = op->items[i].filename + ngx_strlen(op->items[i].aweme_id) + 1;
+
+        listing->upper[i] = (ext[0] == 'W') | (ext[1] == 'A') << 1
+                            | (ext[2] == 'V') << 2;
     }
 
     /* tombstones are not counted, though their WAV may be listed */
@@ -301,5 +312,51 @@ ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing)
         listing->pending = NULL;
     }
 
+    if (listing->upper != NULL) {
+        ngx_free(listing->upper);
+        listing->upper = NULL;
+    }
+
     listing->npending = 0;
+}
+
+
+/*
+ * ngx_http_douyin_listing_record: what stands for the record of the i-th
+ * pending video (listed, no record) in ngx_http_douyin_video_item(): NULL
+ * when its file is "<id>.wav", which a video without record is taken
+ * for; else a new {"status":"pending","filename":"<id>.WAV"} with the
+ * name as listed (the caller deletes it), so that its audio_url names
+ * the file that is there.  NULL too when out of memory.
+ */
+
+cJSON *
+ngx_http_douyin_listing_record(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i)
+{
+    u_char  name[NGX_HTTP_DOUYIN_ID_MAX + sizeof(".wav")], *p;
+    cJSON  *rec;
+
+    if (listing->upper == NULL || listing->upper[i] == 0) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(name, listing->pending[i], ngx_strlen(listing->pending[i]));
+
+    *p++ = '.';
+    *p++ = (listing->upper[i] & 1) ? 'W' : 'w';
+    *p++ = (listing->upper[i] & 2) ? 'A' : 'a';
+    *p++ = (listing->upper[i] & 4) ? 'V' : 'v';
+    *p = '\0';
+
+    rec = cJSON_CreateObject();
+
+    if (cJSON_AddStringToObject(rec, "status", "pending") == NULL
+        || cJSON_AddStringToObject(rec, "filename", (char *) name) == NULL)
+    {
+        cJSON_Delete(rec);
+        return NULL;
+    }
+
+    return rec;
 }

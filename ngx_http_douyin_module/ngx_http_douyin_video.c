@@ -250,7 +250,7 @@ static void
 ngx_http_douyin_video_pending(ngx_http_request_t *r)
 {
     char                         *id;
-    cJSON                        *json;
+    cJSON                        *json, *rec;
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_http_douyin_listing_t    *listing;
@@ -262,7 +262,12 @@ ngx_http_douyin_video_pending(ngx_http_request_t *r)
 
     for (i = 0; i < listing->npending; i++) {
         if (ngx_strcmp(listing->pending[i], id) == 0) {
-            json = ngx_http_douyin_video_item(dmcf, id, NULL, 1);
+
+            /* NULL but for "<id>.WAV": its file name, for the audio_url */
+            rec = ngx_http_douyin_listing_record(listing, i);
+
+            json = ngx_http_douyin_video_item(dmcf, id, rec, 1);
+            cJSON_Delete(rec);
 
             if (ngx_http_douyin_detail_extras(r, json, NULL, 0) != NGX_OK) {
                 cJSON_Delete(json);
