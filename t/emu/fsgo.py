@@ -29,8 +29,8 @@ answer gorilla/mux's 404 "404 page not found"); 1.5 has no /api/files/.
 
 Control API (not part of the real server)
   GET  /__emu/stats      {"requests":{route:n},"audio_per_file":{name:n},
-                          "marked":[...],"unmarked":[...],
-                          "read_records":[filename...],"deleted":[...],
+                          "marked":[...],"deleted":[...],
+                          "unmarked":[...],"read_records":[filename...],
                           "queries":[body...],"faults":[...],
                           "fault_hits":n,"root":DIR}
                           (unmarked: the names DELETE /api/read/remove
@@ -649,10 +649,10 @@ class Handler(C.EmuHandler):
             out = {"requests": dict(self.st.requests),
                    "audio_per_file": dict(self.st.audio_per_file),
                    "marked": list(self.st.marked),
+                   "deleted": list(self.st.deleted),
                    "unmarked": list(self.st.unmarked),
                    "read_records": sorted(self.st.read_records),
                    "queries": list(self.st.queries),
-                   "deleted": list(self.st.deleted),
                    "faults": self.st.faults.snapshot(),
                    "fault_hits": self.st.faults.hits,
                    "root": self.st.root, "api": self.st.api}
