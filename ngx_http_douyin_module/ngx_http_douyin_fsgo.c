@@ -488,7 +488,8 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
  * {"success":true} counts; marking unread is
  * DELETE {filesystem}/api/read/remove {"filename":"<file>"}, where 200
  * {"success":true} (removed) and {"success":false,"error":"Record not
- * found"} (there was none: unread already) both count.  Returns NGX_OK,
+ * found"} (there was none: unread already; 200 as file-system-go 1.5
+ * answers it, or 404) both count.  Returns NGX_OK,
  * or NGX_ERROR with op->err and op->detail set.
  */
 
@@ -543,15 +544,20 @@ ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op)
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_MARK_READ,
                                  f.status, f.timedout);
 
-    json = (rc == NGX_OK && f.status == 200)
+    json = (rc == NGX_OK && (f.status == 200 || f.status == 404))
            ? cJSON_ParseWithLength(f.body, f.len) : NULL;
 
-    ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"));
+    ok = f.status == 200
+         && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"));
 
     if (!ok && !op->is_read
         && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(json, "success")))
     {
-        /* no read record to remove: the file is unread there already */
+        /*
+         * no read record to remove (200, or a 404 of the route's own
+         * JSON, never gorilla/mux's text "404 page not found" of a
+         * missing route): the file is unread there already
+         */
 
         error = cJSON_GetObjectItemCaseSensitive(json, "error");
         ok = cJSON_IsString(error)

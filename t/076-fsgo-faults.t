@@ -335,7 +335,47 @@ t::Douyin::douyin_post('/api/aweme/7609169800750206861/unread');
 
 
 
-=== TEST 15: the newer file-system-go has no read routes: unread calls nothing there
+=== TEST 15: a read removal answered 404 "Record not found" (JSON) is unread already
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('7609169800750206866', seconds => 0.5);
+t::Emu::emu_wav('7609169800750206867', seconds => 0.5);
+t::Douyin::douyin_post('/api/process');
+t::Emu::emu_fault('fsgo', { route => 'readremove', status => 404, count => 1,
+                            match => 'remove',
+                            body => '{"success":false,"error":"Record not found"}' });
+--- request eval
+[ "POST /api/aweme/7609169800750206866/unread",
+  "POST /api/videos/7609169800750206867/read\n{\"is_read\":true}" ]
+--- error_code eval
+[ 200, 200 ]
+--- response_body_like eval
+[ qr/marked unread/, qr/marked read/ ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: a read removal answered with a plain-text 404 (no such route): 502
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('7609169800750206868', seconds => 0.5);
+t::Douyin::douyin_post('/api/process');
+t::Emu::emu_fault('fsgo', { route => 'readremove', status => 404, count => 1,
+                            content_type => 'text/plain; charset=utf-8',
+                            body => "404 page not found\n" });
+--- request
+POST /api/aweme/7609169800750206868/unread
+--- error_code: 502
+--- response_body_like: ^\{"success":false,"error":"FILESYSTEM_BAD_RESPONSE","detail":"[^"]+"\}$
+--- error_log
+file-system-go mark unread answered HTTP 404
+
+
+
+=== TEST 17: the newer file-system-go has no read routes: unread calls nothing there
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_filesystem_api 2;
@@ -357,7 +397,7 @@ t::Douyin::douyin_post('/api/process');
 
 
 
-=== TEST 16: a silent WAV whose no-speech code links a result lasts its real length
+=== TEST 18: a silent WAV whose no-speech code links a result lasts its real length
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -374,7 +414,7 @@ t::Emu::emu_wav('7609169800750206881', seconds => 3.0);
 
 
 
-=== TEST 17: a silent WAV answered as a result without sentences lasts its real length
+=== TEST 19: a silent WAV answered as a result without sentences lasts its real length
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
