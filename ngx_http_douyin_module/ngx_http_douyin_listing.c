@@ -36,6 +36,8 @@ static void ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
 static void ngx_http_douyin_listing_answer(ngx_http_request_t *r,
     ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
 static void ngx_http_douyin_waiter_cleanup(void *data);
+static void ngx_http_douyin_listing_name(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i, u_char *name);
 
 
 
@@ -334,20 +336,14 @@ cJSON *
 ngx_http_douyin_listing_record(ngx_http_douyin_listing_t *listing,
     ngx_uint_t i)
 {
-    u_char  name[NGX_HTTP_DOUYIN_ID_MAX + sizeof(".wav")], *p;
+    u_char  name[NGX_HTTP_DOUYIN_ID_MAX + sizeof(".wav")];
     cJSON  *rec;
 
     if (listing->upper == NULL || listing->upper[i] == 0) {
         return NULL;
     }
 
-    p = ngx_cpymem(name, listing->pending[i], ngx_strlen(listing->pending[i]));
-
-    *p++ = '.';
-    *p++ = (listing->upper[i] & 1) ? 'W' : 'w';
-    *p++ = (listing->upper[i] & 2) ? 'A' : 'a';
-    *p++ = (listing->upper[i] & 4) ? 'V' : 'v';
-    *p = '\0';
+    ngx_http_douyin_listing_name(listing, i, name);
 
     rec = cJSON_CreateObject();
 
@@ -359,4 +355,55 @@ ngx_http_douyin_listing_record(ngx_http_douyin_listing_t *listing,
     }
 
     return rec;
+}
+
+
+/*
+ * ngx_http_douyin_listing_file: the file name of the video id when the
+ * cached listing has it pending under another name than "<id>.wav"
+ * ("<id>.WAV"), into name (NGX_HTTP_DOUYIN_ID_MAX + 5 bytes at least):
+ * NGX_OK; else NGX_DECLINED.  For the calls to file-system-go about a
+ * video without record (a delete).
+ */
+
+ngx_int_t
+ngx_http_douyin_listing_file(ngx_http_douyin_listing_t *listing,
+    const char *id, u_char *name)
+{
+    ngx_uint_t  i;
+
+    if (listing->upper == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < listing->npending; i++) {
+        if (ngx_strcmp(listing->pending[i], id) == 0) {
+            if (listing->upper[i] == 0) {
+                return NGX_DECLINED;
+            }
+
+            ngx_http_douyin_listing_name(listing, i, name);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* "<id>.wav" of the i-th pending video, its letters' case as listed */
+
+static void
+ngx_http_douyin_listing_name(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i, u_char *name)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(name, listing->pending[i], ngx_strlen(listing->pending[i]));
+
+    *p++ = '.';
+    *p++ = (listing->upper[i] & 1) ? 'W' : 'w';
+    *p++ = (listing->upper[i] & 2) ? 'A' : 'a';
+    *p++ = (listing->upper[i] & 4) ? 'V' : 'v';
+    *p = '\0';
 }

@@ -652,6 +652,8 @@ void ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
 void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);
 cJSON *ngx_http_douyin_listing_record(ngx_http_douyin_listing_t *listing,
     ngx_uint_t i);
+ngx_int_t ngx_http_douyin_listing_file(ngx_http_douyin_listing_t *listing,
+    const char *id, u_char *name);
 
 
 /* ngx_http_douyin_runner.c: jobs, batches, recovery, hand-over */

@@ -704,7 +704,8 @@ ngx_http_douyin_video_open(ngx_http_request_t *r, ngx_uint_t methods,
 /*
  * ngx_http_douyin_video_op: posts an OP_READ, OP_DELETE or OP_PUSH thread
  * op for r on the video id whose record is rec (NULL: none; its filename
- * is the one file-system-go is called with, else "<id>.wav").  flag:
+ * is the one file-system-go is called with, else the name the cached
+ * listing has for it when that is not "<id>.wav", else "<id>.wav").  flag:
  * is_read (OP_READ) or keep_file (OP_DELETE); for OP_PUSH, rec is the
  * object of the fields to store, which the op takes over.  Its
  * completion finalizes r once (the caller holds a reference for it).
@@ -781,7 +782,12 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
                     (u_char *) filename->valuestring,
                     NGX_HTTP_DOUYIN_FILENAME_MAX + 1);
 
-    } else {
+    } else if (rec != NULL
+               || ngx_http_douyin_listing_file(&dmcf->runner->listing, id,
+                                        (u_char *) op->items[0].filename)
+                  != NGX_OK)
+    {
+        /* not listed as "<id>.WAV" (or another case) */
         ngx_sprintf((u_char *) op->items[0].filename, "%s.wav%Z", id);
     }
 

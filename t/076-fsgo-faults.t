@@ -66,7 +66,44 @@ t::Emu::emu_wav('7609169800750206812', name => '7609169800750206812.Wav');
 
 
 
-=== TEST 3: ignored counts every listed file that is not a video's WAV, sidecars aside
+=== TEST 3: deleting an upper-case .WAV not transcribed yet deletes that file
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('7609169800750206813', name => '7609169800750206813.WAV');
+t::Douyin::douyin_get('/api/stats');
+--- request eval
+[ "DELETE /api/videos/7609169800750206813",
+  "GET /api/videos/7609169800750206813",
+  "GET /emu/fsgo/stats" ]
+--- response_body_like eval
+[ qr/^\{"success":true,"message":"Video 7609169800750206813 deleted with its file; it will not be transcribed again\."\}$/,
+  qr/"status":"deleted",.*"audio_url":"[^"]*\/audio\/7609169800750206813\.WAV"/,
+  qr/"deleted":\["7609169800750206813\.WAV"\]/ ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a tombstone (keep_file) of an upper-case .WAV not transcribed yet keeps its name
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+t::Emu::emu_wav('7609169800750206814', name => '7609169800750206814.wAv');
+--- request eval
+[ "DELETE /api/videos/7609169800750206814?keep_file=true",
+  "GET /api/videos/7609169800750206814",
+  "GET /emu/fsgo/stats" ]
+--- response_body_like eval
+[ qr/"success":true,"message":"Video 7609169800750206814 deleted, its file was kept;/,
+  qr/"status":"deleted",.*"audio_url":"[^"]*\/audio\/7609169800750206814\.wAv"/,
+  qr/"deleted":\[\]/ ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: ignored counts every listed file that is not a video's WAV, sidecars aside
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -90,7 +127,7 @@ t::Emu::emu_wav('abc', name => 'abc.wav');
 
 
 
-=== TEST 4: a metadata sidecar file-system-go fails to give (500): a warning naming the video and the status
+=== TEST 6: a metadata sidecar file-system-go fails to give (500): a warning naming the video and the status
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -110,7 +147,7 @@ test-key
 
 
 
-=== TEST 5: after a metadata failure the video is completed without metadata, at the end of the list
+=== TEST 7: after a metadata failure the video is completed without metadata, at the end of the list
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -133,7 +170,7 @@ t::Douyin::douyin_post('/api/process');
 
 
 
-=== TEST 6: the next process call fetches the missing metadata again, without transcribing again
+=== TEST 8: the next process call fetches the missing metadata again, without transcribing again
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -156,7 +193,7 @@ qr/\[notice\] .*douyin: video 7609169800750206821: its missing metadata was fetc
 
 
 
-=== TEST 7: the metadata fetched again is in the result and orders the list; one submit each in all
+=== TEST 9: the metadata fetched again is in the result and orders the list; one submit each in all
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -187,7 +224,7 @@ t::Douyin::douyin_post('/api/process');
 
 
 
-=== TEST 8: metadata garbage (200, not JSON) is a failure too, logged as such
+=== TEST 10: metadata garbage (200, not JSON) is a failure too, logged as such
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -206,7 +243,7 @@ qr/\[warn\] .*video 7609169800750206831: file-system-go metadata of "76091698007
 
 
 
-=== TEST 9: metadata failing again on the next call is logged again, and kept for the call after
+=== TEST 11: metadata failing again on the next call is logged again, and kept for the call after
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -226,7 +263,7 @@ qr/\[warn\] .*video 7609169800750206831: file-system-go metadata of "76091698007
 
 
 
-=== TEST 10: after two failed fetches the third call stores the metadata
+=== TEST 12: after two failed fetches the third call stores the metadata
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -252,7 +289,7 @@ t::Douyin::douyin_post('/api/process');
 
 
 
-=== TEST 11: marking unread removes file-system-go's read record (DELETE /api/read/remove)
+=== TEST 13: marking unread removes file-system-go's read record (DELETE /api/read/remove)
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -277,7 +314,7 @@ t::Douyin::douyin_post('/api/process');
 
 
 
-=== TEST 12: the read record is gone on file-system-go; unread of a video it never marked is fine
+=== TEST 14: the read record is gone on file-system-go; unread of a video it never marked is fine
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -301,7 +338,7 @@ t::Douyin::douyin_post('/api/videos/7609169800750206851/read', '{"is_read":false
 
 
 
-=== TEST 13: file-system-go failing the read removal: 502
+=== TEST 15: file-system-go failing the read removal: 502
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -318,7 +355,7 @@ file-system-go mark unread answered HTTP 500
 
 
 
-=== TEST 14: after a failed read removal the video stays read, here and on file-system-go
+=== TEST 16: after a failed read removal the video stays read, here and on file-system-go
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -335,7 +372,7 @@ t::Douyin::douyin_post('/api/aweme/7609169800750206861/unread');
 
 
 
-=== TEST 15: a read removal answered 404 "Record not found" (JSON) is unread already
+=== TEST 17: a read removal answered 404 "Record not found" (JSON) is unread already
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -357,7 +394,7 @@ t::Emu::emu_fault('fsgo', { route => 'readremove', status => 404, count => 1,
 
 
 
-=== TEST 16: a read removal answered with a plain-text 404 (no such route): 502
+=== TEST 18: a read removal answered with a plain-text 404 (no such route): 502
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -375,7 +412,7 @@ file-system-go mark unread answered HTTP 404
 
 
 
-=== TEST 17: the newer file-system-go has no read routes: unread calls nothing there
+=== TEST 19: the newer file-system-go has no read routes: unread calls nothing there
 --- http_config
     $TEST_NGINX_DOUYIN_HTTP
     douyin_filesystem_api 2;
@@ -397,7 +434,7 @@ t::Douyin::douyin_post('/api/process');
 
 
 
-=== TEST 18: a silent WAV whose no-speech code links a result lasts its real length
+=== TEST 20: a silent WAV whose no-speech code links a result lasts its real length
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -414,7 +451,7 @@ t::Emu::emu_wav('7609169800750206881', seconds => 3.0);
 
 
 
-=== TEST 19: a silent WAV answered as a result without sentences lasts its real length
+=== TEST 21: a silent WAV answered as a result without sentences lasts its real length
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
