@@ -22,7 +22,7 @@
  *   DELETE {url}/api/read/remove {"filename"} -> {"success":true}, or
  *        {"success":false,"error":"Record not found"} when not read;
  *   DELETE {url}/api/videos/<filename> -> 200, 404 when gone already.
- * Each call runs in a thread op over ngx_http_douyin_fetch(); failures
+ * Each call runs in a thread op over ngx_http_douyin_curl_request(); failures
  * set op->err (FILESYSTEM_UNAVAILABLE: no answer, FILESYSTEM_BAD_RESPONSE:
  * an answer we cannot use) and op->detail for the log.
  */
@@ -45,17 +45,17 @@ static ngx_int_t ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op,
 static int ngx_libc_cdecl ngx_http_douyin_item_cmp(const void *one,
     const void *two);
 static void ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what);
+    ngx_http_douyin_curl_t *f, ngx_int_t rc, const char *what);
 
 
 
 
 /*
  * ngx_http_douyin_fsgo_list: the listing into op->items (op->nitems of
- * them, malloc()ed), sorted by id, descending; op->listed counts them.
+ * them, malloc()ed), sorted by id, descending; op->u.listing.listed counts them.
  * Only files named "<aweme_id>.wav" (".wav" in any case) are taken; the
  * other files listed ("x.mp3", "x.wav.bak", "notes.txt", a second name of
- * one video such as "1.wav" beside "1.WAV") are counted in op->ignored,
+ * one video such as "1.wav" beside "1.WAV") are counted in op->u.listing.ignored,
  * but metadata sidecars ("*.meta.json"), which belong to a WAV, are not.
  * Returns NGX_OK, or NGX_ERROR with op->err and op->detail set.
  */
@@ -82,13 +82,13 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     }
 
     op->nitems = 0;
-    op->ignored = 0;
+    op->u.listing.ignored = 0;
 
-    /* OP_LIST_PENDING: every listed name (a pushed one may be any) */
+    /* OP_CLAIM_PENDING: every listed name (a pushed one may be any) */
 
-    if (op->op == NGX_HTTP_DOUYIN_OP_LIST_PENDING) {
-        op->names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
-        if (op->names == NULL) {
+    if (op->op == NGX_HTTP_DOUYIN_OP_CLAIM_PENDING) {
+        op->u.listing.names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
+        if (op->u.listing.names == NULL) {
             cJSON_Delete(json);
             ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
             return NGX_ERROR;
@@ -96,7 +96,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     }
 
     cJSON_ArrayForEach(v, videos) {
-        if (op->names != NULL
+        if (op->u.listing.names != NULL
             && ngx_http_douyin_fsgo_name(op, v) != NGX_OK)
         {
             cJSON_Delete(json);
@@ -111,7 +111,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
             break;
 
         case NGX_DECLINED:
-            op->ignored++;
+            op->u.listing.ignored++;
             break;
 
         case NGX_DONE:
@@ -129,7 +129,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 
     ngx_http_douyin_fsgo_unique(op);
 
-    op->listed = op->nitems;
+    op->u.listing.listed = op->nitems;
 
     return NGX_OK;
 }
@@ -151,7 +151,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     size_t                    len;
     cJSON                    *json, *videos, *success;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
@@ -170,7 +170,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
                  op->conf->filesystem_url.data,
                  op->conf->filesystem_api == 2 ? "files" : "videos");
 
-    rc = ngx_http_douyin_fetch(&f, "POST", url, headers,
+    rc = ngx_http_douyin_curl_request(&f, "POST", url, headers,
                                "{\"filters\":{}}",
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_LIST_MAX);
@@ -191,7 +191,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     op->http_status = f.status;
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     success = cJSON_GetObjectItemCaseSensitive(json, "success");
     videos = cJSON_GetObjectItemCaseSensitive(json, "videos");
@@ -293,7 +293,7 @@ ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op, cJSON *v,
 }
 
 
-/* the name and url of the listing's entry v into op->names */
+/* the name and url of the listing's entry v into op->u.listing.names */
 
 static ngx_int_t
 ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
@@ -308,7 +308,7 @@ ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
         return NGX_OK;
     }
 
-    nm = &op->names[op->nnames++];
+    nm = &op->u.listing.names[op->u.listing.nnames++];
 
     nm->name = strdup(name->valuestring);
 
@@ -348,7 +348,7 @@ ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op)
         if (ngx_strcmp(items[i].aweme_id, items[n - 1].aweme_id) == 0) {
             free(items[i].file_url);
             free(items[i].filename);
-            op->ignored++;
+            op->u.listing.ignored++;
             continue;
         }
 
@@ -405,7 +405,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     cJSON                    *json, *meta, *field;
     ngx_int_t                 rc;
     ngx_uint_t                i;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     static const char  *names[] = {
         "title", "author", "description", "upload_time", NULL
@@ -427,7 +427,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -440,17 +440,17 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
         ngx_snprintf((u_char *) item->meta_error,
                      sizeof(item->meta_error) - 1, "no answer: %s%Z",
                      f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
     if (f.status == 404) {
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_OK;
     }
 
     json = (f.status == 200) ? cJSON_ParseWithLength(f.body, f.len) : NULL;
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     meta = cJSON_GetObjectItemCaseSensitive(json, "metadata");
 
@@ -482,7 +482,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
 
 /*
  * ngx_http_douyin_fsgo_read: file-system-go's read record of
- * op->items[0], as op->is_read says (version 1.5; the newer server has
+ * op->items[0], as op->u.video.is_read says (version 1.5; the newer server has
  * no read routes and is not called): marking read is
  * POST {filesystem}/api/read/mark {"filename":"<file>"}, and only 200
  * {"success":true} counts; marking unread is
@@ -501,14 +501,14 @@ ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op)
     cJSON                    *req, *json, *error;
     ngx_int_t                 rc, ok;
     const char               *route, *what;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
     };
 
-    route = op->is_read ? "/api/read/mark" : "/api/read/remove";
-    what = op->is_read ? "mark read" : "mark unread";
+    route = op->u.video.is_read ? "/api/read/mark" : "/api/read/remove";
+    what = op->u.video.is_read ? "mark read" : "mark unread";
 
     req = cJSON_CreateObject();
     if (cJSON_AddStringToObject(req, "filename", op->items[0].filename)
@@ -535,7 +535,7 @@ ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op)
     ngx_snprintf((u_char *) url, len, "%s%s%Z",
                  op->conf->filesystem_url.data, route);
 
-    rc = ngx_http_douyin_fetch(&f, op->is_read ? "POST" : "DELETE", url,
+    rc = ngx_http_douyin_curl_request(&f, op->u.video.is_read ? "POST" : "DELETE", url,
                                headers, body, op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -550,7 +550,7 @@ ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op)
     ok = f.status == 200
          && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"));
 
-    if (!ok && !op->is_read
+    if (!ok && !op->u.video.is_read
         && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(json, "success")))
     {
         /*
@@ -569,11 +569,11 @@ ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op)
 
     if (!ok) {
         ngx_http_douyin_fsgo_error(op, &f, rc, what);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return NGX_OK;
 }
@@ -592,7 +592,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 {
     char                     *url;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     url = ngx_http_douyin_join(op->conf->filesystem_url.data,
                                op->conf->filesystem_api == 2
@@ -604,7 +604,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
         return NGX_ERROR;
     }
 
-    rc = ngx_http_douyin_fetch(&f, "DELETE", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "DELETE", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -614,12 +614,12 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 
     if (rc != NGX_OK || (f.status != 200 && f.status != 404)) {
         ngx_http_douyin_fsgo_error(op, &f, rc, "delete");
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
     *gone = (f.status == 404);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return NGX_OK;
 }
@@ -629,7 +629,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 
 static void
 ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what)
+    ngx_http_douyin_curl_t *f, ngx_int_t rc, const char *what)
 {
     if (rc != NGX_OK && !f->not_sent) {
 
