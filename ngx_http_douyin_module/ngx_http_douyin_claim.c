@@ -144,7 +144,8 @@ ngx_http_douyin_claim(ngx_http_douyin_store_t *store,
  * processed (a look at the stored text, no parsing), so that the write
  * transaction, which holds every writer of every worker, only parses and
  * claims the few candidates: their outcome is PENDING (no record, or
- * pushed) or FAILED; a tombstone's is DELETED.
+ * pushed) or FAILED; a tombstone's is DELETED.  A completed record marked
+ * "metadata_missing" makes its item's meta META_MISSING.
  */
 
 static int
@@ -187,6 +188,16 @@ ngx_http_douyin_claim_prefilter(ngx_http_douyin_store_t *store,
             != NULL)
         {
             items[i].outcome = NGX_HTTP_DOUYIN_COMPLETED;
+
+            /* file-system-go failed to give its metadata: fetch again */
+
+            if (ngx_strlcasestrn(val.mv_data, end,
+                                 (u_char *) "\"metadata_missing\":true",
+                                 sizeof("\"metadata_missing\":true") - 2)
+                != NULL)
+            {
+                items[i].meta = NGX_HTTP_DOUYIN_META_MISSING;
+            }
 
         } else if (ngx_strlcasestrn(val.mv_data, end,
                                     (u_char *) "\"status\":\"processing\"",
@@ -371,7 +382,7 @@ ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
         "status", "owner", "run", "claimed_at", "task_id", "error",
         "message",
         "text", "segments", "confidence", "audio_duration", "words",
-        "language", "asr_seconds", NULL
+        "language", "asr_seconds", "metadata_missing", NULL
     };
 
     if (records[i] == NULL) {
@@ -457,6 +468,106 @@ ngx_http_douyin_claim_update(ngx_http_douyin_store_t *store,
 failed:
 
     mdb_txn_abort(txn);
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_claim_metadata: in one write transaction, for each item
+ * i with metas[i] != NULL (the metadata file-system-go gave now: title,
+ * author, description, upload_time, any of them; none when it has none)
+ * whose record is still completed and marked "metadata_missing": merges
+ * metas[i] into the record (metadata the collector pushed wins,
+ * ngx_http_douyin_store_pushed_keeps()), drops the mark and sets the
+ * item's meta to META_REPAIRED.  Nothing else of the record changes: the
+ * video is not transcribed again.  Returns 0 or an LMDB/errno code, in
+ * which case nothing changed.
+ */
+
+int
+ngx_http_douyin_claim_metadata(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, cJSON **metas, ngx_uint_t n)
+{
+    int          rc;
+    cJSON       *rec, *field, *copy;
+    MDB_txn     *txn;
+    ngx_uint_t   i;
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (metas[i] == NULL) {
+            continue;
+        }
+
+        rc = ngx_http_douyin_store_read(txn, store, items[i].aweme_id, &rec);
+
+        if (rc == MDB_NOTFOUND) {
+            continue;
+        }
+
+        if (rc != 0) {
+            goto failed;
+        }
+
+        if (ngx_http_douyin_status_of(rec) != NGX_HTTP_DOUYIN_COMPLETED
+            || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec,
+                                                       "metadata_missing")))
+        {
+            cJSON_Delete(rec);
+            continue;
+        }
+
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "metadata_missing");
+
+        cJSON_ArrayForEach(field, metas[i]) {
+            if (ngx_http_douyin_store_pushed_keeps(rec, field)) {
+                continue;
+            }
+
+            copy = cJSON_Duplicate(field, 1);
+            if (copy == NULL) {
+                cJSON_Delete(rec);
+                rc = ENOMEM;
+                goto failed;
+            }
+
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, field->string);
+            cJSON_AddItemToObject(rec, field->string, copy);
+        }
+
+        rc = ngx_http_douyin_store_write(txn, store, items[i].aweme_id, rec);
+        cJSON_Delete(rec);
+
+        if (rc != 0) {
+            goto failed;
+        }
+
+        items[i].meta = NGX_HTTP_DOUYIN_META_REPAIRED;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc == 0) {
+        return 0;
+    }
+
+    goto undone;
+
+failed:
+
+    mdb_txn_abort(txn);
+
+undone:
+
+    for (i = 0; i < n; i++) {
+        if (items[i].meta == NGX_HTTP_DOUYIN_META_REPAIRED) {
+            items[i].meta = NGX_HTTP_DOUYIN_META_MISSING;
+        }
+    }
+
     return rc;
 }
 

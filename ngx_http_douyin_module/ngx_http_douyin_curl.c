@@ -86,7 +86,8 @@ ngx_http_douyin_curl_global_init(ngx_log_t *log,
  *   method   "GET", "POST" or "DELETE";
  *   url      NUL-terminated absolute URL;
  *   headers  NULL-terminated array of "Name: value" lines, or NULL;
- *   body     NUL-terminated request body (POST), or NULL;
+ *   body     NUL-terminated request body (POST; a DELETE may have one,
+ *            as file-system-go's DELETE /api/read/remove), or NULL;
  *   timeout  connect + transfer limit, ms;
  *   max_size largest response body accepted, bytes.
  * https URLs are verified (peer and host name) unless douyin_ssl_verify
@@ -231,11 +232,12 @@ ngx_http_douyin_curl_setopt(CURL *curl, const char *method, const char *url,
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
     }
 
-    if (ngx_strcmp(method, "POST") == 0) {
+    if (ngx_strcmp(method, "POST") == 0 || body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+    }
 
-    } else if (ngx_strcmp(method, "GET") != 0) {
+    if (ngx_strcmp(method, "POST") != 0 && ngx_strcmp(method, "GET") != 0) {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     }
 }

@@ -438,7 +438,8 @@ ngx_int_t
 ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op, cJSON *answer,
     ngx_http_douyin_item_t *item, cJSON **rec)
 {
-    cJSON  *output, *res, *sub, *code, *message, *turl;
+    cJSON      *output, *res, *sub, *code, *message, *turl;
+    ngx_int_t   rc;
 
     output = cJSON_GetObjectItemCaseSensitive(answer, "output");
 
@@ -471,7 +472,23 @@ ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op, cJSON *answer,
 
     if (cJSON_IsString(code) && ngx_http_douyin_no_speech(code->valuestring))
     {
-        /* no speech: an empty transcript, not an error */
+        /*
+         * no speech: an empty transcript, not an error.  When the
+         * provider links a result, it is read all the same: its
+         * properties give the audio's real length (a silent file lasts);
+         * without one, or when it cannot be read, the length is unknown
+         * and 0.
+         */
+
+        if (cJSON_IsString(turl)) {
+            rc = ngx_http_douyin_dashscope_download(op, item,
+                                                    turl->valuestring, rec);
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+
+            cJSON_Delete(*rec);
+        }
 
         *rec = ngx_http_douyin_parse_result("{}", 2);
         return NGX_OK;

@@ -11,12 +11,16 @@
  * 1.5; version 2 lists with /api/files/query, deletes with
  * /api/files/<filename>, has no metadata and no read routes, and the
  * module never falls back from one version's routes to the other's):
- *   POST {url}/api/videos/query {"filters":{"suffix":".wav"}} -> the
- *        listing {"success":true,"videos":[{"id","filename","size",
- *        "url"}]} ("videos" left out when nothing matches; no "id" in 2);
+ *   POST {url}/api/videos/query {"filters":{}} -> the listing
+ *        {"success":true,"videos":[{"id","filename","size","url"}]}
+ *        ("videos" left out when nothing matches; no "id" in 2): every
+ *        file, since the server's own suffix filter is case-sensitive
+ *        ({"suffix":".wav"} leaves out "X.WAV") and we take any case;
  *   GET {url}/api/metadata/<filename> -> {"metadata":{"title","author",
  *        "description","upload_time"}}, 404 when there is none;
  *   POST {url}/api/read/mark {"filename"} -> {"success":true};
+ *   DELETE {url}/api/read/remove {"filename"} -> {"success":true}, or
+ *        {"success":false,"error":"Record not found"} when not read;
  *   DELETE {url}/api/videos/<filename> -> 200, 404 when gone already;
  *   GET {url}/api/check/<filename> -> {"exists":true|false,...};
  *   GET {url}/api/read/files?filename=<filename> -> {"success":true,
@@ -52,9 +56,12 @@ static void ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
 /*
  * ngx_http_douyin_fsgo_list: the listing into op->items (op->nitems of
  * them, malloc()ed), sorted by id, descending; op->u.listing.listed
- * counts them.  Only files named "<aweme_id>.wav" (any case) are taken;
- * others are counted in op->u.listing.ignored.  Returns NGX_OK, or
- * NGX_ERROR with op->err and op->detail set.
+ * counts them.  Only files named "<aweme_id>.wav" (".wav" in any case)
+ * are taken; the other files listed ("x.mp3", "x.wav.bak", "notes.txt",
+ * a second name of one video such as "1.wav" beside "1.WAV") are counted
+ * in op->u.listing.ignored, but metadata sidecars ("*.meta.json"), which
+ * belong to a WAV, are not.  Returns NGX_OK, or NGX_ERROR with op->err
+ * and op->detail set.
  */
 
 ngx_int_t
@@ -111,6 +118,9 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
             op->u.listing.ignored++;
             break;
 
+        case NGX_DONE:
+            break;
+
         default: /* NGX_ERROR */
             op->nitems++;
             cJSON_Delete(json);
@@ -130,9 +140,12 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 
 
 /*
- * POST {filesystem}/api/videos/query (version 2: /api/files/query): the
- * answer, a JSON object whose "videos" is an array or missing, or NULL
- * with op->err and op->detail
+ * POST {filesystem}/api/videos/query (version 2: /api/files/query) with
+ * no name filter: the answer, a JSON object whose "videos" is an array
+ * or missing, or NULL with op->err and op->detail.  Both versions match
+ * "suffix" case-sensitively, so a ".wav" filter would hide "X.WAV": the
+ * whole folder is asked for and filtered here (ngx_http_douyin_fsgo_item()),
+ * one entry of about 100 bytes a file, WAV or not.
  */
 
 static cJSON *
@@ -162,7 +175,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
                  op->conf->filesystem_api == 2 ? "files" : "videos");
 
     rc = ngx_http_douyin_curl_request(&f, "POST", url, headers,
-                                      "{\"filters\":{\"suffix\":\".wav\"}}",
+                                      "{\"filters\":{}}",
                                       op->conf->http_timeout,
                                       NGX_HTTP_DOUYIN_LIST_MAX);
 
@@ -205,8 +218,9 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
 
 /*
  * One entry v of the listing into it: NGX_OK, NGX_DECLINED when it is
- * not "<aweme_id>.wav", NGX_ERROR when out of memory (it then holds what
- * was allocated).
+ * not "<aweme_id>.wav" (any case), NGX_DONE when it is a metadata sidecar
+ * "*.meta.json" (not a file of its own), NGX_ERROR when out of memory (it
+ * then holds what was allocated).
  */
 
 static ngx_int_t
@@ -225,6 +239,14 @@ ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op, cJSON *v,
     }
 
     len = ngx_strlen(name->valuestring);
+
+    if (len > sizeof(".meta.json") - 1
+        && ngx_strcasecmp((u_char *) name->valuestring + len
+                          - (sizeof(".meta.json") - 1),
+                          (u_char *) ".meta.json") == 0)
+    {
+        return NGX_DONE;
+    }
 
     if (len < 5 || len - 4 > NGX_HTTP_DOUYIN_ID_MAX
         || ngx_strcasecmp((u_char *) name->valuestring + len - 4,
@@ -305,7 +327,11 @@ ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
 }
 
 
-/* sorts op->items by id; a video listed twice (a.wav, a.WAV) is kept once */
+/*
+ * sorts op->items by id; a video listed twice (a.wav, a.WAV) is kept
+ * once, by the name that sorts last ("a.wav" before "a.WAV"), the same
+ * on every call
+ */
 
 static void
 ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op)
@@ -337,13 +363,17 @@ ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op)
 }
 
 
-/* ids in descending numeric order: longer first, then by digits */
+/*
+ * ids in descending numeric order: longer first, then by digits; one id
+ * listed under two names: file names descending
+ */
 
 static int ngx_libc_cdecl
 ngx_http_douyin_item_cmp(const void *one, const void *two)
 {
     const ngx_http_douyin_item_t  *a = one, *b = two;
 
+    int     rc;
     size_t  la, lb;
 
     la = ngx_strlen(a->aweme_id);
@@ -353,23 +383,29 @@ ngx_http_douyin_item_cmp(const void *one, const void *two)
         return (la < lb) ? 1 : -1;
     }
 
-    return -ngx_strcmp(a->aweme_id, b->aweme_id);
+    rc = ngx_strcmp(a->aweme_id, b->aweme_id);
+
+    return (rc != 0) ? -rc : -ngx_strcmp(a->filename, b->filename);
 }
 
 
 /*
  * ngx_http_douyin_fsgo_metadata: GET {filesystem}/api/metadata/<filename>
- * adds title, author,
- * description and upload_time to rec when file-system-go has them.  A
- * 404 (no metadata) or any failure adds nothing: metadata is optional.
+ * adds title, author, description and upload_time to rec when
+ * file-system-go has them.  Returns NGX_OK when it answered: 200 with
+ * {"success":true,"metadata":{...}}, or 404 (no metadata: many WAVs have
+ * none, not a failure); NGX_ERROR when it did not (no answer, another
+ * status, or a body that is not such an object): item->meta is then
+ * META_FAILED and item->meta_error says why, for the event loop's log
+ * (no URL in it), and rec is left as it was.  The newer file-system-go
+ * has no metadata route: NGX_OK, nothing added.
  */
 
-void
+ngx_int_t
 ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, cJSON *rec)
 {
     char                     *url;
-    size_t                    len;
     cJSON                    *json, *meta, *field;
     ngx_int_t                 rc;
     ngx_uint_t                i;
@@ -382,68 +418,101 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     /* the newer file-system-go has no metadata: the collector pushes it */
 
     if (op->conf->filesystem_api == 2) {
-        return;
+        return NGX_OK;
     }
 
-    len = op->conf->filesystem_url.len + sizeof("/api/metadata/")
-          + ngx_strlen(item->filename);
-    url = malloc(len);
+    url = ngx_http_douyin_join(op->conf->filesystem_url.data,
+                               "/api/metadata/", item->filename,
+                               NGX_ESCAPE_URI_COMPONENT);
     if (url == NULL) {
-        return;
+        item->meta = NGX_HTTP_DOUYIN_META_FAILED;
+        ngx_http_douyin_set(item->meta_error, sizeof(item->meta_error),
+                            "out of memory");
+        return NGX_ERROR;
     }
-
-    ngx_snprintf((u_char *) url, len, "%s/api/metadata/%s%Z",
-                 op->conf->filesystem_url.data, item->filename);
 
     rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
                                       op->conf->http_timeout,
                                       NGX_HTTP_DOUYIN_ANSWER_MAX);
+    free(url);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_METADATA,
                                  f.status, f.timedout);
 
     if (rc != NGX_OK) {
-        free(url);
-        return;
+        item->meta = NGX_HTTP_DOUYIN_META_FAILED;
+        ngx_snprintf((u_char *) item->meta_error,
+                     sizeof(item->meta_error) - 1, "no answer: %s%Z",
+                     f.error);
+        ngx_http_douyin_curl_free(&f);
+        return NGX_ERROR;
     }
 
-    free(url);
+    if (f.status == 404) {
+        ngx_http_douyin_curl_free(&f);
+        return NGX_OK;
+    }
 
     json = (f.status == 200) ? cJSON_ParseWithLength(f.body, f.len) : NULL;
     ngx_http_douyin_curl_free(&f);
 
     meta = cJSON_GetObjectItemCaseSensitive(json, "metadata");
 
+    if (!cJSON_IsObject(meta)
+        || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success")))
+    {
+        cJSON_Delete(json);
+        item->meta = NGX_HTTP_DOUYIN_META_FAILED;
+        ngx_snprintf((u_char *) item->meta_error,
+                     sizeof(item->meta_error) - 1, "HTTP %l%s%Z", f.status,
+                     f.status == 200 ? " without metadata" : "");
+        return NGX_ERROR;
+    }
+
     for (i = 0; names[i] != NULL; i++) {
         field = cJSON_GetObjectItemCaseSensitive(meta, names[i]);
 
         if (cJSON_IsString(field)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(rec, names[i]);
             cJSON_AddStringToObject(rec, names[i], field->valuestring);
         }
     }
 
     cJSON_Delete(json);
+
+    return NGX_OK;
 }
 
 
 /*
- * ngx_http_douyin_fsgo_mark_read: POST {filesystem}/api/read/mark
- * {"filename":"<file>"} for op->items[0]; only 200 {"success":true}
- * counts.  Returns NGX_OK, or NGX_ERROR with op->err and op->detail set.
+ * ngx_http_douyin_fsgo_read: file-system-go's read record of
+ * op->items[0], as op->u.video.is_read says (version 1.5; the newer server has
+ * no read routes and is not called): marking read is
+ * POST {filesystem}/api/read/mark {"filename":"<file>"}, and only 200
+ * {"success":true} counts; marking unread is
+ * DELETE {filesystem}/api/read/remove {"filename":"<file>"}, where 200
+ * {"success":true} (removed) and {"success":false,"error":"Record not
+ * found"} (there was none: unread already; 200 as file-system-go 1.5
+ * answers it, or 404) both count.  Returns NGX_OK,
+ * or NGX_ERROR with op->err and op->detail set.
  */
 
 ngx_int_t
-ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
+ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op)
 {
     char                     *url, *body;
     size_t                    len;
-    cJSON                    *req, *json;
-    ngx_int_t                 rc;
+    cJSON                    *req, *json, *error;
+    ngx_int_t                 rc, ok;
+    const char               *route, *what;
     ngx_http_douyin_curl_t    f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
     };
+
+    route = op->u.video.is_read ? "/api/read/mark" : "/api/read/remove";
+    what = op->u.video.is_read ? "mark read" : "mark unread";
 
     req = cJSON_CreateObject();
     if (cJSON_AddStringToObject(req, "filename", op->items[0].filename)
@@ -457,7 +526,7 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     body = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
 
-    len = op->conf->filesystem_url.len + sizeof("/api/read/mark");
+    len = op->conf->filesystem_url.len + ngx_strlen(route) + 1;
     url = malloc(len);
 
     if (body == NULL || url == NULL) {
@@ -467,10 +536,12 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
         return NGX_ERROR;
     }
 
-    ngx_snprintf((u_char *) url, len, "%s/api/read/mark%Z",
-                 op->conf->filesystem_url.data);
+    ngx_snprintf((u_char *) url, len, "%s%s%Z",
+                 op->conf->filesystem_url.data, route);
 
-    rc = ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
+    rc = ngx_http_douyin_curl_request(&f,
+                                      op->u.video.is_read ? "POST" : "DELETE",
+                                      url, headers, body,
                                       op->conf->http_timeout,
                                       NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -479,17 +550,35 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_MARK_READ,
                                  f.status, f.timedout);
 
-    json = (rc == NGX_OK && f.status == 200)
+    json = (rc == NGX_OK && (f.status == 200 || f.status == 404))
            ? cJSON_ParseWithLength(f.body, f.len) : NULL;
 
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"))) {
-        cJSON_Delete(json);
-        ngx_http_douyin_fsgo_error(op, &f, rc, "mark read");
+    ok = f.status == 200
+         && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"));
+
+    if (!ok && !op->u.video.is_read
+        && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(json, "success")))
+    {
+        /*
+         * no read record to remove (200, or a 404 of the route's own
+         * JSON, never gorilla/mux's text "404 page not found" of a
+         * missing route): the file is unread there already
+         */
+
+        error = cJSON_GetObjectItemCaseSensitive(json, "error");
+        ok = cJSON_IsString(error)
+             && ngx_strcasecmp((u_char *) error->valuestring,
+                               (u_char *) "Record not found") == 0;
+    }
+
+    cJSON_Delete(json);
+
+    if (!ok) {
+        ngx_http_douyin_fsgo_error(op, &f, rc, what);
         ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
-    cJSON_Delete(json);
     ngx_http_douyin_curl_free(&f);
 
     return NGX_OK;
@@ -593,9 +682,9 @@ ngx_http_douyin_fsgo_exists(ngx_http_douyin_op_t *op, const char *filename,
     }
 
     rc = ngx_http_douyin_curl_request(&f, body ? "POST" : "GET", url,
-                               body ? headers : NULL, body,
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_LIST_MAX);
+                                      body ? headers : NULL, body,
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_LIST_MAX);
     free(url);
     cJSON_free(body);
 
@@ -672,8 +761,8 @@ ngx_http_douyin_fsgo_read_state(ngx_http_douyin_op_t *op,
     }
 
     rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
-                               op->conf->http_timeout,
-                               NGX_HTTP_DOUYIN_ANSWER_MAX);
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
 
     json = (rc == NGX_OK && f.status == 200)

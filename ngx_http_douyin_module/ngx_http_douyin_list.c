@@ -217,10 +217,14 @@ ngx_http_douyin_videos_pending(ngx_http_request_t *r)
          i < listed && (ngx_uint_t) cJSON_GetArraySize(list) < q->page_size;
          i++)
     {
+        /* NULL but for "<id>.WAV": its file name, for the audio_url */
+        rec = ngx_http_douyin_listing_record(listing, i);
+
         cJSON_AddItemToArray(list,
                              ngx_http_douyin_video_item(dmcf,
                                                         listing->pending[i],
-                                                        NULL, 0));
+                                                        rec, 0));
+        cJSON_Delete(rec);
     }
 
     rc = ngx_http_douyin_send_cjson(r, NGX_HTTP_OK, json);

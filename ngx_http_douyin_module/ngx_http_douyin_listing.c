@@ -36,6 +36,8 @@ static void ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
 static void ngx_http_douyin_listing_answer(ngx_http_request_t *r,
     ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
 static void ngx_http_douyin_waiter_cleanup(void *data);
+static void ngx_http_douyin_listing_name(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i, u_char *name);
 
 
 
@@ -197,6 +199,7 @@ static void
 ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_op_t *op)
 {
+    char                       *ext;
     ngx_uint_t                  i;
     ngx_http_douyin_listing_t  *listing;
 
@@ -206,7 +209,10 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
 
     listing->pending = ngx_alloc(ngx_max(op->nitems, 1)
                                  * sizeof(*listing->pending), runner->log);
-    if (listing->pending == NULL) {
+    listing->upper = ngx_alloc(ngx_max(op->nitems, 1), runner->log);
+
+    if (listing->pending == NULL || listing->upper == NULL) {
+        ngx_http_douyin_listing_free(listing);
         return;
     }
 
@@ -215,6 +221,13 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     for (i = 0; i < op->nitems; i++) {
         ngx_memcpy(listing->pending[i], op->items[i].aweme_id,
                    sizeof(op->items[i].aweme_id));
+
+        /* "<id>.WAV": the file's own name, for its audio_url */
+
+        ext = op->items[i].filename + ngx_strlen(op->items[i].aweme_id) + 1;
+
+        listing->upper[i] = (ext[0] == 'W') | (ext[1] == 'A') << 1
+                            | (ext[2] == 'V') << 2;
     }
 
     /* tombstones are not counted, though their WAV may be listed */
@@ -301,5 +314,96 @@ ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing)
         listing->pending = NULL;
     }
 
+    if (listing->upper != NULL) {
+        ngx_free(listing->upper);
+        listing->upper = NULL;
+    }
+
     listing->npending = 0;
+}
+
+
+/*
+ * ngx_http_douyin_listing_record: what stands for the record of the i-th
+ * pending video (listed, no record) in ngx_http_douyin_video_item(): NULL
+ * when its file is "<id>.wav", which a video without record is taken
+ * for; else a new {"status":"pending","filename":"<id>.WAV"} with the
+ * name as listed (the caller deletes it), so that its audio_url names
+ * the file that is there.  NULL too when out of memory.
+ */
+
+cJSON *
+ngx_http_douyin_listing_record(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i)
+{
+    u_char  name[NGX_HTTP_DOUYIN_ID_MAX + sizeof(".wav")];
+    cJSON  *rec;
+
+    if (listing->upper == NULL || listing->upper[i] == 0) {
+        return NULL;
+    }
+
+    ngx_http_douyin_listing_name(listing, i, name);
+
+    rec = cJSON_CreateObject();
+
+    if (cJSON_AddStringToObject(rec, "status", "pending") == NULL
+        || cJSON_AddStringToObject(rec, "filename", (char *) name) == NULL)
+    {
+        cJSON_Delete(rec);
+        return NULL;
+    }
+
+    return rec;
+}
+
+
+/*
+ * ngx_http_douyin_listing_file: the file name of the video id when the
+ * cached listing has it pending under another name than "<id>.wav"
+ * ("<id>.WAV"), into name (NGX_HTTP_DOUYIN_ID_MAX + 5 bytes at least):
+ * NGX_OK; else NGX_DECLINED.  For the calls to file-system-go about a
+ * video without record (a delete).
+ */
+
+ngx_int_t
+ngx_http_douyin_listing_file(ngx_http_douyin_listing_t *listing,
+    const char *id, u_char *name)
+{
+    ngx_uint_t  i;
+
+    if (listing->upper == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < listing->npending; i++) {
+        if (ngx_strcmp(listing->pending[i], id) == 0) {
+            if (listing->upper[i] == 0) {
+                return NGX_DECLINED;
+            }
+
+            ngx_http_douyin_listing_name(listing, i, name);
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* "<id>.wav" of the i-th pending video, its letters' case as listed */
+
+static void
+ngx_http_douyin_listing_name(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i, u_char *name)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(name, listing->pending[i], ngx_strlen(listing->pending[i]));
+
+    *p++ = '.';
+    *p++ = (listing->upper[i] & 1) ? 'W' : 'w';
+    *p++ = (listing->upper[i] & 2) ? 'A' : 'a';
+    *p++ = (listing->upper[i] & 4) ? 'V' : 'v';
+    *p = '\0';
 }

@@ -332,7 +332,23 @@ typedef struct {
     /* out: the status the op last saw or stored, a failure's code */
     ngx_http_douyin_status_e    outcome;
     char                        error[NGX_HTTP_DOUYIN_CODE_MAX + 1];
+
+    /* file-system-go's metadata of the video: NGX_HTTP_DOUYIN_META_* */
+    ngx_uint_t                  meta;
+    char                        meta_error[64]; /* META_FAILED: why */
 } ngx_http_douyin_item_t;
+
+
+/*
+ * item->meta: the stored record of a completed video lacks its metadata
+ * (OP_CLAIM fetches it again), the fetch failed (logged by the event
+ * loop, and the record is marked "metadata_missing"), or the fetch of
+ * missing metadata succeeded and was stored
+ */
+#define NGX_HTTP_DOUYIN_META_NONE      0
+#define NGX_HTTP_DOUYIN_META_MISSING   1
+#define NGX_HTTP_DOUYIN_META_FAILED    2
+#define NGX_HTTP_DOUYIN_META_REPAIRED  3
 
 
 typedef enum {
@@ -592,6 +608,10 @@ typedef struct {
                                                    tombstones */
     ngx_uint_t                  npending;       /* of those, no record */
     char                      (*pending)[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    u_char                     *upper;          /* per pending video: the
+                                                   upper-case letters of
+                                                   its ".wav" (bits 0-2:
+                                                   w, a, v), 0: ".wav" */
     ngx_thread_task_t          *task;           /* OP_LISTING */
     ngx_queue_t                 waiters;
 } ngx_http_douyin_listing_t;
@@ -730,6 +750,10 @@ ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
 void ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     ngx_uint_t fresh, ngx_uint_t total);
 void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);
+cJSON *ngx_http_douyin_listing_record(ngx_http_douyin_listing_t *listing,
+    ngx_uint_t i);
+ngx_int_t ngx_http_douyin_listing_file(ngx_http_douyin_listing_t *listing,
+    const char *id, u_char *name);
 
 
 /* ngx_http_douyin_runner.c: jobs, batches, recovery, hand-over */
@@ -828,10 +852,10 @@ ngx_http_douyin_op_error(ngx_http_douyin_op_t *op, ngx_http_douyin_err_e err)
 ngx_int_t ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op);
 char *ngx_http_douyin_join(const char *a, const char *b, const char *c,
     ngx_uint_t type);
-ngx_int_t ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op);
+ngx_int_t ngx_http_douyin_fsgo_read(ngx_http_douyin_op_t *op);
 ngx_int_t ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op,
     ngx_uint_t *gone);
-void ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
+ngx_int_t ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, cJSON *rec);
 ngx_int_t ngx_http_douyin_fsgo_exists(ngx_http_douyin_op_t *op,
     const char *filename, ngx_uint_t *exists);
@@ -901,6 +925,8 @@ int ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
 int ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,
     ngx_http_douyin_owner_t *owner);
+int ngx_http_douyin_claim_metadata(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, cJSON **metas, ngx_uint_t n);
 int ngx_http_douyin_claim_recover(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner, ngx_uint_t limit,
     ngx_http_douyin_item_t **items, char ***task_ids, ngx_uint_t *n);

@@ -64,6 +64,8 @@ static void ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
 static void ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch,
     const char *code, const char *message);
 static void ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch);
+static void ngx_http_douyin_metadata_log(ngx_http_douyin_runner_t *runner,
+    ngx_http_douyin_item_t *item);
 static void ngx_http_douyin_hand_over(ngx_http_douyin_runner_t *runner);
 static void ngx_http_douyin_watch(ngx_event_t *ev);
 static void ngx_http_douyin_dispatch_timer(ngx_event_t *ev);
@@ -622,6 +624,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
     for (i = 0; i < op->nitems; i++) {
         job->claimed += op->items[i].claimed;
         op->items[i].claimed_ms = now;
+        ngx_http_douyin_metadata_log(runner, &op->items[i]);
     }
 
     job->next = 0;
@@ -1405,6 +1408,8 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
                       op->items[i].aweme_id,
                       &ngx_http_douyin_statuses[op->items[i].outcome].name);
 
+        ngx_http_douyin_metadata_log(runner, &op->items[i]);
+
         if (op->items[i].outcome == NGX_HTTP_DOUYIN_COMPLETED
             || op->items[i].outcome == NGX_HTTP_DOUYIN_FAILED)
         {
@@ -1442,6 +1447,32 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
     ngx_free(batch);
 
     ngx_http_douyin_dispatch(runner);
+}
+
+
+/*
+ * what became of a video's metadata in a thread op (item->meta): a fetch
+ * that failed is a warning (the record is marked, the next listing
+ * fetches it again), missing metadata fetched again a notice
+ */
+
+static void
+ngx_http_douyin_metadata_log(ngx_http_douyin_runner_t *runner,
+    ngx_http_douyin_item_t *item)
+{
+    if (item->meta == NGX_HTTP_DOUYIN_META_FAILED) {
+        ngx_log_error(NGX_LOG_WARN, runner->log, 0,
+                      "douyin: video %s: file-system-go metadata of \"%s\" "
+                      "failed: %s; stored without it, the next process "
+                      "call fetches it again", item->aweme_id,
+                      item->filename ? item->filename : "",
+                      item->meta_error);
+
+    } else if (item->meta == NGX_HTTP_DOUYIN_META_REPAIRED) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: video %s: its missing metadata was fetched "
+                      "again and stored", item->aweme_id);
+    }
 }
 
 

@@ -32,6 +32,10 @@
  *                   absent in records of older releases), language
  *                   (when the provider gives it)          completed only
  *                   title, author, description, upload_time (metadata)
+ *                   metadata_missing  true while file-system-go has
+ *                                 failed to give the metadata (completed
+ *                                 only; each listing fetches it again,
+ *                                 ngx_http_douyin_claim_metadata())
  *                   is_read, read_at
  *                 and, from the collector-fed workflow (format 2):
  *                   pending_at    Unix s of the collector's push

@@ -29,8 +29,12 @@
 
 #define NGX_HTTP_DOUYIN_WATCHDOG          60000
 
+/* completed videos whose missing metadata one listing fetches again */
+#define NGX_HTTP_DOUYIN_META_RETRY_MAX    64
+
 
 static void ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_list_metadata(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_failing(ngx_http_douyin_op_t *op,
@@ -324,7 +328,87 @@ ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op)
                                   == NGX_HTTP_DOUYIN_DELETED);
     }
 
+    ngx_http_douyin_op_list_metadata(op);
+
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;
+}
+
+
+/*
+ * OP_CLAIM, after the claims: the completed videos whose record is marked
+ * "metadata_missing" (file-system-go failed when they completed; the
+ * claim's look at the store set META_MISSING) get their metadata fetched
+ * again, at most NGX_HTTP_DOUYIN_META_RETRY_MAX of them, and stored
+ * without transcribing them again (ngx_http_douyin_claim_metadata()).
+ * The first fetch that fails ends the pass (file-system-go still fails:
+ * the next listing tries again) and is META_FAILED, for the log.
+ */
+
+static void
+ngx_http_douyin_op_list_metadata(ngx_http_douyin_op_t *op)
+{
+    int                      err;
+    cJSON                  **metas;
+    ngx_uint_t               i, n;
+    ngx_http_douyin_item_t  *it;
+
+    if (op->conf->filesystem_api == 2) {
+        return;
+    }
+
+    metas = NULL;
+
+    for (i = 0, n = 0; i < op->nitems && n < NGX_HTTP_DOUYIN_META_RETRY_MAX;
+         i++)
+    {
+        it = &op->items[i];
+
+        if (it->meta != NGX_HTTP_DOUYIN_META_MISSING
+            || it->outcome != NGX_HTTP_DOUYIN_COMPLETED)
+        {
+            continue;
+        }
+
+        if (metas == NULL) {
+            metas = calloc(op->nitems, sizeof(cJSON *));
+            if (metas == NULL) {
+                return;
+            }
+        }
+
+        metas[i] = cJSON_CreateObject();
+        if (metas[i] == NULL) {
+            break;
+        }
+
+        n++;
+
+        if (ngx_http_douyin_fsgo_metadata(op, it, metas[i]) != NGX_OK) {
+            cJSON_Delete(metas[i]);
+            metas[i] = NULL;
+            break;
+        }
+    }
+
+    if (metas == NULL) {
+        return;
+    }
+
+    err = ngx_http_douyin_claim_metadata(op->store, op->items, metas,
+                                         op->nitems);
+
+    for (i = 0; i < op->nitems; i++) {
+        if (err != 0 && metas[i] != NULL) {
+            op->items[i].meta = NGX_HTTP_DOUYIN_META_FAILED;
+            ngx_snprintf((u_char *) op->items[i].meta_error,
+                         sizeof(op->items[i].meta_error) - 1,
+                         "storing it failed: %s%Z", mdb_strerror(err));
+        }
+
+        cJSON_Delete(metas[i]);
+    }
+
+    free(metas);
 }
 
 
@@ -542,8 +626,18 @@ ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op)
             goto done;
         }
 
-        if (rc == NGX_OK) {
-            ngx_http_douyin_fsgo_metadata(op, &op->items[i], records[i]);
+        op->items[i].meta = NGX_HTTP_DOUYIN_META_NONE;
+
+        /*
+         * metadata that file-system-go failed to give is marked missing:
+         * the next listing fetches it again (the event loop logs why)
+         */
+
+        if (rc == NGX_OK
+            && ngx_http_douyin_fsgo_metadata(op, &op->items[i], records[i])
+               != NGX_OK)
+        {
+            (void) cJSON_AddTrueToObject(records[i], "metadata_missing");
         }
     }
 
@@ -721,9 +815,10 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
 
 
 /*
- * OP_READ: when marking read, tell file-system-go first (version 1.5
- * only); only when it agrees is the record changed.  Marking unread only
- * changes the record.
+ * OP_READ: tell file-system-go first (version 1.5 only): marking read
+ * makes its read record, marking unread removes it
+ * (ngx_http_douyin_fsgo_read()); only when it agrees is the record
+ * changed.
  */
 
 static void
@@ -733,9 +828,18 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
 
     /* the newer file-system-go (douyin_filesystem_api 2) has no read routes */
 
-    if (op->u.video.is_read && op->conf->filesystem_api != 2) {
-        if (ngx_http_douyin_fsgo_mark_read(op) != NGX_OK) {
-            ngx_http_douyin_op_unknown(op);
+    if (op->conf->filesystem_api != 2) {
+        if (ngx_http_douyin_fsgo_read(op) != NGX_OK) {
+
+            /*
+             * only a mark-read left unknown is settled: the settle pass
+             * knows how to see a read record, not its absence
+             */
+
+            if (op->u.video.is_read) {
+                ngx_http_douyin_op_unknown(op);
+            }
+
             return;
         }
 
@@ -918,11 +1022,11 @@ ngx_http_douyin_op_unknown(ngx_http_douyin_op_t *op)
         return;
     }
 
-    op->u.video.settling = (ngx_http_douyin_settle_remember(op->store, op->op,
-                                                    op->items[0].aweme_id,
-                                                    op->items[0].filename,
-                                                    time(NULL))
-                    == 0);
+    op->u.video.settling =
+        (ngx_http_douyin_settle_remember(op->store, op->op,
+                                         op->items[0].aweme_id,
+                                         op->items[0].filename, time(NULL))
+         == 0);
 }
 
 

@@ -251,7 +251,7 @@ static void
 ngx_http_douyin_video_pending(ngx_http_request_t *r)
 {
     char                         *id;
-    cJSON                        *json;
+    cJSON                        *json, *rec;
     ngx_int_t                     rc;
     ngx_uint_t                    i;
     ngx_http_douyin_listing_t    *listing;
@@ -263,7 +263,12 @@ ngx_http_douyin_video_pending(ngx_http_request_t *r)
 
     for (i = 0; i < listing->npending; i++) {
         if (ngx_strcmp(listing->pending[i], id) == 0) {
-            json = ngx_http_douyin_video_item(dmcf, id, NULL, 1);
+
+            /* NULL but for "<id>.WAV": its file name, for the audio_url */
+            rec = ngx_http_douyin_listing_record(listing, i);
+
+            json = ngx_http_douyin_video_item(dmcf, id, rec, 1);
+            cJSON_Delete(rec);
 
             if (ngx_http_douyin_detail_extras(r, json, NULL, 0) != NGX_OK) {
                 cJSON_Delete(json);
@@ -700,7 +705,8 @@ ngx_http_douyin_video_open(ngx_http_request_t *r, ngx_uint_t methods,
 /*
  * ngx_http_douyin_video_op: posts an OP_READ, OP_DELETE or OP_PUSH thread
  * op for r on the video id whose record is rec (NULL: none; its filename
- * is the one file-system-go is called with, else "<id>.wav").  flag:
+ * is the one file-system-go is called with, else the name the cached
+ * listing has for it when that is not "<id>.wav", else "<id>.wav").  flag:
  * is_read (OP_READ) or keep_file (OP_DELETE); for OP_PUSH, rec is the
  * object of the fields to store, which the op takes over.  Its
  * completion finalizes r once (the caller holds a reference for it).
@@ -777,7 +783,12 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
                     (u_char *) filename->valuestring,
                     NGX_HTTP_DOUYIN_FILENAME_MAX + 1);
 
-    } else {
+    } else if (rec != NULL
+               || ngx_http_douyin_listing_file(&dmcf->runner->listing, id,
+                                        (u_char *) op->items[0].filename)
+                  != NGX_OK)
+    {
+        /* not listed as "<id>.WAV" (or another case) */
         ngx_sprintf((u_char *) op->items[0].filename, "%s.wav%Z", id);
     }
 

@@ -33,7 +33,7 @@ t::Emu::emu_file('notes.txt', 'not audio');
 [ "Content-Type: application/json; charset=utf-8",
   "Content-Type: application/json; charset=utf-8", "", "" ]
 --- response_body_like eval
-[ qr/^\{"success":true,"message":"Processed 3 of 3 videos: 3 completed, 0 failed\.","data":\{"total":3,"processed":3,"success":3,"failed":0,"ignored":0\}\}$/,
+[ qr/^\{"success":true,"message":"Processed 3 of 3 videos: 3 completed, 0 failed\.","data":\{"total":3,"processed":3,"success":3,"failed":0,"ignored":1\}\}$/,
   qr/^\{"success":true,"data":\{"aweme_id":"7609169800750206791","status":"completed","text":"你好，世界。Hello world\.","segments":\[\{"start_time":0,"end_time":1,"text":"你好，世界。","confidence":null\},\{"start_time":1,"end_time":2,"text":"Hello world\.","confidence":null\}\],"confidence":null,"audio_duration":2,"title":"标题一","author":"作者","description":"描述","upload_time":"2026-02-27T12:00:00\+08:00"\}\}$/,
   qr/^\{"success":true,"data":\{"aweme_id":"7609169800750206792","status":"completed","text":"transcript of 7609169800750206792\.wav","segments":\[\{"start_time":0,"end_time":1,"text":"transcript of 7609169800750206792\.wav","confidence":null\}\],"confidence":null,"audio_duration":1\}\}$/,
   qr/"accepted":3,/ ]

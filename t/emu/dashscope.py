@@ -28,6 +28,16 @@ every file URL (urllib, no proxy) and checks for a RIFF/WAVE header; after
 delay (and once every file was fetched) it becomes SUCCEEDED (>= 1 file ok)
 or FAILED (none ok).
 
+Silence.  By default every WAV of some length gets a made-up sentence
+(the test WAVs are silent).  The config key "silence" makes a WAV whose
+samples are all zero a file without speech, as the provider's voice
+detection would: "result" answers it SUCCEEDED with a result that has its
+"properties" (original_duration_in_milliseconds: the real length) and a
+transcript without sentences; "code" answers it as a FAILED subtask with
+code SUCCESS_WITH_NO_VALID_FRAGMENT that still links that result.  The
+provider documents the code but not which of the two shapes carries it
+(asr-providers.md 1.5), so a client must read both.
+
 Control API (not part of the real service)
   GET  /__emu/stats     see README in t/Emu.pm (emu_stats)
   GET  /__emu/max_rate?kind=submit|query|list|result|cancel&window=1.0
@@ -243,7 +253,7 @@ class Task:
 class State:
     CONFIG_KEYS = ("key", "delay", "max_files", "submit_rps", "query_rps",
                    "result_ttl", "task_ttl", "fetch_timeout", "transcripts",
-                   "result_base", "region")
+                   "result_base", "region", "silence")
 
     def __init__(self, args, port):
         self.lock = threading.RLock()
@@ -258,6 +268,7 @@ class State:
             "result_base": args.result_base or "http://%s:%d" % (
                 "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host, port),
             "region": "cn-beijing",
+            "silence": None,
         }
         self.gen = 0
         self.heap = []
@@ -391,6 +402,18 @@ class State:
             return fail("FILE_CHECK_FAILED")
         if info["duration_ms"] <= 0:
             return fail("SUCCESS_WITH_NO_VALID_FRAGMENT")
+        if cfg.get("silence") in ("result", "code") and C.wav_is_silent(data):
+            doc = {"file_url": url,
+                   "properties": {"audio_format": info["codec"],
+                                  "channels": list(range(info["channels"])),
+                                  "original_sampling_rate": info["rate"],
+                                  "original_duration_in_milliseconds": info["duration_ms"]},
+                   "transcripts": [{"channel_id": 0,
+                                    "content_duration_in_milliseconds": 0,
+                                    "text": "", "sentences": []}]}
+            if cfg["silence"] == "result":
+                return {"ok": True, "doc": doc, "duration_ms": info["duration_ms"]}
+            return dict(fail("SUCCESS_WITH_NO_VALID_FRAGMENT"), doc=doc)
         base = urllib.parse.unquote(parsed.path.rsplit("/", 1)[-1])
         stem = base[:base.rfind(".")] if "." in base else base
         sentences = None
@@ -461,7 +484,7 @@ class State:
         ok = [r for r in task.results if r and r["ok"]]
         task.docs = {}
         for n, r in enumerate(task.results):
-            if r and r["ok"]:
+            if r and r.get("doc") is not None:
                 task.docs[n] = r["doc"]
         if ok:
             task.status = "SUCCEEDED"
@@ -506,8 +529,12 @@ class State:
                     res.append({"file_url": url, "transcription_url": self.result_url(task, n),
                                 "subtask_status": "SUCCEEDED"})
                 else:
-                    res.append({"file_url": url, "code": r["code"], "message": r["message"],
-                                "subtask_status": "FAILED"})
+                    sub = {"file_url": url, "code": r["code"], "message": r["message"],
+                           "subtask_status": "FAILED"}
+                    if r.get("doc") is not None:
+                        # silence = "code": the result is linked all the same
+                        sub["transcription_url"] = self.result_url(task, n)
+                    res.append(sub)
             out["results"] = res
             out["task_metrics"] = self.metrics(task)
         usage = {"duration": task.usage} if st == "SUCCEEDED" else None

@@ -93,6 +93,15 @@ def make_wav(seconds=1.0, rate=16000, channels=1, bits=16, tone=0.0, amplitude=0
     return header + data
 
 
+def wav_is_silent(data):
+    """True when the samples of the WAV data (after its "data" chunk
+    header) are all zero bytes: 8-bit PCM is never taken for silent."""
+    i = data.find(b"data", 12)
+    if i < 0 or len(data) < i + 8:
+        return False
+    return not data[i + 8:].strip(b"\0") and len(data) > i + 8
+
+
 def parse_wav(data):
     """Parse a RIFF/WAVE header.  Returns a dict or None when not a WAV."""
     if len(data) < 12 or data[0:4] != b"RIFF" or data[8:12] != b"WAVE":

@@ -29,8 +29,13 @@ answer gorilla/mux's 404 "404 page not found"); 1.5 has no /api/files/.
 
 Control API (not part of the real server)
   GET  /__emu/stats      {"requests":{route:n},"audio_per_file":{name:n},
-                          "marked":[...],"deleted":[...],"faults":[...],
+                          "marked":[...],"deleted":[...],
+                          "unmarked":[...],"read_records":[filename...],
+                          "queries":[body...],"faults":[...],
                           "fault_hits":n,"root":DIR}
+                          (unmarked: the names DELETE /api/read/remove
+                          was called with, in order; queries: the listing
+                          request bodies, in order)
   POST /__emu/fault      {"route":"query|metadata|audio|download|mark|delete|
                           check|health|readfiles|*","status":500,"count":N,
                           "body":"raw","content_type":"...","delay_ms":M,
@@ -154,6 +159,8 @@ class State:
             self.requests = {n: 0 for n in ROUTE_NAMES}
             self.audio_per_file = {}
             self.marked = []                  # filenames in mark order
+            self.unmarked = []                # read/remove calls, in order
+            self.queries = []                 # listing bodies, in order
             self.read_records = {}            # filename -> record
             self.deleted = []
             self.api = self.start_api
@@ -266,6 +273,8 @@ class Handler(C.EmuHandler):
         def bad():
             self.reply_go_json(400, {"success": False, "error": "Invalid request body"})
         body = self.read_body()
+        with self.st.lock:
+            self.st.queries.append(body.decode("utf-8", errors="replace"))
         try:
             req = C.go_decode_first_value(body.decode("utf-8", errors="replace"))
         except ValueError:
@@ -302,6 +311,8 @@ class Handler(C.EmuHandler):
                 continue
             if name.endswith(".meta.json"):
                 continue
+            # strings.HasPrefix / HasSuffix: case-sensitive, as the real
+            # server's filter: {"suffix":".wav"} does not list "X.WAV"
             if prefix and not name.startswith(prefix):
                 continue
             if suffix and not name.endswith(suffix):
@@ -481,6 +492,7 @@ class Handler(C.EmuHandler):
         if not fn:
             return self.reply_go_json(400, {"success": False, "error": "Filename is required"})
         with self.st.lock:
+            self.st.unmarked.append(fn)
             found = self.st.read_records.pop(fn, None) is not None
         if found:
             self.reply_go_json(200, {"success": True, "message": "记录已移除"})
@@ -638,6 +650,9 @@ class Handler(C.EmuHandler):
                    "audio_per_file": dict(self.st.audio_per_file),
                    "marked": list(self.st.marked),
                    "deleted": list(self.st.deleted),
+                   "unmarked": list(self.st.unmarked),
+                   "read_records": sorted(self.st.read_records),
+                   "queries": list(self.st.queries),
                    "faults": self.st.faults.snapshot(),
                    "fault_hits": self.st.faults.hits,
                    "root": self.st.root, "api": self.st.api}

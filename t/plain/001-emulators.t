@@ -127,6 +127,19 @@ subtest 'fsgo listing' => sub {
         ['7000000000000000001.wav', '7000000000000000002.wav', 'abc.wav', 'notes.txt'],
         'no filter lists every file but the sidecars';
 
+    # the real server's name filter is case-sensitive (strings.HasSuffix)
+    emu_wav('7000000000000000003', name => '7000000000000000003.WAV', seconds => 0.1);
+    $l = dj(req('POST', "$FS/api/videos/query", '{"filters":{"suffix":".wav"}}')->{content});
+    ok !(grep { $_->{filename} =~ /\.WAV\z/ } @{ $l->{videos} }),
+        'suffix ".wav" does not list X.WAV';
+    $l = dj(req('POST', "$FS/api/videos/query", '{"filters":{}}')->{content});
+    my ($up) = grep { $_->{filename} eq '7000000000000000003.WAV' } @{ $l->{videos} };
+    is_deeply $up, { id => '7000000000000000003', filename => '7000000000000000003.WAV',
+                     size => 44 + 3200, url => '/audio/7000000000000000003.WAV' },
+        'no suffix lists X.WAV: id without its extension, url as named';
+    is_deeply emu_stats('fsgo')->{queries}[-1], '{"filters":{}}', 'bodies recorded';
+    unlink "$ENV{TEST_NGINX_EMU_WAV_DIR}/7000000000000000003.WAV";
+
     for my $bad ('', 'not json', '[]', '{"filters":"x"}') {
         $r = req('POST', "$FS/api/videos/query", $bad);
         is $r->{status}, 400, "bad body '$bad' -> 400";
@@ -212,7 +225,20 @@ subtest 'fsgo mark and delete' => sub {
     is $r->{content}, qq({"success":false,"error":"File not found"}\n), '404 body';
     is req('DELETE', "$FS/api/file/abc.wav")->{status}, 200, 'DELETE /api/file/ works too';
 
+    $r = req('GET', "$FS/api/read/files?filename=7000000000000000001.wav");
+    is scalar @{ dj($r->{content})->{records} || [] }, 1, 'read record made';
+    $r = req('DELETE', "$FS/api/read/remove", '{"filename":"7000000000000000001.wav"}');
+    is $r->{status}, 200, 'read/remove 200';
+    ok dj($r->{content})->{success}, 'read/remove success';
+    $r = req('GET', "$FS/api/read/files?filename=7000000000000000001.wav");
+    ok !dj($r->{content})->{records}, 'read record gone';
+    $r = req('DELETE', "$FS/api/read/remove", '{"filename":"7000000000000000001.wav"}');
+    is $r->{content}, qq({"success":false,"error":"Record not found"}\n),
+        'read/remove of no record';
+
     my $s = emu_stats('fsgo');
+    is_deeply $s->{unmarked}, ['7000000000000000001.wav', '7000000000000000001.wav'],
+        'read/remove recorded';
     is_deeply $s->{marked}, ['7000000000000000001.wav'], 'marked recorded';
     is_deeply $s->{deleted}, ['7000000000000000001.wav', 'abc.wav'], 'deleted recorded';
     is $s->{requests}{mark}, 3, 'mark requests counted';
@@ -471,6 +497,28 @@ subtest 'dashscope per-file failures' => sub {
     $tid = dj(submit([ audio_url('7100000000000000002.wav') ])->{content})->{output}{task_id};
     ($q) = wait_done($tid);
     is $q->{output}{results}[0]{code}, 'SUCCESS_WITH_NO_VALID_FRAGMENT', 'file-level fault';
+
+    # silence: a WAV of zeros is a file without speech, in either shape
+    emu_wav('7100000000000000005', seconds => 0.5);
+    emu_wav('7100000000000000006', seconds => 0.5, tone => 440);
+    for my $shape ('result', 'code') {
+        emu_config(dashscope => { silence => $shape });
+        $tid = dj(submit([ audio_url('7100000000000000005.wav'),
+                           audio_url('7100000000000000006.wav') ])->{content})
+            ->{output}{task_id};
+        ($q) = wait_done($tid);
+        my ($silent, $tone) = @{ $q->{output}{results} };
+        is $silent->{subtask_status}, $shape eq 'result' ? 'SUCCEEDED' : 'FAILED',
+            "silence $shape: subtask status";
+        is $silent->{code}, $shape eq 'result' ? undef : 'SUCCESS_WITH_NO_VALID_FRAGMENT',
+            "silence $shape: code";
+        $doc = dj(req('GET', $silent->{transcription_url})->{content});
+        is $doc->{properties}{original_duration_in_milliseconds}, 500,
+            "silence $shape: properties give the real length";
+        is_deeply $doc->{transcripts}[0]{sentences}, [], "silence $shape: no sentence";
+        is $tone->{subtask_status}, 'SUCCEEDED', "silence $shape: a tone is speech";
+    }
+    emu_config(dashscope => { silence => undef });
 };
 
 subtest 'dashscope unknown, cancel, list' => sub {
