@@ -21,8 +21,8 @@
  * A change this worker makes to what the listing says is applied to the
  * cache at once where it is known exactly (a push or a delete of a listed
  * video without record: ngx_http_douyin_listing_recorded(); a process
- * call: every listed video has a record), and a refresh in flight then
- * is dropped, as it may have read the store before the change.
+ * call: every listed video has a record); a refresh in flight then may
+ * have read the store before the change, so the next use lists again.
  */
 
 
@@ -209,9 +209,9 @@ ngx_http_douyin_listing_refresh(ngx_http_douyin_runner_t *runner)
 
 
 /*
- * the OP_LISTING op is done: keep what it found unless this worker
- * changed what a listing says meanwhile, answer the waiters it was for,
- * and post another refresh for those it was not
+ * the OP_LISTING op is done: keep what it found (and list again at the
+ * next use when this worker changed a record meanwhile), answer the
+ * waiters it was for, and post another refresh for those it was not
  */
 
 static void
@@ -220,7 +220,7 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
     ngx_http_douyin_runner_t *runner = ev->data;
 
     ngx_int_t                   rc;
-    ngx_uint_t                  done, upto;
+    ngx_uint_t                  done;
     ngx_http_douyin_op_t       *op;
     ngx_http_douyin_listing_t  *listing;
 
@@ -236,24 +236,12 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
                    "douyin listing #%ui done, rc %ui",
                    done, (ngx_uint_t) op->rc);
 
-    upto = done;
-
     if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
 
         /* the waiters get the cached listing, or a 502 without one */
 
         ngx_log_error(NGX_LOG_ERR, runner->log, 0, "douyin: %s: %s",
                       op->code, op->detail);
-
-    } else if (done <= listing->changed) {
-
-        /* it may have read the store before the change: list again */
-
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, runner->log, 0,
-                       "douyin listing dropped: changed meanwhile");
-
-        listing->stale = 1;
-        upto = 0;
 
     } else {
         rc = ngx_http_douyin_listing_store(runner, op);
@@ -263,18 +251,32 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
                           "douyin: no memory for the listing of %ui "
                           "files: the previous one is kept",
                           (ngx_uint_t) op->nitems);
+
+        } else if (done <= listing->changed) {
+
+            /*
+             * it may have read the store before a change this worker
+             * made meanwhile: it is kept (dropping it would let changes
+             * that come faster than a listing keep the cache old
+             * forever), and the next use lists again
+             */
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                           "douyin listing changed meanwhile");
+
+            listing->stale = 1;
         }
     }
 
     ngx_http_douyin_op_free(op);
 
-    ngx_http_douyin_listing_answer_waiters(runner, upto);
+    ngx_http_douyin_listing_answer_waiters(runner, done);
 
     if (ngx_queue_empty(&listing->waiters)) {
         return;
     }
 
-    /* waiters that came after this refresh was posted, or it was dropped */
+    /* waiters that came after this refresh was posted */
 
     if (ngx_http_douyin_listing_refresh(runner) != NGX_OK) {
         ngx_http_douyin_listing_answer_waiters(runner, (ngx_uint_t) -1);
@@ -282,7 +284,7 @@ ngx_http_douyin_listing_done(ngx_event_t *ev)
 }
 
 
-/* answers the waiters whose refresh is done: need <= upto (0: none) */
+/* answers the waiters whose refresh is done: need <= upto */
 
 static void
 ngx_http_douyin_listing_answer_waiters(ngx_http_douyin_runner_t *runner,
@@ -419,7 +421,8 @@ ngx_http_douyin_waiter_cleanup(void *data)
  * call claimed them), so the cache becomes fresh with no pending video;
  * fresh = 0: the cache may be wrong now, it is refreshed at its next use
  * (which still answers from it).  Either way a refresh on its way is
- * dropped: it may have read the store before the change.
+ * followed by another at the next use: it may have read the store before
+ * the change.
  */
 
 void
@@ -456,7 +459,7 @@ ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
  * taken out of them, and out of total for a tombstone: the cache is then
  * exact again, NGX_OK.  NGX_DECLINED: it was not there, and whether its
  * WAV is in the listing is not known here (for a push, nothing changes).
- * A refresh on its way is dropped either way.
+ * A refresh on its way is followed by another at the next use.
  */
 
 ngx_int_t

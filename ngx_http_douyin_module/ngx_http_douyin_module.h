@@ -504,8 +504,8 @@ typedef struct {
                                                    last */
     ngx_uint_t                  changed;        /* "posted" at the last
                                                    change this worker made:
-                                                   a result of a refresh
-                                                   up to it is dropped */
+                                                   a refresh up to it is
+                                                   followed by another */
     ngx_flag_t                  stale;          /* refresh at the next use */
 } ngx_http_douyin_listing_t;
 
