@@ -6,14 +6,15 @@
 # p50 and p99, and the ratio.  Once a worker has a listing, no stats
 # request waits for file-system-go (an old listing answers while one
 # thread refreshes it), so p99 should stay in milliseconds while listings
-# of a second or more run.  Prints to stdout, and appends to
+# of a second or more run (the listings running are sampled from
+# douyin_metrics meanwhile).  Prints to stdout, and appends to
 # bench/out/results.txt when bench/run.sh made it.  Not a timed test:
 # nothing fails on a slow figure.
 #
 # Knobs (environment): BENCH_STATS_FILES (100000), BENCH_WRK
 # ("-t2 -c50 -d5s"), NGINX (/usr/sbin/nginx), BENCH_MODULE (the module to
-# load: build/ngx_http_douyin_module.so).  About 1-2 minutes, most
-# of it writing the WAVs.
+# load: build/ngx_http_douyin_module.so).  About 2-5 minutes, most
+# of it writing the WAVs and waiting for the workers' first listings.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -121,6 +122,7 @@ http {
     server {
         listen 127.0.0.1:$PORT;
         location = /api/stats { douyin_stats; }
+        location = /metrics { douyin_metrics; }
         include $OUT/same.conf;
     }
 }
@@ -171,7 +173,16 @@ done
 
 Q0=$(curl -sf "$FSGO/__emu/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"]["query"])')
 # shellcheck disable=SC2086
-wrk $WRK_ARGS --timeout 30s --latency "$URL/api/stats" > "$OUT/wrk-stats.txt"
+wrk $WRK_ARGS --timeout 30s --latency "$URL/api/stats" > "$OUT/wrk-stats.txt" &
+WRK=$!
+# the thread ops running (only listings run here), sampled while wrk runs
+RUNNING=
+while alive "$WRK"; do
+    RUNNING+="$(curl -sf "$URL/metrics" \
+                | awk '$1 == "douyin_thread_ops_running" {print $2}') "
+    sleep 0.5
+done
+wait "$WRK"
 Q1=$(curl -sf "$FSGO/__emu/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"]["query"])')
 # shellcheck disable=SC2086
 wrk $WRK_ARGS --timeout 30s --latency "$URL/same" > "$OUT/wrk-same.txt"
@@ -199,4 +210,5 @@ say "   $(printf '%-52s' "GET /api/stats ($BYTES bytes)") $(latency "$OUT/wrk-st
 say "   $(printf '%-52s' "GET /same (return 200, the same bytes)") $(latency "$OUT/wrk-same.txt")"
 say "   $(printf '%-52s' "ratio stats/return 200") $(python3 -c "print('%8.2f' % ($(rps "$OUT/wrk-stats.txt") / $(rps "$OUT/wrk-same.txt")))")"
 say "   listings asked of file-system-go during the stats run: $((Q1 - Q0)); one takes"
-say "   ${LIST_S} s in the emulator alone (curl), so a refresh runs all the time"
+say "   ${LIST_S} s in the emulator alone (curl); listings running, sampled every"
+say "   0.5 s during the run: ${RUNNING% }"
