@@ -433,4 +433,5 @@ say "   $(printf '%-52s' "the same, If-None-Match: its ETag (304)") $(latency "$
 say "   $(printf '%-52s' "GET /plain (return 200)") $(latency "$OUT/wrk-big-plain.txt")"
 say "   $(printf '%-52s' "ratio 304/plain") $(python3 -c "print('%8.2f' % ($RPS_F / $RPS_BP))")"
 say ""
+./bench/stats.sh      # 5. GET /api/stats while a 100k-file listing refreshes
 say "(bench/out/: results.txt, nginx configs and logs, emulator stats, wrk output)"

@@ -42,7 +42,8 @@ static void ngx_http_douyin_stats_send(ngx_http_request_t *r);
  * ngx_http_douyin_videos_handler: douyin_videos;  GET /api/videos?page=
  * &page_size=&status=&is_read= -> {"total_count","videos":[item],"page",
  * "page_size"}.  400 on a bad query.  status=pending comes from the
- * cached listing (and may wait for it); other lists from the store.
+ * cached listing (only a worker's first listing is waited for); other
+ * lists from the store.
  */
 
 ngx_int_t
@@ -255,10 +256,11 @@ ngx_http_douyin_videos_page(ngx_http_douyin_query_t *q, ngx_uint_t total)
  * "listing_age","asr_seconds","asr_seconds_30d"}: total is the WAVs on
  * file-system-go but those of tombstones, and pending those without a
  * record plus the pushed videos not transcribed yet, from the listing
- * fetched listing_age seconds ago (kept douyin_listing_cache) and the
- * store; the other counts are the store's, and so are the seconds
- * DashScope billed for the stored videos (all; processed in the last 30
- * UTC days).
+ * fetched listing_age seconds ago and the store; the other counts are the
+ * store's, and so are the seconds DashScope billed for the stored videos
+ * (all; processed in the last 30 UTC days).  Once a worker has a listing,
+ * stats never wait for file-system-go: a listing older than
+ * douyin_listing_cache is answered with while it is refreshed.
  * 502 when file-system-go cannot be listed and no listing is cached.
  */
 

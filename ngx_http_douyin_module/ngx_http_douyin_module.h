@@ -614,6 +614,14 @@ typedef struct {
                                                    w, a, v), 0: ".wav" */
     ngx_thread_task_t          *task;           /* OP_LISTING */
     ngx_queue_t                 waiters;
+    ngx_uint_t                  posted;         /* refreshes posted: the
+                                                   one in flight is the
+                                                   last */
+    ngx_uint_t                  changed;        /* "posted" at the last
+                                                   change this worker made:
+                                                   a refresh up to it is
+                                                   followed by another */
+    ngx_flag_t                  stale;          /* refresh at the next use */
 } ngx_http_douyin_listing_t;
 
 
@@ -747,6 +755,10 @@ typedef void (*ngx_http_douyin_listing_pt)(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_douyin_listing_wait(ngx_http_request_t *r,
     ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
+ngx_int_t ngx_http_douyin_listing_renew(ngx_http_request_t *r,
+    ngx_http_douyin_runner_t *runner, ngx_http_douyin_listing_pt handler);
+ngx_int_t ngx_http_douyin_listing_recorded(ngx_http_douyin_runner_t *runner,
+    const char *id, ngx_uint_t deleted);
 void ngx_http_douyin_listing_update(ngx_http_douyin_runner_t *runner,
     ngx_uint_t fresh, ngx_uint_t total);
 void ngx_http_douyin_listing_free(ngx_http_douyin_listing_t *listing);

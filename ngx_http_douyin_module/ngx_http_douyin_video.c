@@ -38,6 +38,7 @@ static void ngx_http_douyin_video_op_done(ngx_event_t *ev);
 static ngx_int_t ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     ngx_http_douyin_op_t *op);
 static const char *ngx_http_douyin_video_op_error(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_video_deleted(ngx_http_request_t *r);
 static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, cJSON *item);
 
@@ -338,9 +339,7 @@ ngx_http_douyin_video_delete(ngx_http_request_t *r, char *id, cJSON *rec)
         ngx_memcpy(p, id, NGX_HTTP_DOUYIN_ID_MAX + 1);
         ngx_http_set_ctx(r, p, ngx_http_douyin_module);
 
-        ngx_http_douyin_listing_update(dmcf->runner, 0, 0);
-
-        return ngx_http_douyin_listing_wait(r, dmcf->runner,
+        return ngx_http_douyin_listing_renew(r, dmcf->runner,
                                         ngx_http_douyin_video_delete_listed);
     }
 
@@ -862,7 +861,9 @@ static ngx_int_t
 ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     ngx_http_douyin_op_t *op)
 {
-    u_char  msg[160];
+    u_char                     *p, msg[160];
+    size_t                      len;
+    ngx_http_douyin_listing_t  *listing;
 
     if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "douyin: %s: %s",
@@ -890,8 +891,9 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
                         "changed.%Z", op->items[0].aweme_id, op->u.video.was);
         }
 
-        /* pending has changed */
-        ngx_http_douyin_listing_update(op->conf->runner, 0, 0);
+        /* the video has a record: pending counts it from the store now */
+        (void) ngx_http_douyin_listing_recorded(op->conf->runner,
+                                                op->items[0].aweme_id, 0);
 
     } else {
         ngx_sprintf(msg, "Video %s deleted%s; it will not be transcribed "
@@ -899,11 +901,50 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
                     op->u.video.keep_file ? ", its file was kept"
                                   : " with its file");
 
-        /* total and pending have changed */
-        ngx_http_douyin_listing_update(op->conf->runner, 0, 0);
+        /*
+         * total and pending have changed: the stats that follow the answer
+         * must show it, so unless the cached listing could be corrected,
+         * the answer waits for a listing taken after the delete
+         */
+
+        listing = &op->conf->runner->listing;
+
+        if (listing->fetched_at != 0
+            && ngx_http_douyin_listing_recorded(op->conf->runner,
+                                                op->items[0].aweme_id, 1)
+               != NGX_OK)
+        {
+            len = ngx_strlen(msg) + 1;
+
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_memcpy(p, msg, len);
+            ngx_http_set_ctx(r, p, ngx_http_douyin_module);
+
+            return ngx_http_douyin_listing_renew(r, op->conf->runner,
+                                              ngx_http_douyin_video_deleted);
+        }
     }
 
     return ngx_http_douyin_send_message(r, (char *) msg);
+}
+
+
+/* the delete's answer, once a listing taken after it is cached */
+
+static void
+ngx_http_douyin_video_deleted(ngx_http_request_t *r)
+{
+    ngx_int_t   rc;
+    char       *msg;
+
+    msg = ngx_http_get_module_ctx(r, ngx_http_douyin_module);
+
+    rc = ngx_http_douyin_send_message(r, msg);
+    ngx_http_finalize_request(r, rc);
 }
 
 
