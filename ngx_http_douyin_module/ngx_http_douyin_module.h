@@ -329,6 +329,13 @@ typedef struct {
     uint64_t                    claimed_ms;     /* Unix ms, 0: claimed_at */
     ngx_uint_t                  claimed;        /* OP_LIST: claimed here */
 
+    /*
+     * Unix ms just before a submit of this item was sent whose answer
+     * never came (it may have reached the provider): OP_SUBMIT settles
+     * it through the provider's task list before sending again; 0: none
+     */
+    uint64_t                    submit_ms;
+
     /* out: the status the op last saw or stored, a failure's code */
     ngx_http_douyin_status_e    outcome;
     char                        error[NGX_HTTP_DOUYIN_CODE_MAX + 1];
@@ -372,7 +379,9 @@ typedef enum {
     NGX_HTTP_DOUYIN_RC_NEXT,          /* step done, go on (e.g. polling) */
     NGX_HTTP_DOUYIN_RC_RETRY,         /* transient: retry after backoff */
     NGX_HTTP_DOUYIN_RC_FAIL,          /* fail the items: fail_code, ... */
-    NGX_HTTP_DOUYIN_RC_ERROR          /* the op failed; nothing changed */
+    NGX_HTTP_DOUYIN_RC_ERROR,         /* the op failed; nothing changed */
+    NGX_HTTP_DOUYIN_RC_UNKNOWN        /* a submit's outcome is not known:
+                                         settle it later, never resend */
 } ngx_http_douyin_rc_e;
 
 
@@ -410,6 +419,10 @@ typedef struct {
     ngx_uint_t                  deleted;        /* OP_LIST(ING): listed
                                                    tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
+    ngx_uint_t                  adopted;        /* OP_SUBMIT: an earlier
+                                                   submit's task was found */
+    ngx_uint_t                  resubmitted;    /* OP_SUBMIT: it was not
+                                                   there: sent again */
 
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
     ngx_uint_t                  keep_file;      /* OP_DELETE */
@@ -738,6 +751,7 @@ typedef enum {
 
 ngx_int_t ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op,
     const char **fail);
+ngx_int_t ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op);
 ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
     ngx_http_douyin_op_t *op, cJSON **answer, const char **fail);
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
@@ -773,6 +787,9 @@ int ngx_http_douyin_claim(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
+    ngx_http_douyin_owner_t *owner);
+int ngx_http_douyin_claim_submitting(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, uint64_t ms,
     ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,

@@ -20,7 +20,9 @@
  *
  * Every few seconds the runner also posts OP_RECOVER, which takes over
  * "processing" videos whose worker is gone and resumes them from their
- * stored task_id (or submits them when none was stored yet).
+ * stored task_id (or submits them when none was stored yet; a submit
+ * that was sent but never answered is settled through the provider's
+ * task list first, as one whose answer was lost here).
  */
 
 
@@ -58,6 +60,8 @@ static void ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
 static void ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_unknown(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
@@ -1081,6 +1085,10 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
         ngx_http_douyin_batch_refused(batch, op);
         return;
 
+    case NGX_HTTP_DOUYIN_RC_UNKNOWN:
+        ngx_http_douyin_batch_unknown(batch, op);
+        return;
+
     case NGX_HTTP_DOUYIN_RC_DONE:
 
         if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
@@ -1111,6 +1119,21 @@ ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin: submitted %ui file(s) as task %s (first %s)",
                    op->nitems, op->task_id, op->items[0].aweme_id);
+
+    if (op->adopted) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: the submit of %ui video(s) (first %s) whose "
+                      "answer was lost reached DashScope as task %s (found "
+                      "in its task list): polling it, not submitting again",
+                      op->nitems, op->items[0].aweme_id, op->task_id);
+
+    } else if (op->resubmitted) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: the submit of %ui video(s) (first %s) whose "
+                      "answer was lost is not in DashScope's task list: "
+                      "submitted again as task %s",
+                      op->nitems, op->items[0].aweme_id, op->task_id);
+    }
 
     if (op->detail[0] != '\0') {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
@@ -1213,6 +1236,65 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_batch_schedule(batch,
                                    ngx_http_douyin_backoff(runner,
                                                            op->attempt));
+}
+
+
+/*
+ * The outcome of the batch's submit is not known: its answer was lost,
+ * and the provider's task list cannot tell yet whether it arrived (the
+ * list failed, or a task of that time has not ended).  Nothing is sent:
+ * the videos stay "processing" with their submit_at (a worker that
+ * takes them over settles them the same way), and the list is read
+ * again after a backoff.  Only when that lasts douyin_asr_timeout from
+ * the submit do they fail ASR_SUBMIT_UNCERTAIN.
+ */
+
+static void
+ngx_http_douyin_batch_unknown(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    int64_t                    age;
+    ngx_msec_t                 delay;
+    ngx_time_t                *tp;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    tp = ngx_timeofday();
+    age = (int64_t) tp->sec * 1000 + (int64_t) tp->msec
+          - (int64_t) op->items[0].submit_ms;
+
+    if (age >= (int64_t) runner->conf->asr_timeout) {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s; whether the submit of %ui video(s) "
+                      "(first %s) reached DashScope was still not known "
+                      "after douyin_asr_timeout: failing them",
+                      op->detail, op->nitems, op->items[0].aweme_id);
+        ngx_http_douyin_batch_fail(batch, "ASR_SUBMIT_UNCERTAIN",
+                                   "The submit to the ASR provider got no "
+                                   "answer, and its task list never told "
+                                   "whether it arrived.");
+        return;
+    }
+
+    batch->polls++;
+    op->attempt = 0;
+
+    delay = ngx_http_douyin_backoff(runner,
+                                    ngx_min(batch->polls,
+                                            NGX_HTTP_DOUYIN_MAX_ATTEMPTS - 1));
+
+    ngx_log_error(NGX_LOG_WARN, runner->log, 0,
+                  "douyin: %s; the submit of %ui video(s) (first %s) may "
+                  "have reached DashScope: not sent again; its task list "
+                  "is read again in %M ms",
+                  op->detail[0] ? op->detail : op->code, op->nitems,
+                  op->items[0].aweme_id, delay);
+
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RETRIES
+                               + NGX_HTTP_DOUYIN_RETRY_SUBMIT, 1);
+
+    ngx_http_douyin_batch_schedule(batch, delay);
 }
 
 
@@ -1520,14 +1602,19 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
 
     for (i = 0; i < op->nitems; i = j) {
 
-        /* one batch: the same task id, or up to asr_batch without one */
+        /*
+         * one batch: the same task id, or up to asr_batch without one
+         * and with the same submit time (the records of one submit that
+         * may have reached the provider, settled together; or none)
+         */
 
         for (j = i + 1; j < op->nitems && j - i < NGX_HTTP_DOUYIN_BATCH_MAX;
              j++)
         {
             if (op->task_ids[i] == NULL) {
                 if (op->task_ids[j] != NULL
-                    || j - i >= runner->conf->asr_batch)
+                    || j - i >= runner->conf->asr_batch
+                    || op->items[j].submit_ms != op->items[i].submit_ms)
                 {
                     break;
                 }
@@ -1590,6 +1677,9 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED, n);
 
     if (op->task_ids[from] == NULL) {
+
+        /* with a submit_ms, the submit is settled before it is sent */
+
         bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
         ngx_http_douyin_batch_schedule(batch, 0);
         return NGX_OK;

@@ -408,26 +408,94 @@ ngx_http_douyin_name_cmp(const void *one, const void *two)
 /*
  * OP_SUBMIT: submit the items as one provider task, then store its
  * task_id with them (the task runs anyway when that fails: it is polled,
- * and op->detail says so)
+ * and op->detail says so).  The submit time is stored first
+ * (ngx_http_douyin_claim_submitting()), so that a submit whose answer is
+ * lost, here or with a worker that dies, is never sent again blindly:
+ * items with a submit_ms are settled first (ngx_http_douyin_dashscope_
+ * settle()): the task found is adopted (op->adopted), or, when the
+ * provider does not have it, the items are submitted (op->resubmitted),
+ * or, when that is not known yet, RC_UNKNOWN: nothing is sent.
  */
 
 static void
 ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
 {
-    int          err;
-    const char  *fail;
+    int              err;
+    uint64_t         now;
+    ngx_uint_t       i;
+    const char      *fail;
+    struct timeval   tv;
+
+    op->adopted = 0;
+    op->resubmitted = 0;
+
+    if (op->items[0].submit_ms != 0) {
+
+        switch (ngx_http_douyin_dashscope_settle(op)) {
+
+        case NGX_OK:
+            op->adopted = 1;
+            goto submitted;
+
+        case NGX_AGAIN:
+            op->rc = NGX_HTTP_DOUYIN_RC_UNKNOWN;
+            return;
+
+        default: /* NGX_DECLINED: the provider does not have it */
+            op->resubmitted = 1;
+            break;
+        }
+    }
+
+    ngx_gettimeofday(&tv);
+    now = (uint64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
+    err = ngx_http_douyin_claim_submitting(op->store, op->items, op->nitems,
+                                           now, &op->owner);
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "storing the submit time");
+        op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+        return;
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        op->items[i].submit_ms = now;
+    }
 
     switch (ngx_http_douyin_dashscope_submit(op, &fail)) {
 
+    case NGX_BUSY:
+        /* sent, no answer: the items keep submit_ms, to be settled */
+        op->rc = NGX_HTTP_DOUYIN_RC_UNKNOWN;
+        return;
+
     case NGX_AGAIN:
+
+        /* refused for now, or not sent: this submit made no task */
+
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].submit_ms = 0;
+        }
+
         return;
 
     case NGX_DECLINED:
+
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].submit_ms = 0;
+        }
+
         ngx_http_douyin_op_failing(op, fail);
         return;
 
     default: /* NGX_OK */
         break;
+    }
+
+submitted:
+
+    for (i = 0; i < op->nitems; i++) {
+        op->items[i].submit_ms = 0;
     }
 
     err = ngx_http_douyin_claim_set_task(op->store, op->items, op->nitems,
