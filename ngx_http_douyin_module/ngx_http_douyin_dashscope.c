@@ -1063,9 +1063,8 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
  * A non-200 provider answer or a transport failure: sets op->code
  * (the provider's "code", else ASR_HTTP_<status> or ASR_UNAVAILABLE) and
  * op->detail.  Returns NGX_DECLINED when the call is to be retried later
- * (op->rc = RC_RETRY: 429, 5xx, no answer, while attempts remain), and
- * NGX_OK when the items are to fail now (also sets key_rejected on 401
- * and 403).
+ * (op->rc = RC_RETRY: 429, 5xx, no answer), and NGX_OK when the items
+ * are to fail now (also sets key_rejected on 401 and 403).
  */
 
 static ngx_int_t
@@ -1101,9 +1100,15 @@ ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
                      op->code);
     }
 
-    if ((f->status == 0 || f->status == 429 || f->status >= 500)
-        && op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS)
-    {
+    if (f->status == 0 || f->status == 429 || f->status >= 500) {
+
+        /*
+         * transient, as DashScope documents 429 and 5xx: tried again,
+         * however often, until douyin_asr_timeout after the batch
+         * started (ngx_http_douyin_batch_retry()); a fixed number of
+         * attempts failed videos whose task had simply met a few 429s
+         */
+
         op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
         return NGX_DECLINED;
     }

@@ -89,7 +89,11 @@
 /* a pushed audio_filename is 1 to 255 bytes */
 #define NGX_HTTP_DOUYIN_FILENAME_MAX   255
 
-/* attempts of one provider call on 429, 5xx or a transport error */
+/*
+ * attempts of a store write and of a result download; the backoff of
+ * any retry stops growing at the last one (a provider call on 429, 5xx
+ * or no answer is retried until douyin_asr_timeout)
+ */
 #define NGX_HTTP_DOUYIN_MAX_ATTEMPTS   6
 
 

@@ -1184,7 +1184,12 @@ ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
 }
 
 
-/* a transient failure: the same step again after a backoff */
+/*
+ * a transient failure: the same step again after a backoff (growing to
+ * 30 s); a provider call that keeps failing is tried until
+ * douyin_asr_timeout after the batch started, a store write that keeps
+ * failing NGX_HTTP_DOUYIN_MAX_ATTEMPTS times
+ */
 
 static void
 ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
@@ -1215,6 +1220,23 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
         }
 
         ngx_http_douyin_batch_end(batch);
+        return;
+    }
+
+    if ((op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
+         || op->op == NGX_HTTP_DOUYIN_OP_POLL)
+        && op->err == NGX_HTTP_DOUYIN_OK
+        && ngx_current_msec - batch->started >= runner->conf->asr_timeout)
+    {
+        /* the provider kept failing (429, 5xx, no answer) for too long */
+
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s; still failing douyin_asr_timeout after "
+                      "the batch started: failing its %ui video(s)",
+                      op->detail[0] ? op->detail : op->code, op->nitems);
+        ngx_http_douyin_batch_fail(batch, op->code,
+                                   "The ASR provider kept failing the "
+                                   "request until douyin_asr_timeout.");
         return;
     }
 
