@@ -44,7 +44,8 @@
  * settling a submit whose answer was lost: the provider's clock may
  * differ from ours by this much (ms); the list is read 100 tasks a page,
  * at most this many pages, and at most this many listed tasks are
- * queried in one try
+ * queried in one try (the tasks found to be another's are remembered in
+ * op->others, so the next try goes on with the rest)
  */
 #define NGX_HTTP_DOUYIN_SETTLE_SKEW     60000
 #define NGX_HTTP_DOUYIN_SETTLE_PAGE     100
@@ -105,6 +106,8 @@ static ngx_int_t ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op,
 static ngx_http_douyin_candidate_e ngx_http_douyin_settle_query(
     ngx_http_douyin_op_t *op, const char *task_id);
 static void ngx_http_douyin_settle_pace(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_settle_other(ngx_http_douyin_op_t *op,
+    const char *task_id);
 static int ngx_libc_cdecl ngx_http_douyin_candidate_cmp(const void *one,
     const void *two);
 
@@ -261,7 +264,7 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
 {
     int64_t                       from, to;
     uint64_t                      lo, hi;
-    ngx_uint_t                    i, n, open, failed;
+    ngx_uint_t                    i, k, n, open, failed, asked;
     ngx_http_douyin_candidate_t  *cands;
 
     lo = 0;
@@ -289,8 +292,27 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
 
     open = 0;
     failed = 0;
+    asked = 0;
 
-    for (i = 0; i < n && i < NGX_HTTP_DOUYIN_SETTLE_QUERIES; i++) {
+    for (i = 0; i < n; i++) {
+
+        /* known from an earlier try to be another's */
+
+        for (k = 0; k < op->nothers; k++) {
+            if (ngx_strcmp(op->others[k], cands[i].id) == 0) {
+                break;
+            }
+        }
+
+        if (k < op->nothers) {
+            continue;
+        }
+
+        if (asked++ == NGX_HTTP_DOUYIN_SETTLE_QUERIES) {
+            failed++;           /* not read in this try */
+            continue;
+        }
+
         ngx_http_douyin_settle_pace(op);
 
         switch (ngx_http_douyin_settle_query(op, cands[i].id)) {
@@ -304,6 +326,7 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
             return NGX_OK;
 
         case NGX_HTTP_DOUYIN_CANDIDATE_OTHER:
+            ngx_http_douyin_settle_other(op, cands[i].id);
             break;
 
         case NGX_HTTP_DOUYIN_CANDIDATE_OPEN:
@@ -317,8 +340,6 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
     }
 
     free(cands);
-
-    failed += n - i;        /* not queried: not known */
 
     if (open || failed) {
         ngx_http_douyin_set(op->code, sizeof(op->code),
@@ -639,6 +660,33 @@ ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
     cJSON_Delete(json);
 
     return NGX_HTTP_DOUYIN_CANDIDATE_OURS;
+}
+
+
+/*
+ * remembers task_id as another's (ended, not ours) in op->others, so
+ * that later tries do not query it again; without memory it is queried
+ * again, which costs a query and nothing else
+ */
+
+static void
+ngx_http_douyin_settle_other(ngx_http_douyin_op_t *op, const char *task_id)
+{
+    void  *p;
+
+    if (op->nothers == op->cothers) {
+        p = realloc(op->others, (op->cothers ? op->cothers * 2 : 64)
+                                * sizeof(*op->others));
+        if (p == NULL) {
+            return;
+        }
+
+        op->others = p;
+        op->cothers = op->cothers ? op->cothers * 2 : 64;
+    }
+
+    ngx_http_douyin_set(op->others[op->nothers++], sizeof(*op->others),
+                        task_id);
 }
 
 

@@ -427,6 +427,10 @@ typedef struct {
                                                    submit's task was found */
     ngx_uint_t                  resubmitted;    /* OP_SUBMIT: it was not
                                                    there: sent again */
+    /* OP_SUBMIT: listed tasks found to be another's while settling */
+    char                      (*others)[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    ngx_uint_t                  nothers;
+    ngx_uint_t                  cothers;
 
     ngx_uint_t                  is_read;        /* OP_READ: the new flag */
     ngx_uint_t                  keep_file;      /* OP_DELETE */

@@ -131,8 +131,8 @@ ngx_http_douyin_task_timedout(ngx_event_t *ev)
 
 /*
  * ngx_http_douyin_op_free: frees what the thread side malloc()ed into the
- * op (items and their strings, task ids, listed names) and the fields of
- * a push.  Event loop.
+ * op (items and their strings, task ids, listed names, the tasks a
+ * settle found to be another's) and the fields of a push.  Event loop.
  */
 
 void
@@ -160,6 +160,7 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
 
     free(op->names);
     cJSON_Delete(op->fields);
+    free(op->others);
 
     op->summary = NULL;
     op->items = NULL;
@@ -168,6 +169,9 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
     op->names = NULL;
     op->nnames = 0;
     op->fields = NULL;
+    op->others = NULL;
+    op->nothers = 0;
+    op->cothers = 0;
 }
 
 
