@@ -308,10 +308,12 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
             continue;
         }
 
-        if (asked++ == NGX_HTTP_DOUYIN_SETTLE_QUERIES) {
+        if (asked == NGX_HTTP_DOUYIN_SETTLE_QUERIES) {
             failed++;           /* not read in this try */
             continue;
         }
+
+        asked++;
 
         ngx_http_douyin_settle_pace(op);
 
