@@ -76,15 +76,15 @@ typedef enum {
 
 static char *ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op);
 static ngx_int_t ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char **fail);
-static ngx_http_douyin_task_e ngx_http_douyin_dashscope_status(
+    ngx_http_douyin_curl_t *f, const char **fail);
+static ngx_http_douyin_task_status_e ngx_http_douyin_dashscope_status(
     ngx_http_douyin_op_t *op, cJSON *output, const char **fail);
 static cJSON *ngx_http_douyin_dashscope_match(ngx_http_douyin_op_t *op,
     cJSON *results, ngx_http_douyin_item_t *item);
 static ngx_int_t ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec);
 static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char *what);
+    ngx_http_douyin_curl_t *f, const char *what);
 static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
 static char *ngx_http_douyin_parse_text(cJSON *json);
 static ngx_int_t ngx_http_douyin_parse_transcript(cJSON *tr,
@@ -116,7 +116,7 @@ static int ngx_libc_cdecl ngx_http_douyin_candidate_cmp(const void *one,
  * ngx_http_douyin_dashscope_submit: submits the op's items as one
  * provider task: {"model","input":{"file_urls"},"parameters":{}}
  * (parameters always sent: workspace hosts need it).  Returns NGX_OK
- * with op->task_id set; NGX_AGAIN when it is to be tried again (op->rc =
+ * with op->u.batch.task_id set; NGX_AGAIN when it is to be tried again (op->rc =
  * RC_RETRY: the provider refused it for now, or nothing was sent);
  * NGX_DECLINED when the videos are to fail now with op->code and the
  * message *fail; NGX_BUSY when the request went out and no answer came
@@ -131,7 +131,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
     char                     *url, *body;
     size_t                    len;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = {
         op->auth_header,
@@ -158,7 +158,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                  "%s/api/v1/services/audio/asr/transcription%Z",
                  op->conf->asr_url.data);
 
-    (void) ngx_http_douyin_fetch(&f, "POST", url, headers, body,
+    (void) ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -182,33 +182,33 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "DashScope submit got no answer after sending: %s%Z",
                      f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_BUSY;
     }
 
     if (f.status != 200) {
         if (ngx_http_douyin_provider_error(op, &f, "submit") != NGX_OK) {
-            ngx_http_douyin_fetch_free(&f);
+            ngx_http_douyin_curl_free(&f);
             return NGX_AGAIN;
         }
 
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The ASR provider refused the task.";
         return NGX_DECLINED;
     }
 
     rc = ngx_http_douyin_dashscope_task_id(op, &f, fail);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return rc;
 }
 
 
-/* output.task_id of a submit's 200 answer into op->task_id */
+/* output.task_id of a submit's 200 answer into op->u.batch.task_id */
 
 static ngx_int_t
 ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char **fail)
+    ngx_http_douyin_curl_t *f, const char **fail)
 {
     cJSON  *json, *output, *task_id;
 
@@ -228,7 +228,7 @@ ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
         return NGX_DECLINED;
     }
 
-    ngx_http_douyin_set(op->task_id, sizeof(op->task_id),
+    ngx_http_douyin_set(op->u.batch.task_id, sizeof(op->u.batch.task_id),
                         task_id->valuestring);
     cJSON_Delete(json);
 
@@ -245,7 +245,7 @@ ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
  * have been on its way) plus the skew; it names no file URL, so those
  * tasks are queried, nearest to the submit first, for one whose results
  * name every file URL of the items.  Returns
- *   NGX_OK        that task exists: op->task_id is it (poll it);
+ *   NGX_OK        that task exists: op->u.batch.task_id is it (poll it);
  *   NGX_DECLINED  the provider does not have it: the list answered and
  *                 every task in it has ended without being ours (send
  *                 the submit now);
@@ -320,7 +320,7 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
         switch (ngx_http_douyin_settle_query(op, cands[i].id)) {
 
         case NGX_HTTP_DOUYIN_CANDIDATE_OURS:
-            ngx_http_douyin_set(op->task_id, sizeof(op->task_id),
+            ngx_http_douyin_set(op->u.batch.task_id, sizeof(op->u.batch.task_id),
                                 cands[i].id);
             free(cands);
             op->code[0] = '\0';
@@ -483,12 +483,12 @@ ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op, const char *url,
     void                         *p;
     cJSON                        *json, *data, *task, *id, *created, *total;
     int64_t                       at, c;
-    ngx_http_douyin_fetch_t       f;
+    ngx_http_douyin_curl_t       f;
     ngx_http_douyin_candidate_t  *cand;
 
     const char  *headers[] = { op->auth_header, NULL };
 
-    (void) ngx_http_douyin_fetch(&f, "GET", url, headers, NULL,
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
 
@@ -509,12 +509,12 @@ ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op, const char *url,
                          f.status);
         }
 
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     data = cJSON_GetObjectItemCaseSensitive(json, "data");
 
@@ -589,7 +589,7 @@ ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
     size_t                    len;
     cJSON                    *json, *output, *status, *res, *file_url;
     ngx_uint_t                i, found;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = { op->auth_header, NULL };
 
@@ -603,7 +603,7 @@ ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
     ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
                  op->conf->asr_url.data, task_id);
 
-    (void) ngx_http_douyin_fetch(&f, "GET", url, headers, NULL,
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -612,12 +612,12 @@ ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
                                  f.status, f.timedout);
 
     if (f.status != 200) {
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_HTTP_DOUYIN_CANDIDATE_ERROR;
     }
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     output = cJSON_GetObjectItemCaseSensitive(json, "output");
     status = cJSON_GetObjectItemCaseSensitive(output, "task_status");
@@ -850,27 +850,27 @@ ngx_http_douyin_dashscope_parameters(ngx_http_douyin_main_conf_t *conf,
 
 /*
  * ngx_http_douyin_dashscope_query: queries the provider task
- * op->task_id.  On TASK_ENDED *answer is the parsed answer (the caller
+ * op->u.batch.task_id.  On TASK_ENDED *answer is the parsed answer (the caller
  * deletes it); TASK_RETRY sets
  * op->rc = RC_RETRY; TASK_FAIL sets op->code and the message *fail.
  */
 
-ngx_http_douyin_task_e
+ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     const char **fail)
 {
     char                     *url;
     size_t                    len;
     cJSON                    *json;
-    ngx_http_douyin_task_e    task;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_task_status_e    task;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = { op->auth_header, NULL };
 
     *answer = NULL;
 
     len = op->conf->asr_url.len + sizeof("/api/v1/tasks/")
-          + ngx_strlen(op->task_id);
+          + ngx_strlen(op->u.batch.task_id);
     url = malloc(len);
     if (url == NULL) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
@@ -879,9 +879,9 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     }
 
     ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
-                 op->conf->asr_url.data, op->task_id);
+                 op->conf->asr_url.data, op->u.batch.task_id);
 
-    (void) ngx_http_douyin_fetch(&f, "GET", url, headers, NULL,
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -894,13 +894,13 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     if (f.status != 200) {
         task = (ngx_http_douyin_provider_error(op, &f, "query") == NGX_OK)
                ? NGX_HTTP_DOUYIN_TASK_FAIL : NGX_HTTP_DOUYIN_TASK_RETRY;
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The ASR provider refused the query.";
         return task;
     }
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     task = ngx_http_douyin_dashscope_status(op,
                cJSON_GetObjectItemCaseSensitive(json, "output"), fail);
@@ -918,7 +918,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
 
 /* output.task_status of a query's answer */
 
-static ngx_http_douyin_task_e
+static ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
     const char **fail)
 {
@@ -946,7 +946,7 @@ ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
         || ngx_strcmp(text, "CANCELED") == 0)
     {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "DashScope task %s is %s%Z", op->task_id,
+                     "DashScope task %s is %s%Z", op->u.batch.task_id,
                      text[0] == 'U' ? "UNKNOWN (expired or never existed)"
                                     : "CANCELED");
         ngx_http_douyin_set(op->code, sizeof(op->code),
@@ -1064,9 +1064,9 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec)
 {
     ngx_int_t                rc;
-    ngx_http_douyin_fetch_t  f;
+    ngx_http_douyin_curl_t  f;
 
-    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_RESULT_MAX);
 
@@ -1079,7 +1079,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "fetching the transcription of %s failed: %s%Z",
                      item->aweme_id, f.status ? "HTTP 5xx" : f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
 
         if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
             ngx_http_douyin_set(op->code, sizeof(op->code),
@@ -1096,7 +1096,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 
     *rec = (f.status == 200) ? ngx_http_douyin_parse_result(f.body, f.len)
                              : NULL;
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     if (*rec == NULL) {
         *rec = ngx_http_douyin_failed_record("ASR_BAD_RESULT",
@@ -1119,7 +1119,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 
 static ngx_int_t
 ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char *what)
+    ngx_http_douyin_curl_t *f, const char *what)
 {
     cJSON  *json, *code;
 
