@@ -435,3 +435,4 @@ say "   $(printf '%-52s' "ratio 304/plain") $(python3 -c "print('%8.2f' % ($RPS_
 say ""
 ./bench/stats.sh      # 5. GET /api/stats while a 100k-file listing refreshes
 say "(bench/out/: results.txt, nginx configs and logs, emulator stats, wrk output)"
+[ "${BENCH_FAULTS:-1}" = 0 ] || bench/faults.sh   # fault figures (bench/faults.sh)

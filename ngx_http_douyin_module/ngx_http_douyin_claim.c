@@ -12,7 +12,14 @@
  * record becomes "processing", owned by one worker process (its pid and
  * the run id drawn at its start), so that overlapping calls, on one
  * worker or several, never submit it twice.  The claim then carries the
- * provider task id, and ends when the outcome is stored.  A claim whose
+ * provider task id, and ends when the outcome is stored.  Just before a
+ * submit is sent, the claim records its time, "submit_at" (Unix ms):
+ * while it has no task id, a submit may have reached the provider, and
+ * whoever holds the claim (this worker after a lost answer, or the one
+ * that takes it over) settles it through the provider's task list
+ * before sending again (ngx_http_douyin_dashscope_settle()); the
+ * records of one submit share its submit_at, and their file_url fields
+ * are the submit's file URLs.  A claim whose
  * worker is gone (no longer in the "workers" database, or no longer
  * running) is taken over by the recovery scan of another worker.  The
  * layout of the store is described in ngx_http_douyin_store.c.
@@ -51,6 +58,8 @@ static int ngx_http_douyin_claim_one(MDB_txn *txn,
     ngx_http_douyin_store_t *store, ngx_http_douyin_item_t *item,
     ngx_http_douyin_owner_t *owner);
 static ngx_int_t ngx_http_douyin_claim_task_id(cJSON *rec, ngx_uint_t i,
+    void *data);
+static ngx_int_t ngx_http_douyin_claim_submit_at(cJSON *rec, ngx_uint_t i,
     void *data);
 static ngx_int_t ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i,
     void *data);
@@ -243,7 +252,8 @@ ngx_http_douyin_claim_one(MDB_txn *txn, ngx_http_douyin_store_t *store,
     ngx_http_douyin_status_e   status;
 
     static const char  *drop[] = {
-        "status", "owner", "run", "claimed_at", "file_url", "filename", NULL
+        "status", "owner", "run", "claimed_at", "file_url", "filename",
+        "submit_at", NULL
     };
 
     static const char  *drop_failure[] = {
@@ -327,12 +337,55 @@ ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
 }
 
 
-/* sets the provider task id, data, in a held record */
+/*
+ * ngx_http_douyin_claim_submitting: stores ms (Unix ms, now) as
+ * "submit_at" in the "processing" records of the items that "owner"
+ * still holds, in one write transaction, before their submit is sent:
+ * from then on, until a task id is stored, a submit may have reached the
+ * provider.  Returns 0 or an LMDB/errno code, in which case nothing
+ * changed (and nothing is to be sent).
+ */
+
+int
+ngx_http_douyin_claim_submitting(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, uint64_t ms,
+    ngx_http_douyin_owner_t *owner)
+{
+    return ngx_http_douyin_claim_update(store, items, n, owner,
+                                        ngx_http_douyin_claim_submit_at,
+                                        &ms);
+}
+
+
+/* sets "submit_at", *(uint64_t *) data, in a held record */
+
+static ngx_int_t
+ngx_http_douyin_claim_submit_at(cJSON *rec, ngx_uint_t i, void *data)
+{
+    uint64_t  *ms = data;
+
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "submit_at");
+
+    /* a double holds Unix ms exactly (below 2^53) */
+
+    if (cJSON_AddNumberToObject(rec, "submit_at", (double) *ms) == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * sets the provider task id, data, in a held record; the submit has
+ * answered, so there is no submit_at to settle any more
+ */
 
 static ngx_int_t
 ngx_http_douyin_claim_task_id(cJSON *rec, ngx_uint_t i, void *data)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "task_id");
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "submit_at");
 
     if (cJSON_AddStringToObject(rec, "task_id", data) == NULL) {
         return NGX_ERROR;
@@ -379,8 +432,8 @@ ngx_http_douyin_claim_outcome(cJSON *rec, ngx_uint_t i, void *data)
     const char  **d;
 
     static const char  *drop[] = {
-        "status", "owner", "run", "claimed_at", "task_id", "error",
-        "message",
+        "status", "owner", "run", "claimed_at", "task_id", "submit_at",
+        "error", "message",
         "text", "segments", "confidence", "audio_duration", "words",
         "language", "asr_seconds", "metadata_missing", NULL
     };
@@ -779,6 +832,13 @@ ngx_http_douyin_claim_keep(ngx_http_douyin_taken_t *taken, const char *id,
     field = cJSON_GetObjectItemCaseSensitive(rec, "claimed_at");
     it->claimed_at = cJSON_IsNumber(field) ? (time_t) field->valuedouble
                                            : time(NULL);
+
+    /* a submit that may have reached the provider: settled, not resent */
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "submit_at");
+    if (cJSON_IsNumber(field) && field->valuedouble > 0) {
+        it->submit_ms = (uint64_t) field->valuedouble;
+    }
 
     field = cJSON_GetObjectItemCaseSensitive(rec, "task_id");
     if (cJSON_IsString(field) && field->valuestring[0] != '\0') {

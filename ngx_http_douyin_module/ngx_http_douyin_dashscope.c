@@ -17,10 +17,17 @@
  *   result  GET transcription_url (no Authorization) -> {"transcripts":
  *           [{"text","sentences":[{"begin_time","end_time","text"}]}],
  *           "properties":{"original_duration_in_milliseconds"}}, ms;
+ *   list    GET {asr}/api/v1/tasks?start_time=&end_time=&model_name=
+ *           &page_no=&page_size= -> {"total_page","data":[{"task_id",
+ *           "gmt_create"}]}: the tasks submitted in the last 24 h (times
+ *           epoch ms; no file URLs);
  *   errors  a non-200 answer carries {"code","message"}: 429, 5xx and no
  *           answer are retried with backoff, 401/403 mean the key was
  *           rejected, anything else fails the videos.  A submit is not
- *           idempotent: one that may have been sent is never resent.
+ *           idempotent: one that may have been sent is never resent
+ *           blindly; it is settled through the list first (as DashScope
+ *           advises: "after a timeout, check the list API before
+ *           resubmitting").
  * Every function here fills the thread op: op->code (the provider's
  * code, or ours), op->detail for the log, op->http_status.
  */
@@ -32,6 +39,39 @@
 
 #define NGX_HTTP_DOUYIN_ANSWER_MAX   (4 * 1024 * 1024)
 #define NGX_HTTP_DOUYIN_RESULT_MAX   (32 * 1024 * 1024)
+
+/*
+ * settling a submit whose answer was lost: the provider's clock may
+ * differ from ours by this much (ms); the list is read 100 tasks a page,
+ * at most this many pages, and at most this many listed tasks are
+ * queried in one try (the tasks found to be another's are remembered in
+ * op->u.batch.others, so the next try goes on with the rest)
+ */
+#define NGX_HTTP_DOUYIN_SETTLE_SKEW     60000
+#define NGX_HTTP_DOUYIN_SETTLE_PAGE     100
+#define NGX_HTTP_DOUYIN_SETTLE_PAGES    20
+#define NGX_HTTP_DOUYIN_SETTLE_QUERIES  200
+
+/* DashScope's list takes its times in Beijing time, UTC+8 (both regions) */
+#define NGX_HTTP_DOUYIN_LIST_TZ         (8 * 3600)
+
+
+/* a task of the provider's list that may be the lost submit's */
+
+typedef struct {
+    char                        id[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    int64_t                     distance;   /* ms from the submit */
+} ngx_http_douyin_candidate_t;
+
+
+/* what one query says of a candidate */
+
+typedef enum {
+    NGX_HTTP_DOUYIN_CANDIDATE_OURS = 0, /* its results name every file */
+    NGX_HTTP_DOUYIN_CANDIDATE_OTHER,    /* ended, not ours */
+    NGX_HTTP_DOUYIN_CANDIDATE_OPEN,     /* not ended: files not known yet */
+    NGX_HTTP_DOUYIN_CANDIDATE_ERROR     /* no usable answer */
+} ngx_http_douyin_candidate_e;
 
 
 static char *ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op);
@@ -56,6 +96,20 @@ static ngx_int_t ngx_http_douyin_parse_words(cJSON *s, cJSON *words);
 static ngx_int_t ngx_http_douyin_dashscope_parameters(
     ngx_http_douyin_main_conf_t *conf, cJSON *params);
 static ngx_int_t ngx_http_douyin_no_speech(const char *code);
+static ngx_int_t ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op,
+    int64_t from, int64_t to, ngx_http_douyin_candidate_t **cands,
+    ngx_uint_t *n);
+static ngx_int_t ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op,
+    const char *url, int64_t from, int64_t to,
+    ngx_http_douyin_candidate_t **cands, ngx_uint_t *n, ngx_uint_t *cap,
+    ngx_uint_t *pages);
+static ngx_http_douyin_candidate_e ngx_http_douyin_settle_query(
+    ngx_http_douyin_op_t *op, const char *task_id);
+static void ngx_http_douyin_settle_pace(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_settle_other(ngx_http_douyin_op_t *op,
+    const char *task_id);
+static int ngx_libc_cdecl ngx_http_douyin_candidate_cmp(const void *one,
+    const void *two);
 
 
 /*
@@ -63,8 +117,12 @@ static ngx_int_t ngx_http_douyin_no_speech(const char *code);
  * provider task: {"model","input":{"file_urls"},"parameters":{}}
  * (parameters always sent: workspace hosts need it).  Returns NGX_OK
  * with op->u.batch.task_id set; NGX_AGAIN when it is to be tried again
- * (op->rc = RC_RETRY); NGX_DECLINED when the videos are to fail now with
- * op->code and the message *fail.
+ * (op->rc = RC_RETRY: the provider refused it for now, or nothing was
+ * sent); NGX_DECLINED when the videos are to fail now with op->code and
+ * the message *fail; NGX_BUSY when the request went out and no answer
+ * came (a timeout, a connection cut): the task may exist, so it is to be
+ * settled (ngx_http_douyin_dashscope_settle()), never sent again blindly
+ * (op->code ASR_SUBMIT_UNCERTAIN, op->detail says what happened).
  */
 
 ngx_int_t
@@ -115,18 +173,17 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
 
         /*
          * the request may have reached the provider: a submit is not
-         * idempotent, so it is not sent again; the videos fail and a
-         * later /api/process retries them
+         * idempotent, so it is not sent again before the task list says
+         * that the provider does not have it
          */
 
         ngx_http_douyin_set(op->code, sizeof(op->code),
                             "ASR_SUBMIT_UNCERTAIN");
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "DashScope submit failed after sending: %s%Z", f.error);
+                     "DashScope submit got no answer after sending: %s%Z",
+                     f.error);
         ngx_http_douyin_curl_free(&f);
-        *fail = "The submit to the ASR provider got no answer; the video "
-                "was not resubmitted.";
-        return NGX_DECLINED;
+        return NGX_BUSY;
     }
 
     if (f.status != 200) {
@@ -176,6 +233,494 @@ ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
     cJSON_Delete(json);
 
     return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_dashscope_settle: settles an earlier submit of the
+ * op's items whose answer never came: it went out at items[].submit_ms
+ * (Unix ms) and may have reached the provider.  The provider's task list
+ * gives the tasks created from that time less the clock skew to that
+ * time plus douyin_http_timeout (the longest the request could still
+ * have been on its way) plus the skew; it names no file URL, so those
+ * tasks are queried, nearest to the submit first, for one whose results
+ * name every file URL of the items.  Returns
+ *   NGX_OK        that task exists: op->u.batch.task_id is it (poll it);
+ *   NGX_DECLINED  the provider does not have it: the list answered and
+ *                 every task in it has ended without being ours (send
+ *                 the submit now);
+ *   NGX_AGAIN     not known yet: the list or a query failed, or a task
+ *                 has not ended (its results, and with them its files,
+ *                 are not known before that); op->code is
+ *                 ASR_SUBMIT_UNCERTAIN and op->detail says why.
+ * The calls are paced at douyin_asr_rate query= (the thread sleeps
+ * between them).  A task that ended without results (CANCELED, UNKNOWN,
+ * or FAILED with only a task-level code) cannot be told apart and is
+ * taken as another's: we never cancel, and a failed task bills nothing.
+ */
+
+ngx_int_t
+ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
+{
+    int64_t                       from, to;
+    uint64_t                      lo, hi;
+    ngx_uint_t                    i, k, n, open, failed, asked;
+    ngx_http_douyin_candidate_t  *cands;
+
+    lo = 0;
+    hi = 0;
+
+    for (i = 0; i < op->nitems; i++) {
+        if (op->items[i].submit_ms == 0) {
+            continue;
+        }
+
+        lo = (lo == 0) ? op->items[i].submit_ms
+                       : ngx_min(lo, op->items[i].submit_ms);
+        hi = ngx_max(hi, op->items[i].submit_ms);
+    }
+
+    from = (int64_t) lo - NGX_HTTP_DOUYIN_SETTLE_SKEW;
+    to = (int64_t) hi + (int64_t) op->conf->http_timeout
+         + NGX_HTTP_DOUYIN_SETTLE_SKEW;
+
+    if (ngx_http_douyin_settle_list(op, from, to, &cands, &n) != NGX_OK) {
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            "ASR_SUBMIT_UNCERTAIN");
+        return NGX_AGAIN;
+    }
+
+    open = 0;
+    failed = 0;
+    asked = 0;
+
+    for (i = 0; i < n; i++) {
+
+        /* known from an earlier try to be another's */
+
+        for (k = 0; k < op->u.batch.nothers; k++) {
+            if (ngx_strcmp(op->u.batch.others[k], cands[i].id) == 0) {
+                break;
+            }
+        }
+
+        if (k < op->u.batch.nothers) {
+            continue;
+        }
+
+        if (asked == NGX_HTTP_DOUYIN_SETTLE_QUERIES) {
+            failed++;           /* not read in this try */
+            continue;
+        }
+
+        asked++;
+
+        ngx_http_douyin_settle_pace(op);
+
+        switch (ngx_http_douyin_settle_query(op, cands[i].id)) {
+
+        case NGX_HTTP_DOUYIN_CANDIDATE_OURS:
+            ngx_http_douyin_set(op->u.batch.task_id, sizeof(op->u.batch.task_id),
+                                cands[i].id);
+            free(cands);
+            op->code[0] = '\0';
+            op->detail[0] = '\0';
+            return NGX_OK;
+
+        case NGX_HTTP_DOUYIN_CANDIDATE_OTHER:
+            ngx_http_douyin_settle_other(op, cands[i].id);
+            break;
+
+        case NGX_HTTP_DOUYIN_CANDIDATE_OPEN:
+            open++;
+            break;
+
+        default:
+            failed++;
+            break;
+        }
+    }
+
+    free(cands);
+
+    if (open || failed) {
+        ngx_http_douyin_set(op->code, sizeof(op->code),
+                            "ASR_SUBMIT_UNCERTAIN");
+        ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                     "DashScope's task list has %ui task(s) from the time "
+                     "of the submit, none known to be ours yet: %ui not "
+                     "ended, %ui not read%Z", n, open, failed);
+        return NGX_AGAIN;
+    }
+
+    op->code[0] = '\0';
+    op->detail[0] = '\0';
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * the tasks of the provider's list created from "from" to "to" (Unix
+ * ms), nearest to the submit (from + the skew) first, in *cands
+ * (malloc()ed, *n of them); NGX_ERROR (op->detail) when the list did not
+ * answer in full
+ */
+
+static ngx_int_t
+ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op, int64_t from,
+    int64_t to, ngx_http_douyin_candidate_t **cands, ngx_uint_t *n)
+{
+    char        *url, *model;
+    u_char       start[16], end[16];
+    size_t       len, esc;
+    ngx_tm_t     tm;
+    ngx_int_t    rc;
+    ngx_uint_t   page, pages, cap;
+
+    *cands = NULL;
+    *n = 0;
+    cap = 0;
+
+    /* the list's start_time and end_time: YYYYMMDDhhmmss, UTC+8 */
+
+    ngx_gmtime((time_t) (from / 1000) + NGX_HTTP_DOUYIN_LIST_TZ, &tm);
+    ngx_sprintf(start, "%4d%02d%02d%02d%02d%02d%Z", tm.ngx_tm_year,
+                tm.ngx_tm_mon, tm.ngx_tm_mday, tm.ngx_tm_hour,
+                tm.ngx_tm_min, tm.ngx_tm_sec);
+
+    ngx_gmtime((time_t) ((to + 999) / 1000) + NGX_HTTP_DOUYIN_LIST_TZ, &tm);
+    ngx_sprintf(end, "%4d%02d%02d%02d%02d%02d%Z", tm.ngx_tm_year,
+                tm.ngx_tm_mon, tm.ngx_tm_mday, tm.ngx_tm_hour,
+                tm.ngx_tm_min, tm.ngx_tm_sec);
+
+    esc = 2 * ngx_escape_uri(NULL, (u_char *) op->conf->asr_model.data,
+                             op->conf->asr_model.len, NGX_ESCAPE_ARGS);
+
+    model = malloc(op->conf->asr_model.len + esc + 1);
+
+    len = op->conf->asr_url.len + op->conf->asr_model.len + esc
+          + sizeof("/api/v1/tasks?start_time=&end_time=&model_name="
+                   "&page_no=&page_size=")
+          + 2 * sizeof(start) + 2 * NGX_INT_T_LEN;
+    url = malloc(len);
+
+    if (model == NULL || url == NULL) {
+        free(model);
+        free(url);
+        ngx_http_douyin_set(op->detail, sizeof(op->detail),
+                            "reading DashScope's task list failed: out of "
+                            "memory");
+        return NGX_ERROR;
+    }
+
+    *(u_char *) ngx_escape_uri((u_char *) model,
+                               (u_char *) op->conf->asr_model.data,
+                               op->conf->asr_model.len, NGX_ESCAPE_ARGS)
+        = '\0';
+
+    rc = NGX_OK;
+    pages = 1;
+
+    for (page = 1; page <= pages; page++) {
+
+        if (page > NGX_HTTP_DOUYIN_SETTLE_PAGES) {
+            ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                         "DashScope's task list has more than %d pages "
+                         "from the time of the submit%Z",
+                         NGX_HTTP_DOUYIN_SETTLE_PAGES);
+            rc = NGX_ERROR;
+            break;
+        }
+
+        if (page > 1) {
+            ngx_http_douyin_settle_pace(op);
+        }
+
+        ngx_snprintf((u_char *) url, len,
+                     "%s/api/v1/tasks?start_time=%s&end_time=%s"
+                     "&model_name=%s&page_no=%ui&page_size=%d%Z",
+                     op->conf->asr_url.data, start, end, model, page,
+                     NGX_HTTP_DOUYIN_SETTLE_PAGE);
+
+        rc = ngx_http_douyin_settle_page(op, url, from, to, cands, n, &cap,
+                                         &pages);
+        if (rc != NGX_OK) {
+            break;
+        }
+    }
+
+    free(model);
+    free(url);
+
+    if (rc != NGX_OK) {
+        free(*cands);
+        *cands = NULL;
+        *n = 0;
+        return NGX_ERROR;
+    }
+
+    if (*n > 1) {
+        ngx_qsort(*cands, *n, sizeof(ngx_http_douyin_candidate_t),
+                  ngx_http_douyin_candidate_cmp);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * one page of the list at url: its tasks created from "from" to "to"
+ * (gmt_create, epoch ms; a task without it is kept, last) appended to
+ * *cands (*n of *cap), *pages set from its total_page
+ */
+
+static ngx_int_t
+ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op, const char *url,
+    int64_t from, int64_t to, ngx_http_douyin_candidate_t **cands,
+    ngx_uint_t *n, ngx_uint_t *cap, ngx_uint_t *pages)
+{
+    void                         *p;
+    cJSON                        *json, *data, *task, *id, *created, *total;
+    int64_t                       at, c;
+    ngx_http_douyin_curl_t       f;
+    ngx_http_douyin_candidate_t  *cand;
+
+    const char  *headers[] = { op->auth_header, NULL };
+
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
+                                        op->conf->http_timeout,
+                                        NGX_HTTP_DOUYIN_ANSWER_MAX);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_QUERY,
+                                 f.status, f.timedout);
+
+    op->http_status = f.status;
+
+    if (f.status != 200) {
+        if (f.status == 0) {
+            ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                         "reading DashScope's task list failed: %s%Z",
+                         f.error);
+
+        } else {
+            ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
+                         "DashScope's task list answered HTTP %l%Z",
+                         f.status);
+        }
+
+        ngx_http_douyin_curl_free(&f);
+        return NGX_ERROR;
+    }
+
+    json = cJSON_ParseWithLength(f.body, f.len);
+    ngx_http_douyin_curl_free(&f);
+
+    data = cJSON_GetObjectItemCaseSensitive(json, "data");
+
+    if (!cJSON_IsArray(data)) {
+        cJSON_Delete(json);
+        ngx_http_douyin_set(op->detail, sizeof(op->detail),
+                            "DashScope's task list answered without "
+                            "\"data\"");
+        return NGX_ERROR;
+    }
+
+    total = cJSON_GetObjectItemCaseSensitive(json, "total_page");
+
+    if (cJSON_IsNumber(total) && total->valuedouble > (double) *pages) {
+        *pages = (total->valuedouble > NGX_HTTP_DOUYIN_SETTLE_PAGES + 1)
+                 ? NGX_HTTP_DOUYIN_SETTLE_PAGES + 1
+                 : (ngx_uint_t) total->valuedouble;
+    }
+
+    at = from + NGX_HTTP_DOUYIN_SETTLE_SKEW;
+
+    cJSON_ArrayForEach(task, data) {
+        id = cJSON_GetObjectItemCaseSensitive(task, "task_id");
+        created = cJSON_GetObjectItemCaseSensitive(task, "gmt_create");
+
+        if (!cJSON_IsString(id) || id->valuestring[0] == '\0'
+            || ngx_strlen(id->valuestring) > NGX_HTTP_DOUYIN_TASK_ID_MAX)
+        {
+            continue;
+        }
+
+        c = cJSON_IsNumber(created) ? (int64_t) created->valuedouble : -1;
+
+        if (c != -1 && (c < from || c > to)) {
+            continue;
+        }
+
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+
+            p = realloc(*cands, *cap * sizeof(ngx_http_douyin_candidate_t));
+            if (p == NULL) {
+                cJSON_Delete(json);
+                ngx_http_douyin_set(op->detail, sizeof(op->detail),
+                                    "reading DashScope's task list failed: "
+                                    "out of memory");
+                return NGX_ERROR;
+            }
+
+            *cands = p;
+        }
+
+        cand = &(*cands)[(*n)++];
+
+        ngx_http_douyin_set(cand->id, sizeof(cand->id), id->valuestring);
+        cand->distance = (c == -1) ? INT64_MAX
+                                   : (c > at ? c - at : at - c);
+    }
+
+    cJSON_Delete(json);
+
+    return NGX_OK;
+}
+
+
+/* queries the listed task task_id: is it the submit of the op's items? */
+
+static ngx_http_douyin_candidate_e
+ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
+{
+    char                     *url;
+    size_t                    len;
+    cJSON                    *json, *output, *status, *res, *file_url;
+    ngx_uint_t                i, found;
+    ngx_http_douyin_curl_t   f;
+
+    const char  *headers[] = { op->auth_header, NULL };
+
+    len = op->conf->asr_url.len + sizeof("/api/v1/tasks/")
+          + ngx_strlen(task_id);
+    url = malloc(len);
+    if (url == NULL) {
+        return NGX_HTTP_DOUYIN_CANDIDATE_ERROR;
+    }
+
+    ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
+                 op->conf->asr_url.data, task_id);
+
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
+                                        op->conf->http_timeout,
+                                        NGX_HTTP_DOUYIN_ANSWER_MAX);
+    free(url);
+
+    ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_QUERY,
+                                 f.status, f.timedout);
+
+    if (f.status != 200) {
+        ngx_http_douyin_curl_free(&f);
+        return NGX_HTTP_DOUYIN_CANDIDATE_ERROR;
+    }
+
+    json = cJSON_ParseWithLength(f.body, f.len);
+    ngx_http_douyin_curl_free(&f);
+
+    output = cJSON_GetObjectItemCaseSensitive(json, "output");
+    status = cJSON_GetObjectItemCaseSensitive(output, "task_status");
+
+    if (!cJSON_IsString(status)) {
+        cJSON_Delete(json);
+        return NGX_HTTP_DOUYIN_CANDIDATE_ERROR;
+    }
+
+    if (ngx_strcmp(status->valuestring, "PENDING") == 0
+        || ngx_strcmp(status->valuestring, "RUNNING") == 0)
+    {
+        cJSON_Delete(json);
+        return NGX_HTTP_DOUYIN_CANDIDATE_OPEN;
+    }
+
+    /* ended: ours when its results name every file of the submit */
+
+    for (i = 0; i < op->nitems; i++) {
+        found = 0;
+
+        cJSON_ArrayForEach(res,
+                           cJSON_GetObjectItemCaseSensitive(output, "results"))
+        {
+            file_url = cJSON_GetObjectItemCaseSensitive(res, "file_url");
+
+            if (cJSON_IsString(file_url)
+                && ngx_strcmp(file_url->valuestring, op->items[i].file_url)
+                   == 0)
+            {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            cJSON_Delete(json);
+            return NGX_HTTP_DOUYIN_CANDIDATE_OTHER;
+        }
+    }
+
+    cJSON_Delete(json);
+
+    return NGX_HTTP_DOUYIN_CANDIDATE_OURS;
+}
+
+
+/*
+ * remembers task_id as another's (ended, not ours) in op->u.batch.others, so
+ * that later tries do not query it again; without memory it is queried
+ * again, which costs a query and nothing else
+ */
+
+static void
+ngx_http_douyin_settle_other(ngx_http_douyin_op_t *op, const char *task_id)
+{
+    void  *p;
+
+    if (op->u.batch.nothers == op->u.batch.cothers) {
+        p = realloc(op->u.batch.others, (op->u.batch.cothers ? op->u.batch.cothers * 2 : 64)
+                                * sizeof(*op->u.batch.others));
+        if (p == NULL) {
+            return;
+        }
+
+        op->u.batch.others = p;
+        op->u.batch.cothers = op->u.batch.cothers ? op->u.batch.cothers * 2 : 64;
+    }
+
+    ngx_http_douyin_set(op->u.batch.others[op->u.batch.nothers++], sizeof(*op->u.batch.others),
+                        task_id);
+}
+
+
+/* between two calls of a settle: the query rate's spacing (thread) */
+
+static void
+ngx_http_douyin_settle_pace(ngx_http_douyin_op_t *op)
+{
+    ngx_msec_t       ms;
+    struct timespec  ts;
+
+    if (op->conf->query_rate == 0) {
+        return;
+    }
+
+    /* query_rate is per 1000 s; spaced 5 % wider, as the rate zone does */
+
+    ms = 1050000 / op->conf->query_rate;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long) (ms % 1000) * 1000000;
+
+    (void) nanosleep(&ts, NULL);
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_douyin_candidate_cmp(const void *one, const void *two)
+{
+    const ngx_http_douyin_candidate_t  *a = one, *b = two;
+
+    return (a->distance > b->distance) - (a->distance < b->distance);
 }
 
 
@@ -585,9 +1130,8 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
  * A non-200 provider answer or a transport failure: sets op->code
  * (the provider's "code", else ASR_HTTP_<status> or ASR_UNAVAILABLE) and
  * op->detail.  Returns NGX_DECLINED when the call is to be retried later
- * (op->rc = RC_RETRY: 429, 5xx, no answer, while attempts remain), and
- * NGX_OK when the items are to fail now (also sets key_rejected on 401
- * and 403).
+ * (op->rc = RC_RETRY: 429, 5xx, no answer), and NGX_OK when the items
+ * are to fail now (also sets key_rejected on 401 and 403).
  */
 
 static ngx_int_t
@@ -623,9 +1167,15 @@ ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
                      op->code);
     }
 
-    if ((f->status == 0 || f->status == 429 || f->status >= 500)
-        && op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS)
-    {
+    if (f->status == 0 || f->status == 429 || f->status >= 500) {
+
+        /*
+         * transient, as DashScope documents 429 and 5xx: tried again,
+         * however often, until douyin_asr_timeout after the batch
+         * started (ngx_http_douyin_batch_retry()); a fixed number of
+         * attempts failed videos whose task had simply met a few 429s
+         */
+
         op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
         return NGX_DECLINED;
     }

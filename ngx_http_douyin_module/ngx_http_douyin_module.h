@@ -89,7 +89,11 @@
 /* a pushed audio_filename is 1 to 255 bytes */
 #define NGX_HTTP_DOUYIN_FILENAME_MAX   255
 
-/* attempts of one provider call on 429, 5xx or a transport error */
+/*
+ * attempts of a store write and of a result download; the backoff of
+ * any retry stops growing at the last one (a provider call on 429, 5xx
+ * or no answer is retried until douyin_asr_timeout)
+ */
 #define NGX_HTTP_DOUYIN_MAX_ATTEMPTS   6
 
 
@@ -329,6 +333,13 @@ typedef struct {
     uint64_t                    claimed_ms;     /* Unix ms, 0: claimed_at */
     ngx_uint_t                  claimed;        /* OP_CLAIM: claimed here */
 
+    /*
+     * Unix ms just before a submit of this item was sent whose answer
+     * never came (it may have reached the provider): OP_SUBMIT settles
+     * it through the provider's task list before sending again; 0: none
+     */
+    uint64_t                    submit_ms;
+
     /* out: the status the op last saw or stored, a failure's code */
     ngx_http_douyin_status_e    outcome;
     char                        error[NGX_HTTP_DOUYIN_CODE_MAX + 1];
@@ -389,7 +400,9 @@ typedef enum {
     NGX_HTTP_DOUYIN_RC_NEXT,          /* step done, go on (e.g. polling) */
     NGX_HTTP_DOUYIN_RC_RETRY,         /* transient: retry after backoff */
     NGX_HTTP_DOUYIN_RC_FAIL,          /* fail the items: fail_code, ... */
-    NGX_HTTP_DOUYIN_RC_ERROR          /* the op failed; nothing changed */
+    NGX_HTTP_DOUYIN_RC_ERROR,         /* the op failed; nothing changed */
+    NGX_HTTP_DOUYIN_RC_UNKNOWN        /* a submit's outcome is not known:
+                                         settle it later, never resend */
 } ngx_http_douyin_rc_e;
 
 
@@ -439,6 +452,14 @@ typedef struct {
     /* OP_FAIL in (set by the loop or by RC_FAIL); RC_FAIL out */
     char                        fail_code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
     char                        fail_message[160];
+    ngx_uint_t                  adopted;        /* OP_SUBMIT out: an earlier
+                                                   submit's task was found */
+    ngx_uint_t                  resubmitted;    /* OP_SUBMIT out: it was not
+                                                   there: sent again */
+    /* OP_SUBMIT: listed tasks found to be another's while settling */
+    char                      (*others)[NGX_HTTP_DOUYIN_TASK_ID_MAX + 1];
+    ngx_uint_t                  nothers;
+    ngx_uint_t                  cothers;
 } ngx_http_douyin_op_batch_t;
 
 
@@ -898,6 +919,7 @@ typedef enum {
 
 ngx_int_t ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op,
     const char **fail);
+ngx_int_t ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op);
 ngx_http_douyin_task_status_e ngx_http_douyin_dashscope_query(
     ngx_http_douyin_op_t *op, cJSON **answer, const char **fail);
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
@@ -933,6 +955,9 @@ int ngx_http_douyin_claim(ngx_http_douyin_store_t *store,
     ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_claim_set_task(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, ngx_uint_t n, const char *task_id,
+    ngx_http_douyin_owner_t *owner);
+int ngx_http_douyin_claim_submitting(ngx_http_douyin_store_t *store,
+    ngx_http_douyin_item_t *items, ngx_uint_t n, uint64_t ms,
     ngx_http_douyin_owner_t *owner);
 int ngx_http_douyin_claim_finish(ngx_http_douyin_store_t *store,
     ngx_http_douyin_item_t *items, cJSON **records, ngx_uint_t n,

@@ -20,7 +20,9 @@
  *
  * Every few seconds the runner also posts OP_RECOVER, which takes over
  * "processing" videos whose worker is gone and resumes them from their
- * stored task_id (or submits them when none was stored yet).
+ * stored task_id (or submits them when none was stored yet; a submit
+ * that was sent but never answered is settled through the provider's
+ * task list first, as one whose answer was lost here).
  */
 
 
@@ -58,6 +60,8 @@ static void ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
 static void ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_batch_unknown(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_batch_refused(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
@@ -1153,6 +1157,10 @@ ngx_http_douyin_batch_done(ngx_event_t *ev)
         ngx_http_douyin_batch_refused(batch, op);
         return;
 
+    case NGX_HTTP_DOUYIN_RC_UNKNOWN:
+        ngx_http_douyin_batch_unknown(batch, op);
+        return;
+
     case NGX_HTTP_DOUYIN_RC_DONE:
 
         if (op->op == NGX_HTTP_DOUYIN_OP_POLL) {
@@ -1183,6 +1191,21 @@ ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin: submitted %ui file(s) as task %s (first %s)",
                    op->nitems, op->u.batch.task_id, op->items[0].aweme_id);
+
+    if (op->u.batch.adopted) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: the submit of %ui video(s) (first %s) whose "
+                      "answer was lost reached DashScope as task %s (found "
+                      "in its task list): polling it, not submitting again",
+                      op->nitems, op->items[0].aweme_id, op->u.batch.task_id);
+
+    } else if (op->u.batch.resubmitted) {
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: the submit of %ui video(s) (first %s) whose "
+                      "answer was lost is not in DashScope's task list: "
+                      "submitted again as task %s",
+                      op->nitems, op->items[0].aweme_id, op->u.batch.task_id);
+    }
 
     if (op->detail[0] != '\0') {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
@@ -1233,7 +1256,12 @@ ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
 }
 
 
-/* a transient failure: the same step again after a backoff */
+/*
+ * a transient failure: the same step again after a backoff (growing to
+ * 30 s); a provider call that keeps failing is tried until
+ * douyin_asr_timeout after the batch started, a store write that keeps
+ * failing NGX_HTTP_DOUYIN_MAX_ATTEMPTS times
+ */
 
 static void
 ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
@@ -1250,6 +1278,23 @@ ngx_http_douyin_batch_retry(ngx_http_douyin_batch_t *batch,
             || op->err == NGX_HTTP_DOUYIN_ERR_NO_MEMORY))
     {
         ngx_http_douyin_batch_unstored(batch, op);
+    }
+
+    if ((op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
+         || op->op == NGX_HTTP_DOUYIN_OP_POLL)
+        && op->err == NGX_HTTP_DOUYIN_OK
+        && ngx_current_msec - batch->started >= runner->conf->asr_timeout)
+    {
+        /* the provider kept failing (429, 5xx, no answer) for too long */
+
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s; still failing douyin_asr_timeout after "
+                      "the batch started: failing its %ui video(s)",
+                      op->detail[0] ? op->detail : op->code, op->nitems);
+        ngx_http_douyin_batch_fail(batch, op->code,
+                                   "The ASR provider kept failing the "
+                                   "request until douyin_asr_timeout.");
+        return;
     }
 
     ngx_log_error(NGX_LOG_WARN, runner->log, 0,
@@ -1313,6 +1358,65 @@ ngx_http_douyin_batch_unstored(ngx_http_douyin_batch_t *batch,
             ngx_http_douyin_job_check(job);
         }
     }
+}
+
+
+/*
+ * The outcome of the batch's submit is not known: its answer was lost,
+ * and the provider's task list cannot tell yet whether it arrived (the
+ * list failed, or a task of that time has not ended).  Nothing is sent:
+ * the videos stay "processing" with their submit_at (a worker that
+ * takes them over settles them the same way), and the list is read
+ * again after a backoff.  Only when that lasts douyin_asr_timeout from
+ * the submit do they fail ASR_SUBMIT_UNCERTAIN.
+ */
+
+static void
+ngx_http_douyin_batch_unknown(ngx_http_douyin_batch_t *batch,
+    ngx_http_douyin_op_t *op)
+{
+    int64_t                    age;
+    ngx_msec_t                 delay;
+    ngx_time_t                *tp;
+    ngx_http_douyin_runner_t  *runner;
+
+    runner = batch->runner;
+
+    tp = ngx_timeofday();
+    age = (int64_t) tp->sec * 1000 + (int64_t) tp->msec
+          - (int64_t) op->items[0].submit_ms;
+
+    if (age >= (int64_t) runner->conf->asr_timeout) {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: %s; whether the submit of %ui video(s) "
+                      "(first %s) reached DashScope was still not known "
+                      "after douyin_asr_timeout: failing them",
+                      op->detail, op->nitems, op->items[0].aweme_id);
+        ngx_http_douyin_batch_fail(batch, "ASR_SUBMIT_UNCERTAIN",
+                                   "The submit to the ASR provider got no "
+                                   "answer, and its task list never told "
+                                   "whether it arrived.");
+        return;
+    }
+
+    batch->polls++;
+    op->attempt = 0;
+
+    delay = ngx_http_douyin_backoff(runner,
+                                    ngx_min(batch->polls,
+                                            NGX_HTTP_DOUYIN_MAX_ATTEMPTS - 1));
+
+    ngx_log_error(NGX_LOG_WARN, runner->log, 0,
+                  "douyin: %s; the submit of %ui video(s) (first %s) may "
+                  "have reached DashScope: not sent again; its task list "
+                  "is read again in %M ms",
+                  op->detail[0] ? op->detail : op->code, op->nitems,
+                  op->items[0].aweme_id, delay);
+
+    ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RETRIES
+                               + NGX_HTTP_DOUYIN_RETRY_SUBMIT, 1);
+
+    ngx_http_douyin_batch_schedule(batch, delay);
 }
 
 
@@ -1651,13 +1755,19 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
 
     for (i = 0; i < op->nitems; i = j) {
 
-        /* one batch: the same task id, or up to asr_batch without one */
+        /*
+         * one batch: the same task id, or up to asr_batch without one
+         * and with the same submit time (the records of one submit that
+         * may have reached the provider, settled together; or none)
+         */
 
         for (j = i + 1; j < op->nitems && j - i < NGX_HTTP_DOUYIN_BATCH_MAX;
              j++)
         {
             if (ids[i] == NULL) {
-                if (ids[j] != NULL || j - i >= runner->conf->asr_batch) {
+                if (ids[j] != NULL || j - i >= runner->conf->asr_batch
+                    || op->items[j].submit_ms != op->items[i].submit_ms)
+                {
                     break;
                 }
 
@@ -1717,6 +1827,9 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED, n);
 
     if (op->u.recover.task_ids[from] == NULL) {
+
+        /* with a submit_ms, the submit is settled before it is sent */
+
         bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
         ngx_http_douyin_batch_schedule(batch, 0);
         return NGX_OK;

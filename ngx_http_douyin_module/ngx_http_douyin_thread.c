@@ -141,9 +141,10 @@ ngx_http_douyin_task_timedout(ngx_event_t *ev)
 
 /*
  * ngx_http_douyin_op_free: frees what the thread side malloc()ed into the
- * op (items and their strings, task ids, listed names) and what the op
- * owns (the fields of a push, the summary of a run), by op->op: the union
- * holds only its family's.  Event loop.
+ * op (items and their strings, task ids, listed names, the tasks a
+ * settle found to be another's) and what the op owns (the fields of a
+ * push, the summary of a run), by op->op: the union holds only its
+ * family's.  Event loop.
  */
 
 void
@@ -190,7 +191,16 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
         op->u.lease.summary = NULL;
         break;
 
-    default: /* u.batch, u.expire: nothing malloc()ed */
+    case NGX_HTTP_DOUYIN_OP_SUBMIT:
+    case NGX_HTTP_DOUYIN_OP_POLL:
+    case NGX_HTTP_DOUYIN_OP_FAIL:
+        free(op->u.batch.others);
+        op->u.batch.others = NULL;
+        op->u.batch.nothers = 0;
+        op->u.batch.cothers = 0;
+        break;
+
+    default: /* u.expire, u.settle: nothing malloc()ed */
         break;
     }
 
@@ -530,26 +540,94 @@ ngx_http_douyin_name_cmp(const void *one, const void *two)
 /*
  * OP_SUBMIT: submit the items as one provider task, then store its
  * task_id with them (the task runs anyway when that fails: it is polled,
- * and op->detail says so)
+ * and op->detail says so).  The submit time is stored first
+ * (ngx_http_douyin_claim_submitting()), so that a submit whose answer is
+ * lost, here or with a worker that dies, is never sent again blindly:
+ * items with a submit_ms are settled first (ngx_http_douyin_dashscope_
+ * settle()): the task found is adopted (op->u.batch.adopted), or, when the
+ * provider does not have it, the items are submitted (op->u.batch.resubmitted),
+ * or, when that is not known yet, RC_UNKNOWN: nothing is sent.
  */
 
 static void
 ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
 {
-    int          err;
-    const char  *fail;
+    int              err;
+    uint64_t         now;
+    ngx_uint_t       i;
+    const char      *fail;
+    struct timeval   tv;
+
+    op->u.batch.adopted = 0;
+    op->u.batch.resubmitted = 0;
+
+    if (op->items[0].submit_ms != 0) {
+
+        switch (ngx_http_douyin_dashscope_settle(op)) {
+
+        case NGX_OK:
+            op->u.batch.adopted = 1;
+            goto submitted;
+
+        case NGX_AGAIN:
+            op->rc = NGX_HTTP_DOUYIN_RC_UNKNOWN;
+            return;
+
+        default: /* NGX_DECLINED: the provider does not have it */
+            op->u.batch.resubmitted = 1;
+            break;
+        }
+    }
+
+    ngx_gettimeofday(&tv);
+    now = (uint64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
+    err = ngx_http_douyin_claim_submitting(op->store, op->items, op->nitems,
+                                           now, &op->owner);
+    if (err != 0) {
+        ngx_http_douyin_op_store_error(op, err, "storing the submit time");
+        op->rc = NGX_HTTP_DOUYIN_RC_RETRY;
+        return;
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        op->items[i].submit_ms = now;
+    }
 
     switch (ngx_http_douyin_dashscope_submit(op, &fail)) {
 
+    case NGX_BUSY:
+        /* sent, no answer: the items keep submit_ms, to be settled */
+        op->rc = NGX_HTTP_DOUYIN_RC_UNKNOWN;
+        return;
+
     case NGX_AGAIN:
+
+        /* refused for now, or not sent: this submit made no task */
+
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].submit_ms = 0;
+        }
+
         return;
 
     case NGX_DECLINED:
+
+        for (i = 0; i < op->nitems; i++) {
+            op->items[i].submit_ms = 0;
+        }
+
         ngx_http_douyin_op_failing(op, fail);
         return;
 
     default: /* NGX_OK */
         break;
+    }
+
+submitted:
+
+    for (i = 0; i < op->nitems; i++) {
+        op->items[i].submit_ms = 0;
     }
 
     err = ngx_http_douyin_claim_set_task(op->store, op->items, op->nitems,

@@ -125,6 +125,24 @@ ngx_http_douyin_result(const char *id, cJSON *rec, ngx_uint_t words)
         break;
 
     case NGX_HTTP_DOUYIN_PROCESSING:
+
+        /*
+         * a submit sent and not answered yet (submit_at, no task_id):
+         * settled through the provider's task list, never resent blindly
+         */
+
+        if (cJSON_GetObjectItemCaseSensitive(rec, "submit_at") != NULL
+            && cJSON_GetObjectItemCaseSensitive(rec, "task_id") == NULL)
+        {
+            cJSON_AddStringToObject(data, "message",
+                                    "The video is being transcribed; the "
+                                    "ASR provider has not answered its "
+                                    "submit yet, and it is not sent again "
+                                    "unless the provider's task list shows "
+                                    "that it never arrived.");
+            break;
+        }
+
         cJSON_AddStringToObject(data, "message",
                                 "The video is being transcribed.");
         break;

@@ -589,7 +589,7 @@ dashscope:
     POST /__emu/fault   HTTP routes "submit|query|result|list|cancel|*":
                          {"route","status":429,"code":"Throttling","message":"...",
                           "count":N,"delay_ms":M,"body":"raw","close":true,
-                          "process":true,"match":"path substring"}
+                          "process":true,"late_ms":L,"match":"path substring"}
                         task outcome, taken at submit (match = first file URL):
                          {"route":"task","code":"InternalError.Timeout"}  -> FAILED
                          {"route":"task","stuck":"RUNNING"|"PENDING"}      -> never ends
@@ -602,9 +602,15 @@ dashscope:
                           "result_base":"http://127.0.0.1:<port>","region":"cn-beijing"}
     POST /__emu/reset
 
-C<count> absent means unlimited.  A fault with only C<delay_ms> delays and
+C<count> absent means unlimited.  C<rate> (0..1) makes a fault hit only
+that share of the matching requests, drawn at random for each (a miss
+goes on to the next fault): C<{"route":"*","status":429,"rate":0.3}>.
+A fault with only C<delay_ms> delays and
 then answers normally.  C<process> runs the request normally (e.g. creates
 the task) and then answers with the fault.  C<close> drops the connection
-without an answer.  Times are the emulator's monotonic clock in seconds.
+without an answer.  C<late_ms> runs the request at once and sends its
+real answer only C<late_ms> later (a client with a shorter timeout has
+given up: a submit whose answer is lost although its task exists).
+Times are the emulator's monotonic clock in seconds.
 
 =cut

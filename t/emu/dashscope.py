@@ -43,6 +43,11 @@ Control API (not part of the real service)
   GET  /__emu/max_rate?kind=submit|query|list|result|cancel&window=1.0
   GET  /__emu/task?id=ID
   POST /__emu/fault     {"route":"submit|query|result|list|cancel|*|task|file", ...}
+                        e.g. a submit that reaches the service and whose
+                        answer is lost: {"route":"submit","process":true,
+                        "close":true} (the connection is cut after the task
+                        is made) or {"route":"submit","late_ms":3000} (the
+                        task is made at once, the answer sent 3 s later)
   GET|POST /__emu/config
   POST /__emu/reset
 """

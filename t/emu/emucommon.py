@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import random
 import re
 import socket
 import struct
@@ -154,8 +155,10 @@ class FaultRegistry:
 
     A fault is a dict with at least "route"; optional "count" (None =
     unlimited), "match" (substring of the request path+query, or of the file
-    URL for file-level routes).  take(route, subject) returns the first
-    matching fault with count left (decrementing it), or None."""
+    URL for file-level routes), "rate" (0..1: the share of the matching
+    requests it hits, drawn at random for each; a miss goes on to the next
+    fault).  take(route, subject) returns the first matching fault with
+    count left (decrementing it), or None."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -188,6 +191,9 @@ class FaultRegistry:
                     continue
                 c = f.get("count")
                 if c is not None and c <= 0:
+                    continue
+                rate = f.get("rate")
+                if rate is not None and random.random() >= float(rate):
                     continue
                 if c is not None:
                     f["count"] = c - 1
@@ -374,6 +380,13 @@ class EmuHandler(BaseHTTPRequestHandler):
         d = f.get("delay_ms")
         if d:
             time.sleep(float(d) / 1000.0)
+        late = f.get("late_ms")
+        if late:
+            # run the request now (e.g. create the task) and send its real
+            # answer only after late_ms: a client with a shorter timeout
+            # has given up by then, as with a slow network or server
+            self._run_late(run_normally, float(late) / 1000.0)
+            return True
         if f.get("close"):
             if f.get("process"):
                 self._run_swallowed(run_normally)
@@ -393,6 +406,22 @@ class EmuHandler(BaseHTTPRequestHandler):
         self.on_fault(label, status, f)
         self.reply(status, body, ctype)
         return True
+
+    def _run_late(self, fn, seconds):
+        import io
+        real = self.wfile
+        self.wfile = io.BytesIO()
+        try:
+            fn()
+        finally:
+            answer = self.wfile.getvalue()
+            self.wfile = real
+        time.sleep(seconds)
+        try:
+            self.wfile.write(answer)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
 
     def _run_swallowed(self, fn):
         import io
