@@ -96,17 +96,17 @@ static ngx_int_t ngx_http_douyin_parse_words(cJSON *s, cJSON *words);
 static ngx_int_t ngx_http_douyin_dashscope_parameters(
     ngx_http_douyin_main_conf_t *conf, cJSON *params);
 static ngx_int_t ngx_http_douyin_no_speech(const char *code);
-static ngx_int_t ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op,
+static ngx_int_t ngx_http_douyin_lost_list(ngx_http_douyin_op_t *op,
     int64_t from, int64_t to, ngx_http_douyin_candidate_t **cands,
     ngx_uint_t *n);
-static ngx_int_t ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op,
+static ngx_int_t ngx_http_douyin_lost_page(ngx_http_douyin_op_t *op,
     const char *url, int64_t from, int64_t to,
     ngx_http_douyin_candidate_t **cands, ngx_uint_t *n, ngx_uint_t *cap,
     ngx_uint_t *pages);
-static ngx_http_douyin_candidate_e ngx_http_douyin_settle_query(
+static ngx_http_douyin_candidate_e ngx_http_douyin_lost_query(
     ngx_http_douyin_op_t *op, const char *task_id);
-static void ngx_http_douyin_settle_pace(ngx_http_douyin_op_t *op);
-static void ngx_http_douyin_settle_other(ngx_http_douyin_op_t *op,
+static void ngx_http_douyin_lost_pace(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_lost_other(ngx_http_douyin_op_t *op,
     const char *task_id);
 static int ngx_libc_cdecl ngx_http_douyin_candidate_cmp(const void *one,
     const void *two);
@@ -284,7 +284,7 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
     to = (int64_t) hi + (int64_t) op->conf->http_timeout
          + NGX_HTTP_DOUYIN_SETTLE_SKEW;
 
-    if (ngx_http_douyin_settle_list(op, from, to, &cands, &n) != NGX_OK) {
+    if (ngx_http_douyin_lost_list(op, from, to, &cands, &n) != NGX_OK) {
         ngx_http_douyin_set(op->code, sizeof(op->code),
                             "ASR_SUBMIT_UNCERTAIN");
         return NGX_AGAIN;
@@ -315,20 +315,20 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
 
         asked++;
 
-        ngx_http_douyin_settle_pace(op);
+        ngx_http_douyin_lost_pace(op);
 
-        switch (ngx_http_douyin_settle_query(op, cands[i].id)) {
+        switch (ngx_http_douyin_lost_query(op, cands[i].id)) {
 
         case NGX_HTTP_DOUYIN_CANDIDATE_OURS:
-            ngx_http_douyin_set(op->u.batch.task_id, sizeof(op->u.batch.task_id),
-                                cands[i].id);
+            ngx_http_douyin_set(op->u.batch.task_id,
+                                sizeof(op->u.batch.task_id), cands[i].id);
             free(cands);
             op->code[0] = '\0';
             op->detail[0] = '\0';
             return NGX_OK;
 
         case NGX_HTTP_DOUYIN_CANDIDATE_OTHER:
-            ngx_http_douyin_settle_other(op, cands[i].id);
+            ngx_http_douyin_lost_other(op, cands[i].id);
             break;
 
         case NGX_HTTP_DOUYIN_CANDIDATE_OPEN:
@@ -368,7 +368,7 @@ ngx_http_douyin_dashscope_settle(ngx_http_douyin_op_t *op)
  */
 
 static ngx_int_t
-ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op, int64_t from,
+ngx_http_douyin_lost_list(ngx_http_douyin_op_t *op, int64_t from,
     int64_t to, ngx_http_douyin_candidate_t **cands, ngx_uint_t *n)
 {
     char        *url, *model;
@@ -434,7 +434,7 @@ ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op, int64_t from,
         }
 
         if (page > 1) {
-            ngx_http_douyin_settle_pace(op);
+            ngx_http_douyin_lost_pace(op);
         }
 
         ngx_snprintf((u_char *) url, len,
@@ -443,8 +443,8 @@ ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op, int64_t from,
                      op->conf->asr_url.data, start, end, model, page,
                      NGX_HTTP_DOUYIN_SETTLE_PAGE);
 
-        rc = ngx_http_douyin_settle_page(op, url, from, to, cands, n, &cap,
-                                         &pages);
+        rc = ngx_http_douyin_lost_page(op, url, from, to, cands, n, &cap,
+                                       &pages);
         if (rc != NGX_OK) {
             break;
         }
@@ -476,7 +476,7 @@ ngx_http_douyin_settle_list(ngx_http_douyin_op_t *op, int64_t from,
  */
 
 static ngx_int_t
-ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op, const char *url,
+ngx_http_douyin_lost_page(ngx_http_douyin_op_t *op, const char *url,
     int64_t from, int64_t to, ngx_http_douyin_candidate_t **cands,
     ngx_uint_t *n, ngx_uint_t *cap, ngx_uint_t *pages)
 {
@@ -583,7 +583,7 @@ ngx_http_douyin_settle_page(ngx_http_douyin_op_t *op, const char *url,
 /* queries the listed task task_id: is it the submit of the op's items? */
 
 static ngx_http_douyin_candidate_e
-ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
+ngx_http_douyin_lost_query(ngx_http_douyin_op_t *op, const char *task_id)
 {
     char                     *url;
     size_t                    len;
@@ -672,30 +672,34 @@ ngx_http_douyin_settle_query(ngx_http_douyin_op_t *op, const char *task_id)
  */
 
 static void
-ngx_http_douyin_settle_other(ngx_http_douyin_op_t *op, const char *task_id)
+ngx_http_douyin_lost_other(ngx_http_douyin_op_t *op, const char *task_id)
 {
-    void  *p;
+    void                        *p;
+    ngx_uint_t                   n;
+    ngx_http_douyin_op_batch_t  *b;
 
-    if (op->u.batch.nothers == op->u.batch.cothers) {
-        p = realloc(op->u.batch.others, (op->u.batch.cothers ? op->u.batch.cothers * 2 : 64)
-                                * sizeof(*op->u.batch.others));
+    b = &op->u.batch;
+
+    if (b->nothers == b->cothers) {
+        n = b->cothers ? b->cothers * 2 : 64;
+
+        p = realloc(b->others, n * sizeof(*b->others));
         if (p == NULL) {
             return;
         }
 
-        op->u.batch.others = p;
-        op->u.batch.cothers = op->u.batch.cothers ? op->u.batch.cothers * 2 : 64;
+        b->others = p;
+        b->cothers = n;
     }
 
-    ngx_http_douyin_set(op->u.batch.others[op->u.batch.nothers++], sizeof(*op->u.batch.others),
-                        task_id);
+    ngx_http_douyin_set(b->others[b->nothers++], sizeof(*b->others), task_id);
 }
 
 
 /* between two calls of a settle: the query rate's spacing (thread) */
 
 static void
-ngx_http_douyin_settle_pace(ngx_http_douyin_op_t *op)
+ngx_http_douyin_lost_pace(ngx_http_douyin_op_t *op)
 {
     ngx_msec_t       ms;
     struct timespec  ts;
