@@ -484,7 +484,9 @@ struct ngx_http_douyin_batch_s {
     ngx_event_t                 timer;          /* next step */
     ngx_msec_t                  started;        /* ngx_current_msec */
     ngx_uint_t                  polls;
-    ngx_uint_t                  reserved;       /* a rate slot is held */
+    ngx_queue_t                 rate_queue;     /* in runner->rate_waiting */
+    ngx_uint_t                  rate_waiting;   /* in that queue */
+    ngx_msec_t                  rate_since;     /* there since */
 };
 
 
@@ -521,6 +523,11 @@ struct ngx_http_douyin_runner_s {
 
     ngx_event_t                 recover_timer;
     ngx_thread_task_t          *recover_task;
+    ngx_msec_t                  started;        /* ngx_current_msec */
+
+    /* provider requests waiting for admission, submit and query */
+    ngx_queue_t                 rate_waiting[2];
+    ngx_event_t                 rate_timer[2];
 
     ngx_http_douyin_listing_t   listing;
 
@@ -663,7 +670,7 @@ time_t ngx_http_douyin_schedule_next(time_t now, ngx_uint_t *at,
 
 ngx_int_t ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-ngx_msec_t ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
+ngx_msec_t ngx_http_douyin_rate_admit(ngx_http_douyin_main_conf_t *dmcf,
     ngx_uint_t query);
 
 
@@ -760,9 +767,19 @@ typedef struct {
 
 ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log,
     ngx_http_douyin_main_conf_t *dmcf);
+/* a provider request paced by the douyin_asr_rate zone as it leaves */
+typedef struct {
+    ngx_http_douyin_main_conf_t *conf;
+    ngx_uint_t                  query;          /* 0: submit, 1: query */
+} ngx_http_douyin_pace_t;
+
 ngx_int_t ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size);
+ngx_int_t ngx_http_douyin_fetch_paced(ngx_http_douyin_fetch_t *f,
+    ngx_http_douyin_pace_t *pace, const char *method, const char *url,
+    const char *const *headers, const char *body, ngx_msec_t timeout,
+    size_t max_size);
 void ngx_http_douyin_fetch_free(ngx_http_douyin_fetch_t *f);
 
 
@@ -799,6 +816,12 @@ int ngx_http_douyin_expire_scan(ngx_http_douyin_store_t *store,
     time_t cutoff, ngx_http_douyin_item_t **items, ngx_uint_t *n);
 int ngx_http_douyin_expire_record(ngx_http_douyin_store_t *store,
     const char *aweme_id, time_t cutoff, ngx_uint_t *removed);
+
+
+/* ngx_http_douyin_rate.c (thread side): pacing as requests leave */
+
+void ngx_http_douyin_rate_pace(ngx_http_douyin_main_conf_t *dmcf,
+    ngx_uint_t query);
 
 
 
