@@ -23,6 +23,8 @@ static char *ngx_http_douyin_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_douyin_init_strings(ngx_conf_t *cf,
     ngx_http_douyin_main_conf_t *dmcf);
 static void *ngx_http_douyin_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_douyin_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_douyin_error_rewrite(ngx_http_request_t *r);
 static char *ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_douyin_store(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -137,6 +139,8 @@ static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
     { ngx_http_douyin_docs_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
     { ngx_http_douyin_openapi_handler, 0, 0, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_error_route =
+    { ngx_http_douyin_error_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
     { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0, 0,
       0 };
@@ -422,6 +426,13 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       &ngx_http_douyin_openapi_route },
 
+    { ngx_string("douyin_error"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_error_route },
+
     { ngx_string("douyin_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
@@ -491,7 +502,7 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
 
 static ngx_http_module_t  ngx_http_douyin_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_douyin_postconfiguration,     /* postconfiguration */
 
     ngx_http_douyin_create_main_conf,      /* create main configuration */
     ngx_http_douyin_init_main_conf,        /* init main configuration */
@@ -1212,6 +1223,7 @@ ngx_http_douyin_time_of_day(ngx_str_t *s)
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
  * douyin_subtitles ID FORMAT; douyin_info; douyin_docs; douyin_openapi;
+ * douyin_error;
  * douyin_process_pending; douyin_aweme_pending ID; douyin_aweme_status ID;
  * douyin_video_unread ID; douyin_video_delete ID; douyin_rss;
  * douyin_cleanup;
@@ -1965,6 +1977,49 @@ ipv4:
            || (a & 0xfff00000) == 0xac100000       /* 172.16.0.0/12 */
            || (a & 0xffff0000) == 0xc0a80000       /* 192.168.0.0/16 */
            || (a & 0xffff0000) == 0xa9fe0000;      /* 169.254.0.0/16 */
+}
+
+
+/*
+ * douyin_error answers in the rewrite phase, as nginx's "return" does,
+ * not as a content handler: error_page sends a request to its location
+ * with what the failed location left, and the access phases would run
+ * again there.  In a location with "satisfy any", an error after the
+ * allow/deny lines refused (a password file that cannot be read: 500)
+ * would then end as their 403, in HTML.
+ */
+
+static ngx_int_t
+ngx_http_douyin_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_douyin_error_rewrite;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_douyin_error_rewrite(ngx_http_request_t *r)
+{
+    ngx_http_douyin_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+
+    if (dlcf->handler != ngx_http_douyin_error_handler) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_douyin_error_handler(r);
 }
 
 

@@ -569,6 +569,7 @@ ngx_int_t ngx_http_douyin_method_not_allowed(ngx_http_request_t *r,
 ngx_int_t ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods);
 ngx_int_t ngx_http_douyin_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
+ngx_int_t ngx_http_douyin_error_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_douyin_handler.c: health, info, docs, openapi, process */
