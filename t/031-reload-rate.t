@@ -6,6 +6,14 @@
 # provider must see every video submitted once, submits again within a
 # few seconds of each reload (never a pause of the whole queue's length),
 # and never more than 10 submits in any 1 s.
+#
+# TEST 2 checks what the provider counts when requests wait in the thread
+# pool: every query takes 250 ms, so the pool's two threads are busy with
+# polls and a submit waits behind them for a varying while after its
+# admission.  Spaced where they were admitted (on the event loop's cached
+# clock), submits then arrive bunched (6 in 1 s at submit=5: the cause of
+# t/030-workers.t TEST 3 failing under load); spaced where they leave,
+# they do not.
 use t::Douyin;
 use t::Emu;
 use Test::Nginx::Socket 'no_plan';   # --- init asserts
@@ -88,6 +96,34 @@ Test::More::cmp_ok($t->[-1] - $t->[0], '<=', 10.5 + 3 * 4.0,
 --- response_body_like eval
 [ qr/^\{"kind":"submit","window":1\.0,"max":(?:[1-9]|10),"count":100\}$/,
   qr/^\{"kind":"query","window":1\.0,"max":(?:[1-9]|1[0-9]|20),"count":\d+\}$/ ]
+--- timeout: 90
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: submits spaced where they leave: with both threads often held by slow queries, never more than 5 submits in any 1 s at submit=5
+--- http_config
+    $TEST_NGINX_DOUYIN_HTTP
+    douyin_asr_rate submit=5 query=20;
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- init
+# every query answers after 250 ms: the two threads of the pool are busy
+# with polls most of the time, and a submit waits behind them for a
+# varying while after its admission
+t::Emu::emu_config('dashscope', { delay => 1.0 });
+t::Emu::emu_fault('dashscope', { route => 'query', delay_ms => 250 });
+my $ids = t::Emu::emu_generate(30, seconds => 0.2,
+                               start => '7300000000000000201')->{ids};
+my ($st) = t::Douyin::douyin_post('/api/process/async');
+Test::More::is($st, 200, 'POST /api/process/async: 200');
+t::Douyin::douyin_wait($ids, timeout => 60);
+my $t = t::Emu::emu_stats('dashscope')->{submit_times};
+Test::More::is(scalar @$t, 30, '30 submits');
+--- request
+GET /emu/dashscope/max_rate?kind=submit&window=1.0
+--- response_body_like: ^\{"kind":"submit","window":1\.0,"max":[1-5],"count":30\}$
 --- timeout: 90
 --- no_error_log
 [error]
