@@ -25,6 +25,10 @@ static ngx_int_t ngx_http_douyin_curl_headers(const char *const *headers,
     struct curl_slist **list);
 static size_t ngx_http_douyin_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
+#if (LIBCURL_VERSION_NUM >= 0x075000)
+static int ngx_http_douyin_curl_prereq(void *data, char *primary_ip,
+    char *local_ip, int primary_port, int local_port);
+#endif
 
 
 /* the worker's TLS settings for every upstream (file-system-go, ASR) */
@@ -107,6 +111,26 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size)
 {
+    return ngx_http_douyin_curl_paced(f, NULL, method, url, headers, body,
+                                      timeout, max_size);
+}
+
+
+/*
+ * ngx_http_douyin_curl_paced: ngx_http_douyin_curl_request() for a
+ * provider request that the douyin_asr_rate zone paces (pace: its kind;
+ * NULL: not paced): once the connection is made, right before the request is
+ * sent, the thread waits for its turn (ngx_http_douyin_rate_pace()), so
+ * that the spacing is that of the requests as they leave.  With a libcurl
+ * older than 7.80 (no pre-request callback) it waits before connecting.
+ */
+
+ngx_int_t
+ngx_http_douyin_curl_paced(ngx_http_douyin_curl_t *f,
+    ngx_http_douyin_pace_t *pace, const char *method, const char *url,
+    const char *const *headers, const char *body, ngx_msec_t timeout,
+    size_t max_size)
+{
     CURL                         *curl;
     CURLcode                      code;
     struct curl_slist            *list;
@@ -141,6 +165,16 @@ ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
 
     ngx_http_douyin_curl_setopt(curl, method, url, list, body, timeout,
                                 &ctx, errbuf);
+
+    if (pace != NULL) {
+#if (LIBCURL_VERSION_NUM >= 0x075000)
+        curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION,
+                         ngx_http_douyin_curl_prereq);
+        curl_easy_setopt(curl, CURLOPT_PREREQDATA, pace);
+#else
+        ngx_http_douyin_rate_pace(pace->conf, pace->query);
+#endif
+    }
 
     code = curl_easy_perform(curl);
 
@@ -332,3 +366,21 @@ ngx_http_douyin_curl_write(char *ptr, size_t size, size_t nmemb,
 
     return n;
 }
+
+
+#if (LIBCURL_VERSION_NUM >= 0x075000)
+
+/* CURLOPT_PREREQFUNCTION: connected, the request is about to be sent */
+
+static int
+ngx_http_douyin_curl_prereq(void *data, char *primary_ip, char *local_ip,
+    int primary_port, int local_port)
+{
+    ngx_http_douyin_pace_t *pace = data;
+
+    ngx_http_douyin_rate_pace(pace->conf, pace->query);
+
+    return CURL_PREREQFUNC_OK;
+}
+
+#endif

@@ -131,6 +131,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
     char                     *url, *body;
     size_t                    len;
     ngx_int_t                 rc;
+    ngx_http_douyin_pace_t    pace;
     ngx_http_douyin_curl_t    f;
 
     const char  *headers[] = {
@@ -158,9 +159,12 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                  "%s/api/v1/services/audio/asr/transcription%Z",
                  op->conf->asr_url.data);
 
-    (void) ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
-                                        op->conf->http_timeout,
-                                        NGX_HTTP_DOUYIN_ANSWER_MAX);
+    pace.conf = op->conf;
+    pace.query = 0;
+
+    (void) ngx_http_douyin_curl_paced(&f, &pace, "POST", url, headers, body,
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
     cJSON_free(body);
 
@@ -866,6 +870,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     char                            *url;
     size_t                           len;
     cJSON                           *json;
+    ngx_http_douyin_pace_t           pace;
     ngx_http_douyin_curl_t           f;
     ngx_http_douyin_task_status_e    task;
 
@@ -885,9 +890,12 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
                  op->conf->asr_url.data, op->u.batch.task_id);
 
-    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
-                                        op->conf->http_timeout,
-                                        NGX_HTTP_DOUYIN_ANSWER_MAX);
+    pace.conf = op->conf;
+    pace.query = 1;
+
+    (void) ngx_http_douyin_curl_paced(&f, &pace, "GET", url, headers, NULL,
+                                      op->conf->http_timeout,
+                                      NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
 
     ngx_http_douyin_metrics_call(op->conf, NGX_HTTP_DOUYIN_CALL_QUERY,

@@ -25,6 +25,8 @@ static ngx_int_t ngx_http_douyin_init_strings(ngx_conf_t *cf,
 static ngx_int_t ngx_http_douyin_needs_check(ngx_conf_t *cf,
     ngx_http_douyin_main_conf_t *dmcf);
 static void *ngx_http_douyin_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_douyin_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_douyin_error_rewrite(ngx_http_request_t *r);
 static char *ngx_http_douyin_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_douyin_store(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -64,6 +66,9 @@ static char *ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_douyin_cstr(ngx_conf_t *cf,
     ngx_http_douyin_cstr_t *dst, ngx_str_t *src);
+static void ngx_http_douyin_audio_url_check(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf);
+static ngx_uint_t ngx_http_douyin_url_private(ngx_http_douyin_cstr_t *url);
 static ngx_int_t ngx_http_douyin_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_douyin_init_process(ngx_cycle_t *cycle);
 static void ngx_http_douyin_exit_process(ngx_cycle_t *cycle);
@@ -136,6 +141,8 @@ static ngx_http_douyin_route_t  ngx_http_douyin_docs_route =
     { ngx_http_douyin_docs_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_openapi_route =
     { ngx_http_douyin_openapi_handler, 0, 0, 0, 0 };
+static ngx_http_douyin_route_t  ngx_http_douyin_error_route =
+    { ngx_http_douyin_error_handler, 0, 0, 0, 0 };
 static ngx_http_douyin_route_t  ngx_http_douyin_metrics_route =
     { ngx_http_douyin_metrics_handler, NGX_HTTP_DOUYIN_NEEDS_METRICS, 0, 0,
       0 };
@@ -421,6 +428,13 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
       0,
       &ngx_http_douyin_openapi_route },
 
+    { ngx_string("douyin_error"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_douyin_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_douyin_error_route },
+
     { ngx_string("douyin_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_douyin_handler,
@@ -490,7 +504,7 @@ static ngx_command_t  ngx_http_douyin_commands[] = {
 
 static ngx_http_module_t  ngx_http_douyin_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_douyin_postconfiguration,     /* postconfiguration */
 
     ngx_http_douyin_create_main_conf,      /* create main configuration */
     ngx_http_douyin_init_main_conf,        /* init main configuration */
@@ -1228,6 +1242,7 @@ ngx_http_douyin_time_of_day(ngx_str_t *s)
  * douyin_health; douyin_process; douyin_process_async; douyin_result ID;
  * douyin_videos; douyin_video ID; douyin_video_read ID; douyin_stats;
  * douyin_subtitles ID FORMAT; douyin_info; douyin_docs; douyin_openapi;
+ * douyin_error;
  * douyin_process_pending; douyin_aweme_pending ID; douyin_aweme_status ID;
  * douyin_video_unread ID; douyin_video_delete ID; douyin_rss;
  * douyin_cleanup;
@@ -1780,8 +1795,10 @@ ngx_http_douyin_ssl_trusted_certificate(ngx_conf_t *cf, ngx_command_t *cmd,
 /*
  * After the whole configuration is read: warn when the ASR key's
  * variable is not passed to workers by an "env" directive, when TLS
- * verification is off (and, for the feed,
- * ngx_http_douyin_rss_init_module()).
+ * verification is off, when the ASR cloud is told to fetch the audio from
+ * a private address (and, for the feed,
+ * ngx_http_douyin_rss_init_module()).  This runs for "nginx -t" and at
+ * every start and reload.
  */
 
 static ngx_int_t
@@ -1813,6 +1830,8 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_douyin_audio_url_check(cycle, dmcf);
+
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
     var = ccf->env.elts;
 
@@ -1833,6 +1852,193 @@ ngx_http_douyin_init_module(ngx_cycle_t *cycle)
                   &dmcf->asr_key_env);
 
     return NGX_OK;
+}
+
+
+/*
+ * The ASR cloud (DashScope) downloads every WAV from the audio base URL
+ * (douyin_audio_base_url, else douyin_filesystem_url): at a private
+ * address it cannot, and every video would fail at the provider
+ * (FILE_DOWNLOAD_FAILED).  Warned when the ASR URL is public and the
+ * audio URL private, both named; from the configuration's text alone:
+ * nothing is resolved or contacted ("nginx -t" runs this too).
+ */
+
+static void
+ngx_http_douyin_audio_url_check(ngx_cycle_t *cycle,
+    ngx_http_douyin_main_conf_t *dmcf)
+{
+    if (dmcf->audio_base_url.data == NULL
+        || ngx_http_douyin_url_private(&dmcf->asr_url)
+        || !ngx_http_douyin_url_private(&dmcf->audio_base_url))
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                  "douyin: the ASR provider at \"%s\" would fetch the audio "
+                  "from \"%s\" (%s), a private address it cannot reach "
+                  "from the internet: every video would fail; set "
+                  "\"douyin_audio_base_url\" to file-system-go's public "
+                  "address",
+                  dmcf->asr_url.data, dmcf->audio_base_url.data,
+                  dmcf->audio_base_url.data == dmcf->filesystem_url.data
+                  ? "douyin_filesystem_url, as douyin_audio_base_url is "
+                    "not set"
+                  : "douyin_audio_base_url");
+}
+
+
+/*
+ * ngx_http_douyin_url_private: 1 when the host of the http(s) URL can
+ * only be reached from inside: an IPv4 address in 10/8, 172.16/12,
+ * 192.168/16 (RFC 1918), 127/8, 169.254/16 or 0/8; the IPv6 ::1, ::,
+ * fc00::/7 or fe80::/10 (or an IPv4-mapped one of the above); "localhost"
+ * or a name under it; or a name without a dot (a Docker service name such
+ * as "file-system-go", a host of the LAN).  From the text only.
+ */
+
+static ngx_uint_t
+ngx_http_douyin_url_private(ngx_http_douyin_cstr_t *url)
+{
+    u_char     *p, *host, *end, *last;
+    size_t      len;
+    in_addr_t   a;
+#if (NGX_HAVE_INET6)
+    u_char      a6[16];
+#endif
+
+    last = (u_char *) url->data + url->len;
+
+    p = ngx_strlcasestrn((u_char *) url->data, last, (u_char *) "://",
+                         3 - 1);
+    if (p == NULL) {
+        return 0;
+    }
+
+    host = p + 3;
+
+    for (end = host; end < last; end++) {
+        if (*end == '/' || *end == '?' || *end == '#') {
+            break;
+        }
+    }
+
+    /* user:password@ */
+
+    for (p = host; p < end; p++) {
+        if (*p == '@') {
+            host = p + 1;
+        }
+    }
+
+    if (host < end && *host == '[') {
+        p = ngx_strlchr(host, end, ']');
+        if (p == NULL) {
+            return 0;
+        }
+
+#if (NGX_HAVE_INET6)
+        if (ngx_inet6_addr(host + 1, p - host - 1, a6) != NGX_OK) {
+            return 0;
+        }
+
+        if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *) a6)) {
+            a = ((in_addr_t) a6[12] << 24) | (a6[13] << 16) | (a6[14] << 8)
+                | a6[15];
+            goto ipv4;
+        }
+
+        return IN6_IS_ADDR_LOOPBACK((struct in6_addr *) a6)
+               || IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *) a6)
+               || (a6[0] & 0xfe) == 0xfc
+               || (a6[0] == 0xfe && (a6[1] & 0xc0) == 0x80);
+#else
+        return 0;
+#endif
+    }
+
+    p = ngx_strlchr(host, end, ':');
+    if (p != NULL) {
+        end = p;
+    }
+
+    len = end - host;
+
+    if (len > 0 && host[len - 1] == '.') {
+        len--;
+    }
+
+    if (len == 0) {
+        return 0;
+    }
+
+    a = ngx_inet_addr(host, len);
+
+    if (a != INADDR_NONE) {
+        a = ntohl(a);
+        goto ipv4;
+    }
+
+    if ((len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0)
+        || (len > 10
+            && ngx_strncasecmp(host + len - 10, (u_char *) ".localhost", 10)
+               == 0))
+    {
+        return 1;
+    }
+
+    return ngx_strlchr(host, host + len, '.') == NULL;
+
+ipv4:
+
+    return (a >> 24) == 10 || (a >> 24) == 127 || (a >> 24) == 0
+           || (a & 0xfff00000) == 0xac100000       /* 172.16.0.0/12 */
+           || (a & 0xffff0000) == 0xc0a80000       /* 192.168.0.0/16 */
+           || (a & 0xffff0000) == 0xa9fe0000;      /* 169.254.0.0/16 */
+}
+
+
+/*
+ * douyin_error answers in the rewrite phase, as nginx's "return" does,
+ * not as a content handler: error_page sends a request to its location
+ * with what the failed location left, and the access phases would run
+ * again there.  In a location with "satisfy any", an error after the
+ * allow/deny lines refused (a password file that cannot be read: 500)
+ * would then end as their 403, in HTML.
+ */
+
+static ngx_int_t
+ngx_http_douyin_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_douyin_error_rewrite;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_douyin_error_rewrite(ngx_http_request_t *r)
+{
+    ngx_http_douyin_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_douyin_module);
+
+    if (dlcf->handler != ngx_http_douyin_error_handler) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_douyin_error_handler(r);
 }
 
 

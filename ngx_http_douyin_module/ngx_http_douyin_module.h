@@ -614,7 +614,9 @@ struct ngx_http_douyin_batch_s {
     ngx_event_t                 timer;          /* next step */
     ngx_msec_t                  started;        /* ngx_current_msec */
     ngx_uint_t                  polls;
-    ngx_uint_t                  reserved;       /* a rate slot is held */
+    ngx_queue_t                 rate_queue;     /* in runner->rate_waiting */
+    ngx_uint_t                  rate_waiting;   /* in that queue */
+    ngx_msec_t                  rate_since;     /* there since */
     ngx_uint_t                  detached;       /* its jobs were answered:
                                                    the store kept failing */
 };
@@ -671,6 +673,12 @@ struct ngx_http_douyin_runner_s {
     ngx_event_t                 settle_timer;   /* worker 0 only */
     ngx_thread_task_t          *settle_task;
 
+    ngx_msec_t                  started;        /* ngx_current_msec */
+
+    /* provider requests waiting for admission, submit and query */
+    ngx_queue_t                 rate_waiting[2];
+    ngx_event_t                 rate_timer[2];
+
     ngx_http_douyin_listing_t   listing;
 
     ngx_flag_t                  registered;     /* in the "workers" db */
@@ -711,6 +719,7 @@ ngx_int_t ngx_http_douyin_method_not_allowed(ngx_http_request_t *r,
 ngx_int_t ngx_http_douyin_accept(ngx_http_request_t *r, ngx_uint_t methods);
 ngx_int_t ngx_http_douyin_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
+ngx_int_t ngx_http_douyin_error_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_douyin_handler.c: health, info, docs, openapi, process */
@@ -829,7 +838,7 @@ ngx_int_t ngx_http_douyin_rate_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 ngx_int_t ngx_http_douyin_zone_init(ngx_shm_zone_t *shm_zone, void *data,
     size_t size);
-ngx_msec_t ngx_http_douyin_rate_reserve(ngx_http_douyin_main_conf_t *dmcf,
+ngx_msec_t ngx_http_douyin_rate_admit(ngx_http_douyin_main_conf_t *dmcf,
     ngx_uint_t query);
 
 
@@ -942,9 +951,19 @@ typedef struct {
 
 ngx_int_t ngx_http_douyin_curl_global_init(ngx_log_t *log,
     ngx_http_douyin_main_conf_t *dmcf);
+/* a provider request paced by the douyin_asr_rate zone as it leaves */
+typedef struct {
+    ngx_http_douyin_main_conf_t *conf;
+    ngx_uint_t                  query;          /* 0: submit, 1: query */
+} ngx_http_douyin_pace_t;
+
 ngx_int_t ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f,
     const char *method, const char *url, const char *const *headers,
     const char *body, ngx_msec_t timeout, size_t max_size);
+ngx_int_t ngx_http_douyin_curl_paced(ngx_http_douyin_curl_t *f,
+    ngx_http_douyin_pace_t *pace, const char *method, const char *url,
+    const char *const *headers, const char *body, ngx_msec_t timeout,
+    size_t max_size);
 void ngx_http_douyin_curl_free(ngx_http_douyin_curl_t *f);
 
 
@@ -986,6 +1005,12 @@ int ngx_http_douyin_expire_scan(ngx_http_douyin_store_t *store,
     time_t cutoff, ngx_http_douyin_item_t **items, ngx_uint_t *n);
 int ngx_http_douyin_expire_record(ngx_http_douyin_store_t *store,
     const char *aweme_id, time_t cutoff, ngx_uint_t *removed);
+
+
+/* ngx_http_douyin_rate.c (thread side): pacing as requests leave */
+
+void ngx_http_douyin_rate_pace(ngx_http_douyin_main_conf_t *dmcf,
+    ngx_uint_t query);
 
 
 

@@ -537,3 +537,103 @@ ngx_http_douyin_send_static(ngx_http_request_t *r, const char *type,
     return ngx_http_douyin_send_body(r, NGX_HTTP_OK, &t, (u_char *) data,
                                      len);
 }
+
+
+/*
+ * The bodies of the errors nginx raises itself in front of the handlers
+ * (allow/deny, auth_basic, client_max_body_size, a missing password
+ * file, ...), by status; what is not listed gets HTTP_ERROR.
+ */
+
+static const ngx_http_douyin_error_t  ngx_http_douyin_nginx_errors[] = {
+
+    ngx_http_douyin_error(NGX_HTTP_BAD_REQUEST, "BAD_REQUEST",
+                          "The request is not valid HTTP."),
+
+    ngx_http_douyin_error(NGX_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
+                          "This route needs the owner's user name and "
+                          "password."),
+
+    ngx_http_douyin_error(NGX_HTTP_FORBIDDEN, "FORBIDDEN",
+                          "This route is not open to this address."),
+
+    ngx_http_douyin_error(NGX_HTTP_NOT_FOUND, "NOT_FOUND",
+                          "There is no such route."),
+
+    ngx_http_douyin_error(NGX_HTTP_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                          "This method is not allowed here."),
+
+    ngx_http_douyin_error(NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          "BODY_TOO_LARGE",
+                          "The request body is larger than this server "
+                          "accepts."),
+
+    ngx_http_douyin_error(NGX_HTTP_REQUEST_URI_TOO_LARGE, "URI_TOO_LONG",
+                          "The request's URI is too long."),
+
+    ngx_http_douyin_error(NGX_HTTP_TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS",
+                          "Too many requests; try again later."),
+
+    ngx_http_douyin_error(NGX_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
+                          "The server failed; see its error log."),
+
+    ngx_http_douyin_error(NGX_HTTP_BAD_GATEWAY, "BAD_GATEWAY",
+                          "An upstream server answered badly or not at "
+                          "all."),
+
+    ngx_http_douyin_error(NGX_HTTP_SERVICE_UNAVAILABLE,
+                          "SERVICE_UNAVAILABLE",
+                          "The service is unavailable; try again later."),
+
+    ngx_http_douyin_error(NGX_HTTP_GATEWAY_TIME_OUT, "GATEWAY_TIMEOUT",
+                          "An upstream server did not answer in time."),
+
+    ngx_http_douyin_error(0, "HTTP_ERROR", "The request failed.")
+};
+
+
+/*
+ * ngx_http_douyin_error_handler: douyin_error, the handler of the
+ * location that error_page sends nginx's own errors to (error_page 403
+ * 413 ... @douyin_error): the error body in the API's shape,
+ * {"success":false,"error":"<CODE>","detail":"<sentence>"}, with the
+ * status nginx raised (r->err_status), whatever the method (HEAD: the
+ * headers only).  Headers already set for the error stay (auth_basic's
+ * WWW-Authenticate).  Reached directly (no error), it is a 404.
+ */
+
+ngx_int_t
+ngx_http_douyin_error_handler(ngx_http_request_t *r)
+{
+    size_t                          len;
+    u_char                         *p;
+    ngx_uint_t                      status;
+    const ngx_http_douyin_error_t  *e;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    status = r->err_status ? r->err_status : NGX_HTTP_NOT_FOUND;
+
+    for (e = ngx_http_douyin_nginx_errors; e->status != 0; e++) {
+        if (e->status == status) {
+            break;
+        }
+    }
+
+    len = sizeof("{\"success\":false,\"error\":\"\",\"detail\":\"\"}") - 1
+          + ngx_strlen(e->code) + ngx_strlen(e->detail);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the codes and sentences are plain ASCII without '"' or '\' */
+
+    (void) ngx_sprintf(p, "{\"success\":false,\"error\":\"%s\","
+                       "\"detail\":\"%s\"}", e->code, e->detail);
+
+    return ngx_http_douyin_send_json(r, status, p, len);
+}

@@ -31,6 +31,13 @@
 
 
 #define NGX_HTTP_DOUYIN_RECOVER_INTERVAL  3000
+/*
+ * in its first seconds a worker looks for orphans more often: after a
+ * reload the old workers exit a moment after the new ones start, and
+ * what they leave is to be resumed at once
+ */
+#define NGX_HTTP_DOUYIN_RECOVER_EARLY     500
+#define NGX_HTTP_DOUYIN_RECOVER_YOUNG     10000
 #define NGX_HTTP_DOUYIN_BACKOFF_MAX       30000
 #define NGX_HTTP_DOUYIN_WATCH             500
 
@@ -54,6 +61,8 @@ static ngx_http_douyin_batch_t *ngx_http_douyin_batch_create(
 static void ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
     ngx_msec_t delay);
 static void ngx_http_douyin_batch_timer(ngx_event_t *ev);
+static void ngx_http_douyin_batch_post(ngx_http_douyin_batch_t *batch);
+static void ngx_http_douyin_rate_timer(ngx_event_t *ev);
 static void ngx_http_douyin_batch_done(ngx_event_t *ev);
 static void ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
     ngx_http_douyin_op_t *op);
@@ -98,6 +107,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
     char                      *path;
+    ngx_uint_t                 i;
     ngx_http_douyin_runner_t  *runner;
 
     runner = ngx_pcalloc(cycle->pool, sizeof(ngx_http_douyin_runner_t));
@@ -123,6 +133,16 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     runner->dispatch_timer.data = runner;
     runner->dispatch_timer.log = cycle->log;
     runner->dispatch_timer.cancelable = 1;
+
+    runner->started = ngx_current_msec;
+
+    for (i = 0; i < 2; i++) {
+        ngx_queue_init(&runner->rate_waiting[i]);
+        runner->rate_timer[i].handler = ngx_http_douyin_rate_timer;
+        runner->rate_timer[i].data = runner;
+        runner->rate_timer[i].log = cycle->log;
+        runner->rate_timer[i].cancelable = 1;
+    }
 
     runner->owner.pid = ngx_pid;
     /*
@@ -278,6 +298,7 @@ void
 ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf)
 {
+    ngx_uint_t                 i;
     ngx_queue_t               *q;
     ngx_http_douyin_job_t     *job;
     ngx_http_douyin_batch_t   *batch;
@@ -354,6 +375,12 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
 
     if (runner->watch.timer_set) {
         ngx_del_timer(&runner->watch);
+    }
+
+    for (i = 0; i < 2; i++) {
+        if (runner->rate_timer[i].timer_set) {
+            ngx_del_timer(&runner->rate_timer[i]);
+        }
     }
 
     ngx_http_douyin_listing_free(&runner->listing);
@@ -1050,14 +1077,12 @@ ngx_http_douyin_batch_create(ngx_http_douyin_runner_t *runner, ngx_uint_t n)
 }
 
 
-/* runs the batch's op after delay ms (and after its rate slot) */
+/* runs the batch's op after delay ms (and after its rate admission) */
 
 static void
 ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
     ngx_msec_t delay)
 {
-    batch->reserved = 0;
-
     if (delay == 0) {
         ngx_http_douyin_batch_timer(&batch->timer);
         return;
@@ -1067,13 +1092,24 @@ ngx_http_douyin_batch_schedule(ngx_http_douyin_batch_t *batch,
 }
 
 
+/*
+ * A provider request (submit, query) first waits in this worker's queue
+ * of its kind, first come first served; only the head of the queue asks
+ * the douyin_asr_rate zone for admission (ngx_http_douyin_rate_admit()),
+ * which books nothing ahead.  So the zone never holds slots for the
+ * videos a worker has queued, and a worker that exits takes its queue
+ * with it; the next workers resume those videos from the store.
+ */
+
 static void
 ngx_http_douyin_batch_timer(ngx_event_t *ev)
 {
     ngx_http_douyin_batch_t *batch = ev->data;
 
-    ngx_msec_t             delay;
-    ngx_http_douyin_op_t  *op;
+    ngx_uint_t                 query;
+    ngx_msec_t                 delay;
+    ngx_http_douyin_op_t      *op;
+    ngx_http_douyin_runner_t  *runner;
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
 
@@ -1082,29 +1118,85 @@ ngx_http_douyin_batch_timer(ngx_event_t *ev)
     }
 
     op = batch->task->ctx;
+    runner = batch->runner;
 
-    if (!batch->reserved
-        && (op->op == NGX_HTTP_DOUYIN_OP_SUBMIT
-            || op->op == NGX_HTTP_DOUYIN_OP_POLL))
+    if (op->op != NGX_HTTP_DOUYIN_OP_SUBMIT
+        && op->op != NGX_HTTP_DOUYIN_OP_POLL)
     {
-        batch->reserved = 1;
-
-        delay = ngx_http_douyin_rate_reserve(batch->runner->conf,
-                                        op->op == NGX_HTTP_DOUYIN_OP_POLL);
-        if (delay > 0) {
-            ngx_http_douyin_metrics_rate_wait(batch->runner->conf,
-                                          op->op == NGX_HTTP_DOUYIN_OP_POLL,
-                                          delay);
-            ngx_add_timer(&batch->timer, delay);
-            return;
-        }
+        ngx_http_douyin_batch_post(batch);
+        return;
     }
 
-    batch->reserved = 0;
+    query = (op->op == NGX_HTTP_DOUYIN_OP_POLL);
 
+    if (ngx_queue_empty(&runner->rate_waiting[query])) {
+        delay = ngx_http_douyin_rate_admit(runner->conf, query);
+
+        if (delay == 0) {
+            ngx_http_douyin_batch_post(batch);
+            return;
+        }
+
+        ngx_add_timer(&runner->rate_timer[query], delay);
+    }
+
+    ngx_queue_insert_tail(&runner->rate_waiting[query], &batch->rate_queue);
+    batch->rate_waiting = 1;
+    batch->rate_since = ngx_current_msec;
+}
+
+
+/* the head of a queue of waiting provider requests asks again */
+
+static void
+ngx_http_douyin_rate_timer(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    ngx_uint_t                query;
+    ngx_msec_t                delay;
+    ngx_queue_t              *q;
+    ngx_http_douyin_batch_t  *batch;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    query = (ev == &runner->rate_timer[1]);
+
+    while (!ngx_queue_empty(&runner->rate_waiting[query])) {
+
+        delay = ngx_http_douyin_rate_admit(runner->conf, query);
+
+        if (delay > 0) {
+            ngx_add_timer(ev, delay);
+            return;
+        }
+
+        q = ngx_queue_head(&runner->rate_waiting[query]);
+        ngx_queue_remove(q);
+
+        batch = ngx_queue_data(q, ngx_http_douyin_batch_t, rate_queue);
+        batch->rate_waiting = 0;
+
+        ngx_http_douyin_metrics_rate_wait(runner->conf, query,
+                                          ngx_current_msec
+                                          - batch->rate_since);
+
+        ngx_http_douyin_batch_post(batch);
+    }
+}
+
+
+/* the batch's op goes to the thread pool */
+
+static void
+ngx_http_douyin_batch_post(ngx_http_douyin_batch_t *batch)
+{
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
                    "douyin batch %p: posting op %ui", batch,
-                   (ngx_uint_t) op->op);
+                   (ngx_uint_t) ((ngx_http_douyin_op_t *)
+                                 batch->task->ctx)->op);
 
     if (ngx_http_douyin_task_post(batch->runner->conf->thread_pool,
                                   batch->task)
@@ -1503,6 +1595,11 @@ ngx_http_douyin_batch_end(ngx_http_douyin_batch_t *batch)
         ngx_del_timer(&batch->timer);
     }
 
+    if (batch->rate_waiting) {
+        ngx_queue_remove(&batch->rate_queue);
+        batch->rate_waiting = 0;
+    }
+
     runner->inflight -= op->nitems;
     ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT,
                               -(ngx_atomic_int_t) op->nitems);
@@ -1787,7 +1884,10 @@ next:
 
     if (!(ngx_exiting || ngx_terminate || ngx_quit)) {
         ngx_add_timer(&runner->recover_timer,
-                      NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
+                      ngx_current_msec - runner->started
+                      < NGX_HTTP_DOUYIN_RECOVER_YOUNG
+                      ? NGX_HTTP_DOUYIN_RECOVER_EARLY
+                      : NGX_HTTP_DOUYIN_RECOVER_INTERVAL);
     }
 }
 

@@ -121,7 +121,8 @@ t::Douyin::douyin_post('/api/douyin/aweme/7609169800750206794/pending',
 --- error_code eval
 [ 401, 200, 200, 200, 200, 200 ]
 --- response_body_like eval
-[ qr/401/, qr/^\{"success":true,"message":"[^"]+","data":\{"pending":1\}\}$/,
+[ qr/^\{"success":false,"error":"UNAUTHORIZED","detail":"[^"]+"\}$/,
+  qr/^\{"success":true,"message":"[^"]+","data":\{"pending":1\}\}$/,
   qr/marked unread/, qr/deleted, its file was kept/,
   qr/^\{"known":true,"status":"deleted",/, qr/deleted with its file/ ]
 --- timeout: 10
