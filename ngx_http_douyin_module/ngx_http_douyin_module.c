@@ -2045,6 +2045,7 @@ ngx_http_douyin_error_rewrite(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_douyin_init_process(ngx_cycle_t *cycle)
 {
+    ngx_int_t                     rc;
     ngx_http_douyin_main_conf_t  *dmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -2067,7 +2068,15 @@ ngx_http_douyin_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_douyin_runner_init(cycle, dmcf);
+    rc = ngx_http_douyin_runner_init(cycle, dmcf);
+
+    if (rc != NGX_OK) {
+        return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
+    }
+
+    /* the scheduled jobs, retention and settling run on the runner */
+
+    return ngx_http_douyin_schedule_init(cycle, dmcf->runner);
 }
 
 
@@ -2079,6 +2088,10 @@ ngx_http_douyin_exit_process(ngx_cycle_t *cycle)
     dmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_douyin_module);
 
     if (dmcf != NULL) {
+        if (dmcf->runner != NULL) {
+            ngx_http_douyin_schedule_exit(dmcf->runner);
+        }
+
         ngx_http_douyin_runner_exit(cycle, dmcf);
         ngx_http_douyin_metrics_exit_process(dmcf);
     }

@@ -812,11 +812,9 @@ ngx_http_douyin_err_e ngx_http_douyin_job_run(
     ngx_http_douyin_job_done_pt done, void *data);
 
 
-/* ngx_http_douyin_settle.c (event loop part): the settle timer */
+/* ngx_http_douyin_settle.c (event loop part): is a note waiting */
 
-void ngx_http_douyin_settle_init(ngx_cycle_t *cycle,
-    ngx_http_douyin_runner_t *runner);
-void ngx_http_douyin_settle_exit(ngx_http_douyin_runner_t *runner);
+ngx_uint_t ngx_http_douyin_settle_waiting(ngx_http_douyin_store_t *store);
 
 
 /* ngx_http_douyin_schedule.c: scheduled jobs, retention, cleanup */

@@ -98,8 +98,10 @@ static ngx_int_t ngx_http_douyin_recover_batch(
  * store, and when a process handler is configured, initialises libcurl,
  * reads the key from the environment, registers the worker in the
  * shared zone and arms the recovery timer.  Errors are logged; the
- * handlers then answer 503.  Returns NGX_OK, or NGX_ERROR when out of
- * memory.
+ * handlers then answer 503.  Returns NGX_OK when the runner can start
+ * background work (ngx_http_douyin_schedule_init() follows), NGX_DECLINED
+ * when it cannot (no file-system-go handler, or libcurl failed), or
+ * NGX_ERROR when out of memory.
  */
 
 ngx_int_t
@@ -169,12 +171,12 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
     }
 
     if (!(dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_FSGO)) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     if (ngx_http_douyin_curl_global_init(cycle->log, dmcf) != NGX_OK) {
         runner->store_ok = 0;
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     if (dmcf->needs & NGX_HTTP_DOUYIN_NEEDS_KEY) {
@@ -193,10 +195,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         }
     }
 
-    /* deletes and mark-reads that file-system-go left unknown */
-    ngx_http_douyin_settle_init(cycle, runner);
-
-    return ngx_http_douyin_schedule_init(cycle, runner);
+    return NGX_OK;
 }
 
 
@@ -309,9 +308,6 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
     if (runner == NULL) {
         return;
     }
-
-    ngx_http_douyin_schedule_exit(runner);
-    ngx_http_douyin_settle_exit(runner);
 
     if (runner->dispatch_timer.timer_set) {
         ngx_del_timer(&runner->dispatch_timer);

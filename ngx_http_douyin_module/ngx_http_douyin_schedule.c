@@ -25,6 +25,10 @@
  * each generation), daily at its time, and for POST /api/aweme/cleanup.
  * Each run ends by storing its summary in the lease (OP_LEASE_END),
  * which GET /health shows.
+ *
+ * Settling: worker 0 looks every second for deletes and mark-reads that
+ * file-system-go left unknown, and posts OP_SETTLE when one waits
+ * (ngx_http_douyin_settle.c says how a note is settled).
  */
 
 
@@ -33,6 +37,11 @@
 
 #define NGX_HTTP_DOUYIN_SCHED_PROCESS    "process"
 #define NGX_HTTP_DOUYIN_SCHED_RETENTION  "retention"
+
+/* settling: how often worker 0 looks, in ms; how many douyin_http_timeout
+ * a note waits before "not done" is final */
+#define NGX_HTTP_DOUYIN_SETTLE_INTERVAL  1000
+#define NGX_HTTP_DOUYIN_SETTLE_WAIT      10
 
 
 struct ngx_http_douyin_sched_s {
@@ -101,6 +110,12 @@ static void ngx_http_douyin_retention_respond(ngx_http_douyin_sched_t *sched,
     ngx_http_douyin_err_e err, cJSON *json);
 static void ngx_http_douyin_cleanup_request_cleanup(void *data);
 static void ngx_http_douyin_sched_free_items(ngx_http_douyin_sched_t *sched);
+static void ngx_http_douyin_sched_settle_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner);
+static void ngx_http_douyin_sched_settle_exit(
+    ngx_http_douyin_runner_t *runner);
+static void ngx_http_douyin_sched_settle_timer(ngx_event_t *ev);
+static void ngx_http_douyin_sched_settle_done(ngx_event_t *ev);
 static u_char *ngx_http_douyin_local_time(u_char *buf, time_t t);
 static cJSON *ngx_http_douyin_sched_json(ngx_http_douyin_main_conf_t *dmcf,
     const char *name, ngx_uint_t *at, ngx_uint_t nat);
@@ -128,6 +143,9 @@ ngx_http_douyin_schedule_init(ngx_cycle_t *cycle,
      */
 
     tzset();
+
+    /* deletes and mark-reads that file-system-go left unknown */
+    ngx_http_douyin_sched_settle_init(cycle, runner);
 
     if (dmcf->nprocess_at > 0) {
         runner->process = ngx_http_douyin_sched_create(cycle, runner,
@@ -211,6 +229,8 @@ ngx_http_douyin_sched_create(ngx_cycle_t *cycle,
 void
 ngx_http_douyin_schedule_exit(ngx_http_douyin_runner_t *runner)
 {
+    ngx_http_douyin_sched_settle_exit(runner);
+
     if (runner->retention != NULL) {
         ngx_http_douyin_sched_free_items(runner->retention);
         cJSON_Delete(runner->retention->failed_files);
@@ -1003,6 +1023,170 @@ ngx_http_douyin_sched_free_items(ngx_http_douyin_sched_t *sched)
     sched->items = NULL;
     sched->nitems = 0;
     sched->next_item = 0;
+}
+
+
+/* ---- settling ------------------------------------------------------ */
+
+
+/*
+ * settling what file-system-go left unknown (ngx_http_douyin_settle.c):
+ * at init_process, after the store is open and file-system-go is
+ * configured, worker 0 arms the settle timer.  Errors (out of memory) are
+ * logged; nothing is settled then.
+ */
+
+static void
+ngx_http_douyin_sched_settle_init(ngx_cycle_t *cycle,
+    ngx_http_douyin_runner_t *runner)
+{
+    ngx_thread_task_t  *task;
+
+    if (ngx_worker != 0 || !runner->store_ok) {
+        return;
+    }
+
+    task = ngx_thread_task_alloc(cycle->pool, sizeof(ngx_http_douyin_op_t));
+    if (task == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "douyin: no memory for the settle task");
+        return;
+    }
+
+    task->handler = ngx_http_douyin_op_handler;
+    task->event.handler = ngx_http_douyin_sched_settle_done;
+    task->event.data = runner;
+    task->event.log = cycle->log;
+
+    runner->settle_task = task;
+
+    runner->settle_timer.handler = ngx_http_douyin_sched_settle_timer;
+    runner->settle_timer.data = runner;
+    runner->settle_timer.log = cycle->log;
+    runner->settle_timer.cancelable = 1;
+
+    ngx_add_timer(&runner->settle_timer, NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
+}
+
+
+/* exit_process: what the settle task's op still holds */
+
+static void
+ngx_http_douyin_sched_settle_exit(ngx_http_douyin_runner_t *runner)
+{
+    if (runner->settle_task == NULL) {
+        return;
+    }
+
+    if (runner->settle_task->event.timer_set) {
+        ngx_del_timer(&runner->settle_task->event);
+    }
+
+    if (runner->settle_timer.timer_set) {
+        ngx_del_timer(&runner->settle_timer);
+    }
+
+    ngx_http_douyin_op_free(runner->settle_task->ctx);
+}
+
+
+/* every second: post OP_SETTLE when a note is waiting */
+
+static void
+ngx_http_douyin_sched_settle_timer(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    ngx_http_douyin_op_t  *op;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (runner->settle_task->event.active
+        || !ngx_http_douyin_settle_waiting(&runner->store))
+    {
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
+        return;
+    }
+
+    op = runner->settle_task->ctx;
+    ngx_memzero(op, sizeof(ngx_http_douyin_op_t));
+
+    op->op = NGX_HTTP_DOUYIN_OP_SETTLE;
+    op->conf = runner->conf;
+    op->store = &runner->store;
+    op->owner = runner->owner;
+    op->u.settle.now = ngx_time();
+    op->u.settle.cutoff = op->u.settle.now
+                          - (time_t) (NGX_HTTP_DOUYIN_SETTLE_WAIT
+                                      * runner->conf->http_timeout / 1000);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "douyin settle posted");
+
+    if (ngx_http_douyin_task_post(runner->conf->thread_pool,
+                                  runner->settle_task)
+        != NGX_OK)
+    {
+        ngx_add_timer(ev, NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
+    }
+}
+
+
+/* OP_SETTLE is done: log what was settled, arm the timer again */
+
+static void
+ngx_http_douyin_sched_settle_done(ngx_event_t *ev)
+{
+    ngx_http_douyin_runner_t *runner = ev->data;
+
+    ngx_uint_t             i, changed;
+    ngx_http_douyin_op_t  *op;
+
+    if (ngx_http_douyin_task_timedout(ev)) {
+        return;
+    }
+
+    op = runner->settle_task->ctx;
+    changed = 0;
+
+    if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
+        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
+                      "douyin: settling: %s: %s", op->code, op->detail);
+
+    } else if (op->detail[0] != '\0') {
+
+        /* file-system-go did not answer a check: the note waits */
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, runner->log, 0,
+                       "douyin settle: %s", op->detail);
+    }
+
+    for (i = 0; i < op->nitems; i++) {
+        if (op->items[i].error[0] == '\0') {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
+                      "douyin: video %s: the %s that file-system-go left "
+                      "unanswered is settled: %s", op->items[i].aweme_id,
+                      op->items[i].claimed ? "delete" : "mark-read",
+                      op->items[i].error);
+
+        changed = 1;
+    }
+
+    if (changed) {
+        /* total and pending may have changed */
+        ngx_http_douyin_listing_update(runner, 0, 0);
+    }
+
+    ngx_http_douyin_op_free(op);
+
+    if (!(ngx_exiting || ngx_terminate || ngx_quit)) {
+        ngx_add_timer(&runner->settle_timer,
+                      NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
+    }
 }
 
 

@@ -19,8 +19,9 @@
  *           video that file-system-go did answer drops it.
  *
  * Worker 0 settles the notes (event loop: a cancelable timer every
- * second, which posts OP_SETTLE only when a note exists; thread: the op
- * asks file-system-go, then writes):
+ * second in ngx_http_douyin_schedule.c, which posts OP_SETTLE only when
+ * ngx_http_douyin_settle_waiting() says a note exists; thread: the op,
+ * ngx_http_douyin_settle_run() here, asks file-system-go, then writes):
  *  - a delete: the WAV is gone (GET /api/check/<file>, version 2: the
  *    listing with the file name as prefix) -> the tombstone the delete
  *    would have written; still there -> the record stays as it is;
@@ -41,8 +42,6 @@
 #include "ngx_http_douyin_module.h"
 
 
-#define NGX_HTTP_DOUYIN_SETTLE_INTERVAL  1000
-#define NGX_HTTP_DOUYIN_SETTLE_WAIT      10
 #define NGX_HTTP_DOUYIN_SETTLE_MAX       32
 
 #define NGX_HTTP_DOUYIN_SETTLE_PREFIX    "settle:"
@@ -58,10 +57,6 @@ typedef struct {
 } ngx_http_douyin_note_t;
 
 
-static void ngx_http_douyin_settle_timer(ngx_event_t *ev);
-static void ngx_http_douyin_settle_done(ngx_event_t *ev);
-static ngx_uint_t ngx_http_douyin_settle_pending(
-    ngx_http_douyin_runner_t *runner);
 static int ngx_http_douyin_settle_notes(ngx_http_douyin_store_t *store,
     ngx_http_douyin_note_t *notes, ngx_uint_t *n);
 static int ngx_http_douyin_settle_drop(ngx_http_douyin_store_t *store,
@@ -78,112 +73,13 @@ static size_t ngx_http_douyin_settle_key(u_char *buf, const char *aweme_id);
 
 
 /*
- * ngx_http_douyin_settle_init: init_process, after the store is open and
- * file-system-go is configured: worker 0 arms the settle timer.  Errors
- * (out of memory) are logged; nothing is settled then.
+ * ngx_http_douyin_settle_waiting: is a note waiting to be settled?  One
+ * read transaction, which the event loop may run (the store's reads do
+ * not block on writers).  Returns 1 or 0 (also when the store fails).
  */
 
-void
-ngx_http_douyin_settle_init(ngx_cycle_t *cycle,
-    ngx_http_douyin_runner_t *runner)
-{
-    ngx_thread_task_t  *task;
-
-    if (ngx_worker != 0 || !runner->store_ok) {
-        return;
-    }
-
-    task = ngx_thread_task_alloc(cycle->pool, sizeof(ngx_http_douyin_op_t));
-    if (task == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "douyin: no memory for the settle task");
-        return;
-    }
-
-    task->handler = ngx_http_douyin_op_handler;
-    task->event.handler = ngx_http_douyin_settle_done;
-    task->event.data = runner;
-    task->event.log = cycle->log;
-
-    runner->settle_task = task;
-
-    runner->settle_timer.handler = ngx_http_douyin_settle_timer;
-    runner->settle_timer.data = runner;
-    runner->settle_timer.log = cycle->log;
-    runner->settle_timer.cancelable = 1;
-
-    ngx_add_timer(&runner->settle_timer, NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
-}
-
-
-/* exit_process: what the settle task's op still holds */
-
-void
-ngx_http_douyin_settle_exit(ngx_http_douyin_runner_t *runner)
-{
-    if (runner->settle_task == NULL) {
-        return;
-    }
-
-    if (runner->settle_task->event.timer_set) {
-        ngx_del_timer(&runner->settle_task->event);
-    }
-
-    if (runner->settle_timer.timer_set) {
-        ngx_del_timer(&runner->settle_timer);
-    }
-
-    ngx_http_douyin_op_free(runner->settle_task->ctx);
-}
-
-
-/* every second: post OP_SETTLE when a note is waiting */
-
-static void
-ngx_http_douyin_settle_timer(ngx_event_t *ev)
-{
-    ngx_http_douyin_runner_t *runner = ev->data;
-
-    ngx_http_douyin_op_t  *op;
-
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
-    }
-
-    if (runner->settle_task->event.active
-        || !ngx_http_douyin_settle_pending(runner))
-    {
-        ngx_add_timer(ev, NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
-        return;
-    }
-
-    op = runner->settle_task->ctx;
-    ngx_memzero(op, sizeof(ngx_http_douyin_op_t));
-
-    op->op = NGX_HTTP_DOUYIN_OP_SETTLE;
-    op->conf = runner->conf;
-    op->store = &runner->store;
-    op->owner = runner->owner;
-    op->u.settle.now = ngx_time();
-    op->u.settle.cutoff = op->u.settle.now
-                          - (time_t) (NGX_HTTP_DOUYIN_SETTLE_WAIT
-                                      * runner->conf->http_timeout / 1000);
-
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "douyin settle posted");
-
-    if (ngx_http_douyin_task_post(runner->conf->thread_pool,
-                                  runner->settle_task)
-        != NGX_OK)
-    {
-        ngx_add_timer(ev, NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
-    }
-}
-
-
-/* is a note waiting?  A read transaction on the event loop */
-
-static ngx_uint_t
-ngx_http_douyin_settle_pending(ngx_http_douyin_runner_t *runner)
+ngx_uint_t
+ngx_http_douyin_settle_waiting(ngx_http_douyin_store_t *store)
 {
     int          rc;
     MDB_txn     *txn;
@@ -193,11 +89,11 @@ ngx_http_douyin_settle_pending(ngx_http_douyin_runner_t *runner)
 
     found = 0;
 
-    if (mdb_txn_begin(runner->store.env, NULL, MDB_RDONLY, &txn) != 0) {
+    if (mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn) != 0) {
         return 0;
     }
 
-    if (mdb_cursor_open(txn, runner->store.meta, &cur) == 0) {
+    if (mdb_cursor_open(txn, store->meta, &cur) == 0) {
         key.mv_data = NGX_HTTP_DOUYIN_SETTLE_PREFIX;
         key.mv_size = sizeof(NGX_HTTP_DOUYIN_SETTLE_PREFIX) - 1;
 
@@ -217,62 +113,6 @@ ngx_http_douyin_settle_pending(ngx_http_douyin_runner_t *runner)
     return found;
 }
 
-
-/* OP_SETTLE is done: log what was settled, arm the timer again */
-
-static void
-ngx_http_douyin_settle_done(ngx_event_t *ev)
-{
-    ngx_http_douyin_runner_t *runner = ev->data;
-
-    ngx_uint_t             i, changed;
-    ngx_http_douyin_op_t  *op;
-
-    if (ngx_http_douyin_task_timedout(ev)) {
-        return;
-    }
-
-    op = runner->settle_task->ctx;
-    changed = 0;
-
-    if (op->rc != NGX_HTTP_DOUYIN_RC_DONE) {
-        ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                      "douyin: settling: %s: %s", op->code, op->detail);
-
-    } else if (op->detail[0] != '\0') {
-
-        /* file-system-go did not answer a check: the note waits */
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, runner->log, 0,
-                       "douyin settle: %s", op->detail);
-    }
-
-    for (i = 0; i < op->nitems; i++) {
-        if (op->items[i].error[0] == '\0') {
-            continue;
-        }
-
-        ngx_log_error(NGX_LOG_NOTICE, runner->log, 0,
-                      "douyin: video %s: the %s that file-system-go left "
-                      "unanswered is settled: %s", op->items[i].aweme_id,
-                      op->items[i].claimed ? "delete" : "mark-read",
-                      op->items[i].error);
-
-        changed = 1;
-    }
-
-    if (changed) {
-        /* total and pending may have changed */
-        ngx_http_douyin_listing_update(runner, 0, 0);
-    }
-
-    ngx_http_douyin_op_free(op);
-
-    if (!(ngx_exiting || ngx_terminate || ngx_quit)) {
-        ngx_add_timer(&runner->settle_timer,
-                      NGX_HTTP_DOUYIN_SETTLE_INTERVAL);
-    }
-}
 
 
 /* ---- thread side --------------------------------------------------- */
