@@ -700,26 +700,15 @@ ngx_http_douyin_lost_other(ngx_http_douyin_op_t *op, const char *task_id)
 }
 
 
-/* between two calls of a settle: the query rate's spacing (thread) */
+/*
+ * between two calls of a settle: the account's query rate, shared with
+ * every worker's polls through the douyin_asr_rate zone (thread side)
+ */
 
 static void
 ngx_http_douyin_lost_pace(ngx_http_douyin_op_t *op)
 {
-    ngx_msec_t       ms;
-    struct timespec  ts;
-
-    if (op->conf->query_rate == 0) {
-        return;
-    }
-
-    /* query_rate is per 1000 s; spaced 5 % wider, as the rate zone does */
-
-    ms = 1050000 / op->conf->query_rate;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long) (ms % 1000) * 1000000;
-
-    (void) nanosleep(&ts, NULL);
+    ngx_http_douyin_rate_pace(op->conf, 1);
 }
 
 
