@@ -79,6 +79,7 @@ __DATA__
 === TEST 1: a delete file-system-go carries out after the timeout: 504, then the tombstone without a retry, and the stats agree
 --- http_config
     $TEST_NGINX_SETTLE_HTTP
+    douyin_listing_cache 2s;
 --- config
     $TEST_NGINX_DOUYIN_LOCATIONS
 --- init
@@ -95,6 +96,19 @@ main::wait_for('/api/videos/7000000000000000002/result',
                qr/"status":"deleted"/, 15);
 main::logged(qr/file-system-go delete sent, no answer/);
 main::logged(qr/douyin: video 7000000000000000002: the delete that file-system-go left unanswered is settled: file-system-go no longer has the WAV, the video is deleted/);
+# each worker answers stats from its own listing (listing_age says how
+# old) while one thread refreshes it: completed never exceeds total, and
+# total comes to 2 once the listings are fresh again
+my $deadline = Time::HiRes::time() + 10;
+while (1) {
+    my (undef, $s) = t::Douyin::douyin_get('/api/stats');
+    die "stats say completed $s->{completed} > total $s->{total}\n"
+        if $s->{completed} > $s->{total};
+    last if $s->{total} == 2 && $s->{completed} == 2;
+    die "stats still say total $s->{total}, completed $s->{completed}\n"
+        if Time::HiRes::time() > $deadline;
+    Time::HiRes::sleep(0.2);
+}
 --- request eval
 [ "GET /api/videos/7000000000000000002", "GET /api/stats",
   "GET /emu/fsgo/stats", "GET /api/videos?status=completed" ]
