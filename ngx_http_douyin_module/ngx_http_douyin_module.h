@@ -292,6 +292,9 @@ typedef struct {
     MDB_dbi                     workers;
     MDB_dbi                     meta;
     MDB_dbi                     feed;
+    MDB_dbi                     views;          /* format 3 */
+    MDB_dbi                     pages;          /* format 3 */
+    MDB_txn                    *rtxn;           /* reset, for the loop */
 } ngx_http_douyin_store_t;
 
 
@@ -831,6 +834,12 @@ int ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
 int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);
+int ngx_http_douyin_store_result(ngx_http_douyin_store_t *store,
+    const char *aweme_id, ngx_pool_t *pool, ngx_str_t *body);
+int ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
+    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t page,
+    ngx_uint_t page_size, const char *base, ngx_pool_t *pool,
+    ngx_str_t *body);
 int ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
     const char *aweme_id, ngx_uint_t is_read, time_t now);
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
@@ -851,6 +860,11 @@ int ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 cJSON *ngx_http_douyin_lease_read(ngx_http_douyin_store_t *store,
     const char *name);
+
+/* ngx_http_douyin_video.c: the texts the read routes send, at write time */
+
+ngx_int_t ngx_http_douyin_video_texts(const char *id, cJSON *rec,
+    char **data, char **item);
 
 
 #endif /* _NGX_HTTP_DOUYIN_MODULE_H_INCLUDED_ */

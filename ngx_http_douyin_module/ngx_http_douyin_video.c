@@ -56,17 +56,61 @@ static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
 ngx_int_t
 ngx_http_douyin_result_handler(ngx_http_request_t *r)
 {
-    char        id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON      *json, *rec;
-    ngx_int_t   rc;
-    ngx_uint_t  words;
+    int                           rc_store;
+    char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON                        *json, *rec;
+    ngx_int_t                     rc;
+    ngx_str_t                     body;
+    ngx_uint_t                    words;
+    ngx_http_douyin_err_e         err;
+    ngx_http_douyin_main_conf_t  *dmcf;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin result handler");
 
-    rc = ngx_http_douyin_video_open(r, NGX_HTTP_GET|NGX_HTTP_HEAD, id, &rec);
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
     if (rc != NGX_DECLINED) {
         return rc;
+    }
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    err = ngx_http_douyin_video_id(r, id);
+
+    if (err == NGX_HTTP_DOUYIN_OK && !ngx_http_douyin_store_ready(dmcf)) {
+        err = NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
+    }
+
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        return ngx_http_douyin_send_error(r, err);
+    }
+
+    /*
+     * a stored video without ?words=true: the body its last write made,
+     * copied out of the map (no parse, no print); else the record is
+     * read and the body made here, as for a video without record
+     */
+
+    if (ngx_http_douyin_words_arg(r, &words) == NGX_OK && !words) {
+        rc_store = ngx_http_douyin_store_result(&dmcf->runner->store, id,
+                                                r->pool, &body);
+        if (rc_store == 0) {
+            return ngx_http_douyin_send_json(r, NGX_HTTP_OK, body.data,
+                                             body.len);
+        }
+
+        if (rc_store != MDB_NOTFOUND) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "douyin: reading \"%s\" failed: %s", id,
+                          mdb_strerror(rc_store));
+            return ngx_http_douyin_send_error(r,
+                                          NGX_HTTP_DOUYIN_ERR_STORE_READ);
+        }
+    }
+
+    err = ngx_http_douyin_video_load(r, id, &rec);
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        return ngx_http_douyin_send_error(r, err);
     }
 
     if (ngx_http_douyin_words_arg(r, &words) != NGX_OK) {
@@ -169,6 +213,53 @@ ngx_http_douyin_result(const char *id, cJSON *rec, ngx_uint_t words)
     }
 
     return json;
+}
+
+
+/*
+ * ngx_http_douyin_video_texts: the JSON texts the read routes send for
+ * the video id with the record rec, made by the write that stores rec
+ * (thread side; ngx_http_douyin_store_write()): *data the result's "data"
+ * object (without words), *item the list item, whose "audio_url" has no
+ * base (the reader puts douyin_audio_base_url in front: the base may
+ * change with the configuration, the record does not).  Both are
+ * cJSON_free()d by the caller.  rec loses the fields the result takes.
+ * Returns NGX_OK, or NGX_ERROR when out of memory (nothing to free).
+ */
+
+ngx_int_t
+ngx_http_douyin_video_texts(const char *id, cJSON *rec, char **data,
+    char **item)
+{
+    cJSON  *json;
+
+    *data = NULL;
+    *item = NULL;
+
+    json = ngx_http_douyin_video_item(NULL, id, rec, 0);
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    *item = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+
+    json = ngx_http_douyin_result(id, rec, 0);
+    if (json != NULL) {
+        *data = cJSON_PrintUnformatted(
+                    cJSON_GetObjectItemCaseSensitive(json, "data"));
+        cJSON_Delete(json);
+    }
+
+    if (*item == NULL || *data == NULL) {
+        cJSON_free(*item);
+        cJSON_free(*data);
+        *item = NULL;
+        *data = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -898,6 +989,7 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
  * ngx_http_douyin_video_item: the list item of the video id with the
  * record rec (NULL: a pending video without record), a new cJSON object
  * or NULL; detail adds description and error (the detail object).
+ * dmcf NULL: an audio_url without base (ngx_http_douyin_video_texts()).
  */
 
 cJSON *
@@ -1013,13 +1105,18 @@ static void
 ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, cJSON *item)
 {
-    u_char  *url, *p;
-    size_t   len;
-    cJSON   *field;
+    u_char                  *url, *p;
+    size_t                   len;
+    cJSON                   *field;
+    ngx_http_douyin_cstr_t  *base;
+
+    static ngx_http_douyin_cstr_t  none = { 0, NULL };
+
+    base = dmcf ? &dmcf->audio_base_url : &none;
 
     field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
 
-    len = dmcf->audio_base_url.len + sizeof("/audio/.wav")
+    len = base->len + sizeof("/audio/.wav")
           + 3 * NGX_HTTP_DOUYIN_FILENAME_MAX + 1;
 
     url = ngx_alloc(len, ngx_cycle->log);
@@ -1031,8 +1128,7 @@ ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
         && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_FILENAME_MAX)
     {
         p = ngx_snprintf(url, len, "%s/audio/",
-                         dmcf->audio_base_url.data
-                         ? dmcf->audio_base_url.data : "");
+                         base->data ? base->data : "");
         p = (u_char *) ngx_escape_uri(p, (u_char *) field->valuestring,
                                       ngx_strlen(field->valuestring),
                                       NGX_ESCAPE_URI_COMPONENT);
@@ -1040,8 +1136,7 @@ ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
 
     } else {
         ngx_snprintf(url, len, "%s/audio/%s.wav%Z",
-                     dmcf->audio_base_url.data
-                     ? dmcf->audio_base_url.data : "", id);
+                     base->data ? base->data : "", id);
     }
 
     cJSON_AddStringToObject(item, "audio_url", (char *) url);
