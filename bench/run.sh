@@ -434,3 +434,4 @@ say "   $(printf '%-52s' "GET /plain (return 200)") $(latency "$OUT/wrk-big-plai
 say "   $(printf '%-52s' "ratio 304/plain") $(python3 -c "print('%8.2f' % ($RPS_F / $RPS_BP))")"
 say ""
 say "(bench/out/: results.txt, nginx configs and logs, emulator stats, wrk output)"
+bench/reads.sh         # the read routes against nginx serving the same bytes
