@@ -29,7 +29,7 @@
 # nginx's taken in turn, so that a load that comes and goes on a shared
 # machine weighs on both alike.
 #
-# Knobs (environment): READS_VIDEOS (1000), READS_BIG (BENCH_BIG, 100000;
+# Knobs (environment): READS_VIDEOS (1000; 0 skips section 1), READS_BIG (BENCH_BIG, 100000;
 # 0 skips section 2), READS_WRK ("-t2 -c32 -d3s"), READS_ROUNDS (3),
 # READS_MODULE (build/ngx_http_douyin_module.so), NGINX (/usr/sbin/nginx).
 
@@ -287,19 +287,20 @@ pair() {
 
 # profile URL NAME: perf on one worker while wrk runs on URL
 profile() {
-    local url=$1 name=$2 w
+    local url=$1 name=$2 w load
     [ "${READS_PERF:-0}" = 1 ] && command -v perf > /dev/null || return 0
     w=$(children "$MASTER" | awk 'NR == 1')
     # shellcheck disable=SC2086
     wrk $WRK_ARGS "http://127.0.0.1:$PORT$url" > /dev/null &
-    sleep 1
-    perf record -q -g -p "$w" -o "$OUT/perf-$name.data" -- sleep 3 \
+    load=$!
+    sleep 0.5
+    perf record -q -g -p "$w" -o "$OUT/perf-$name.data" -- sleep 2 \
         > /dev/null 2>&1 || true
-    wait
+    wait "$load"
     say "   perf, one worker under wrk on $url (self %, top 12):"
     perf report -q --no-children --stdio -i "$OUT/perf-$name.data" \
-        --sort symbol -g none 2>/dev/null | grep -v '^$' | head -12 \
-        | sed 's/^/     /' | tee -a "$OUT/results.txt"
+        --sort symbol -g none 2>/dev/null | grep -v '^$' | sed -n 1,12p \
+        | sed 's/^/     /' | tee -a "$OUT/results.txt" || true
 }
 
 say "ngx_http_douyin_module read routes, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -310,6 +311,7 @@ say ""
 
 # -- 1. READS_VIDEOS videos -----------------------------------------------------
 
+if [ "$VIDEOS" -gt 0 ]; then
 mkdir -p "$OUT/small"
 nginx_start small
 store "$VIDEOS" small
@@ -351,6 +353,7 @@ profile "/api/videos/$ID/result" result
 profile "/api/videos?page=1&page_size=20" list20
 nginx_stop
 say ""
+fi
 
 # -- 2. READS_BIG videos: deep pages ---------------------------------------------
 
