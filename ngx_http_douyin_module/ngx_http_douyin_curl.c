@@ -7,9 +7,9 @@
 /*
  * ngx_http_douyin_module: HTTP calls with libcurl (the libcurl wrapper).
  *
- * Thread side: ngx_http_douyin_fetch() runs in a thread pool task with one
+ * Thread side: ngx_http_douyin_curl_request() runs in a thread pool task with one
  * easy handle per call (libcurl-thread(3)); it never logs and never
- * touches nginx pools.  ngx_http_douyin_fetch_global_init() runs once per
+ * touches nginx pools.  ngx_http_douyin_curl_global_init() runs once per
  * worker on the event loop before any task is posted, and sets the TLS
  * settings every call uses (douyin_ssl_verify, douyin_ssl_trusted_
  * certificate): read only from then on.
@@ -21,7 +21,7 @@
 #include <curl/curl.h>
 
 
-static size_t ngx_http_douyin_fetch_write(char *ptr, size_t size,
+static size_t ngx_http_douyin_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 
 
@@ -32,21 +32,21 @@ static const char  *ngx_http_douyin_ssl_ca;
 
 
 typedef struct {
-    ngx_http_douyin_fetch_t    *fetch;
+    ngx_http_douyin_curl_t    *fetch;
     size_t                      cap;
     size_t                      max_size;
     ngx_uint_t                  too_big;
-} ngx_http_douyin_fetch_ctx_t;
+} ngx_http_douyin_curl_ctx_t;
 
 
 /*
- * ngx_http_douyin_fetch_global_init: curl_global_init(CURL_GLOBAL_ALL),
+ * ngx_http_douyin_curl_global_init: curl_global_init(CURL_GLOBAL_ALL),
  * and the TLS settings of dmcf for every call of this worker.  Returns
  * NGX_OK or NGX_ERROR (logged).
  */
 
 ngx_int_t
-ngx_http_douyin_fetch_global_init(ngx_log_t *log,
+ngx_http_douyin_curl_global_init(ngx_log_t *log,
     ngx_http_douyin_main_conf_t *dmcf)
 {
     CURLcode  code;
@@ -69,7 +69,7 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log,
 
 
 /*
- * ngx_http_douyin_fetch: one HTTP request.
+ * ngx_http_douyin_curl_request: one HTTP request.
  *   method   "GET", "POST" or "DELETE";
  *   url      NUL-terminated absolute URL;
  *   headers  NULL-terminated array of "Name: value" lines, or NULL;
@@ -81,7 +81,7 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log,
  * system's CA store.
  * Fills f: status (0 when no HTTP answer came), body (malloc()ed and
  * NUL-terminated, also on non-2xx answers; free with
- * ngx_http_douyin_fetch_free()) and, on a transport failure, error,
+ * ngx_http_douyin_curl_free()) and, on a transport failure, error,
  * timedout (douyin_http_timeout passed) and not_sent (no byte of the
  * request left: the name did not resolve, the connection or the TLS
  * handshake failed or timed out).
@@ -89,17 +89,17 @@ ngx_http_douyin_fetch_global_init(ngx_log_t *log,
  */
 
 ngx_int_t
-ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
+ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size)
 {
     CURL                         *curl;
     CURLcode                      code;
     struct curl_slist            *list, *tmp;
-    ngx_http_douyin_fetch_ctx_t   ctx;
+    ngx_http_douyin_curl_ctx_t   ctx;
     char                          errbuf[CURL_ERROR_SIZE];
 
-    ngx_memzero(f, sizeof(ngx_http_douyin_fetch_t));
+    ngx_memzero(f, sizeof(ngx_http_douyin_curl_t));
 
     f->not_sent = 1;
 
@@ -136,7 +136,7 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) timeout);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ngx_http_douyin_fetch_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ngx_http_douyin_curl_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
     curl_easy_setopt(curl, CURLOPT_USERAGENT,
                      "ngx_http_douyin_module/" NGX_HTTP_DOUYIN_VERSION);
@@ -205,7 +205,7 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
     curl_easy_cleanup(curl);
 
     if (code != CURLE_OK) {
-        ngx_http_douyin_fetch_free(f);
+        ngx_http_douyin_curl_free(f);
         return NGX_ERROR;
     }
 
@@ -222,10 +222,10 @@ ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
 }
 
 
-/* ngx_http_douyin_fetch_free: frees f->body; f may be reused after */
+/* ngx_http_douyin_curl_free: frees f->body; f may be reused after */
 
 void
-ngx_http_douyin_fetch_free(ngx_http_douyin_fetch_t *f)
+ngx_http_douyin_curl_free(ngx_http_douyin_curl_t *f)
 {
     free(f->body);
     f->body = NULL;
@@ -234,14 +234,14 @@ ngx_http_douyin_fetch_free(ngx_http_douyin_fetch_t *f)
 
 
 static size_t
-ngx_http_douyin_fetch_write(char *ptr, size_t size, size_t nmemb,
+ngx_http_douyin_curl_write(char *ptr, size_t size, size_t nmemb,
     void *userdata)
 {
-    ngx_http_douyin_fetch_ctx_t *ctx = userdata;
+    ngx_http_douyin_curl_ctx_t *ctx = userdata;
 
     char                     *p;
     size_t                    n, cap;
-    ngx_http_douyin_fetch_t  *f;
+    ngx_http_douyin_curl_t  *f;
 
     f = ctx->fetch;
     n = size * nmemb;

@@ -36,15 +36,15 @@
 
 static char *ngx_http_douyin_dashscope_body(ngx_http_douyin_op_t *op);
 static ngx_int_t ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char **fail);
-static ngx_http_douyin_task_e ngx_http_douyin_dashscope_status(
+    ngx_http_douyin_curl_t *f, const char **fail);
+static ngx_http_douyin_task_status_e ngx_http_douyin_dashscope_status(
     ngx_http_douyin_op_t *op, cJSON *output, const char **fail);
 static cJSON *ngx_http_douyin_dashscope_match(ngx_http_douyin_op_t *op,
     cJSON *results, ngx_http_douyin_item_t *item);
 static ngx_int_t ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec);
 static ngx_int_t ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char *what);
+    ngx_http_douyin_curl_t *f, const char *what);
 static cJSON *ngx_http_douyin_parse_result(const char *body, size_t len);
 static char *ngx_http_douyin_parse_text(cJSON *json);
 static ngx_int_t ngx_http_douyin_parse_transcript(cJSON *tr,
@@ -62,7 +62,7 @@ static ngx_int_t ngx_http_douyin_no_speech(const char *code);
  * ngx_http_douyin_dashscope_submit: submits the op's items as one
  * provider task: {"model","input":{"file_urls"},"parameters":{}}
  * (parameters always sent: workspace hosts need it).  Returns NGX_OK
- * with op->task_id set; NGX_AGAIN when it is to be tried again (op->rc =
+ * with op->u.batch.task_id set; NGX_AGAIN when it is to be tried again (op->rc =
  * RC_RETRY); NGX_DECLINED when the videos are to fail now with op->code
  * and the message *fail.
  */
@@ -73,7 +73,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
     char                     *url, *body;
     size_t                    len;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = {
         op->auth_header,
@@ -100,7 +100,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                  "%s/api/v1/services/audio/asr/transcription%Z",
                  op->conf->asr_url.data);
 
-    (void) ngx_http_douyin_fetch(&f, "POST", url, headers, body,
+    (void) ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -123,7 +123,7 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
                             "ASR_SUBMIT_UNCERTAIN");
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "DashScope submit failed after sending: %s%Z", f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The submit to the ASR provider got no answer; the video "
                 "was not resubmitted.";
         return NGX_DECLINED;
@@ -131,27 +131,27 @@ ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op, const char **fail)
 
     if (f.status != 200) {
         if (ngx_http_douyin_provider_error(op, &f, "submit") != NGX_OK) {
-            ngx_http_douyin_fetch_free(&f);
+            ngx_http_douyin_curl_free(&f);
             return NGX_AGAIN;
         }
 
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The ASR provider refused the task.";
         return NGX_DECLINED;
     }
 
     rc = ngx_http_douyin_dashscope_task_id(op, &f, fail);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return rc;
 }
 
 
-/* output.task_id of a submit's 200 answer into op->task_id */
+/* output.task_id of a submit's 200 answer into op->u.batch.task_id */
 
 static ngx_int_t
 ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char **fail)
+    ngx_http_douyin_curl_t *f, const char **fail)
 {
     cJSON  *json, *output, *task_id;
 
@@ -171,7 +171,7 @@ ngx_http_douyin_dashscope_task_id(ngx_http_douyin_op_t *op,
         return NGX_DECLINED;
     }
 
-    ngx_http_douyin_set(op->task_id, sizeof(op->task_id),
+    ngx_http_douyin_set(op->u.batch.task_id, sizeof(op->u.batch.task_id),
                         task_id->valuestring);
     cJSON_Delete(json);
 
@@ -305,27 +305,27 @@ ngx_http_douyin_dashscope_parameters(ngx_http_douyin_main_conf_t *conf,
 
 /*
  * ngx_http_douyin_dashscope_query: queries the provider task
- * op->task_id.  On TASK_ENDED *answer is the parsed answer (the caller
+ * op->u.batch.task_id.  On TASK_ENDED *answer is the parsed answer (the caller
  * deletes it); TASK_RETRY sets
  * op->rc = RC_RETRY; TASK_FAIL sets op->code and the message *fail.
  */
 
-ngx_http_douyin_task_e
+ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     const char **fail)
 {
     char                     *url;
     size_t                    len;
     cJSON                    *json;
-    ngx_http_douyin_task_e    task;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_task_status_e    task;
+    ngx_http_douyin_curl_t   f;
 
     const char  *headers[] = { op->auth_header, NULL };
 
     *answer = NULL;
 
     len = op->conf->asr_url.len + sizeof("/api/v1/tasks/")
-          + ngx_strlen(op->task_id);
+          + ngx_strlen(op->u.batch.task_id);
     url = malloc(len);
     if (url == NULL) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
@@ -334,9 +334,9 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     }
 
     ngx_snprintf((u_char *) url, len, "%s/api/v1/tasks/%s%Z",
-                 op->conf->asr_url.data, op->task_id);
+                 op->conf->asr_url.data, op->u.batch.task_id);
 
-    (void) ngx_http_douyin_fetch(&f, "GET", url, headers, NULL,
+    (void) ngx_http_douyin_curl_request(&f, "GET", url, headers, NULL,
                                  op->conf->http_timeout,
                                  NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -349,13 +349,13 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
     if (f.status != 200) {
         task = (ngx_http_douyin_provider_error(op, &f, "query") == NGX_OK)
                ? NGX_HTTP_DOUYIN_TASK_FAIL : NGX_HTTP_DOUYIN_TASK_RETRY;
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         *fail = "The ASR provider refused the query.";
         return task;
     }
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     task = ngx_http_douyin_dashscope_status(op,
                cJSON_GetObjectItemCaseSensitive(json, "output"), fail);
@@ -373,7 +373,7 @@ ngx_http_douyin_dashscope_query(ngx_http_douyin_op_t *op, cJSON **answer,
 
 /* output.task_status of a query's answer */
 
-static ngx_http_douyin_task_e
+static ngx_http_douyin_task_status_e
 ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
     const char **fail)
 {
@@ -401,7 +401,7 @@ ngx_http_douyin_dashscope_status(ngx_http_douyin_op_t *op, cJSON *output,
         || ngx_strcmp(text, "CANCELED") == 0)
     {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
-                     "DashScope task %s is %s%Z", op->task_id,
+                     "DashScope task %s is %s%Z", op->u.batch.task_id,
                      text[0] == 'U' ? "UNKNOWN (expired or never existed)"
                                     : "CANCELED");
         ngx_http_douyin_set(op->code, sizeof(op->code),
@@ -519,9 +519,9 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
     ngx_http_douyin_item_t *item, const char *url, cJSON **rec)
 {
     ngx_int_t                rc;
-    ngx_http_douyin_fetch_t  f;
+    ngx_http_douyin_curl_t  f;
 
-    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_RESULT_MAX);
 
@@ -534,7 +534,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "fetching the transcription of %s failed: %s%Z",
                      item->aweme_id, f.status ? "HTTP 5xx" : f.error);
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
 
         if (op->attempt + 1 < NGX_HTTP_DOUYIN_MAX_ATTEMPTS) {
             ngx_http_douyin_set(op->code, sizeof(op->code),
@@ -551,7 +551,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 
     *rec = (f.status == 200) ? ngx_http_douyin_parse_result(f.body, f.len)
                              : NULL;
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     if (*rec == NULL) {
         *rec = ngx_http_douyin_failed_record("ASR_BAD_RESULT",
@@ -575,7 +575,7 @@ ngx_http_douyin_dashscope_download(ngx_http_douyin_op_t *op,
 
 static ngx_int_t
 ngx_http_douyin_provider_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, const char *what)
+    ngx_http_douyin_curl_t *f, const char *what)
 {
     cJSON  *json, *code;
 

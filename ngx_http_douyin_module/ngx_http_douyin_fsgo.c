@@ -18,7 +18,7 @@
  *        "description","upload_time"}}, 404 when there is none;
  *   POST {url}/api/read/mark {"filename"} -> {"success":true};
  *   DELETE {url}/api/videos/<filename> -> 200, 404 when gone already.
- * Each call runs in a thread op over ngx_http_douyin_fetch(); failures
+ * Each call runs in a thread op over ngx_http_douyin_curl_request(); failures
  * set op->err (FILESYSTEM_UNAVAILABLE: no answer, FILESYSTEM_BAD_RESPONSE:
  * an answer we cannot use) and op->detail for the log.
  */
@@ -41,16 +41,16 @@ static ngx_int_t ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op,
 static int ngx_libc_cdecl ngx_http_douyin_item_cmp(const void *one,
     const void *two);
 static void ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what);
+    ngx_http_douyin_curl_t *f, ngx_int_t rc, const char *what);
 
 
 
 
 /*
  * ngx_http_douyin_fsgo_list: the listing into op->items (op->nitems of
- * them, malloc()ed), sorted by id, descending; op->listed counts them.
+ * them, malloc()ed), sorted by id, descending; op->u.listing.listed counts them.
  * Only files named "<aweme_id>.wav" (any case) are taken; others are
- * counted in op->ignored.  Returns NGX_OK, or NGX_ERROR with op->err and
+ * counted in op->u.listing.ignored.  Returns NGX_OK, or NGX_ERROR with op->err and
  * op->detail set.
  */
 
@@ -76,13 +76,13 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     }
 
     op->nitems = 0;
-    op->ignored = 0;
+    op->u.listing.ignored = 0;
 
-    /* OP_LIST_PENDING: every listed name (a pushed one may be any) */
+    /* OP_CLAIM_PENDING: every listed name (a pushed one may be any) */
 
-    if (op->op == NGX_HTTP_DOUYIN_OP_LIST_PENDING) {
-        op->names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
-        if (op->names == NULL) {
+    if (op->op == NGX_HTTP_DOUYIN_OP_CLAIM_PENDING) {
+        op->u.listing.names = calloc(n ? n : 1, sizeof(ngx_http_douyin_name_t));
+        if (op->u.listing.names == NULL) {
             cJSON_Delete(json);
             ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_NO_MEMORY);
             return NGX_ERROR;
@@ -90,7 +90,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
     }
 
     cJSON_ArrayForEach(v, videos) {
-        if (op->names != NULL
+        if (op->u.listing.names != NULL
             && ngx_http_douyin_fsgo_name(op, v) != NGX_OK)
         {
             cJSON_Delete(json);
@@ -105,7 +105,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
             break;
 
         case NGX_DECLINED:
-            op->ignored++;
+            op->u.listing.ignored++;
             break;
 
         default: /* NGX_ERROR */
@@ -120,7 +120,7 @@ ngx_http_douyin_fsgo_list(ngx_http_douyin_op_t *op)
 
     ngx_http_douyin_fsgo_unique(op);
 
-    op->listed = op->nitems;
+    op->u.listing.listed = op->nitems;
 
     return NGX_OK;
 }
@@ -139,7 +139,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     size_t                    len;
     cJSON                    *json, *videos, *success;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
@@ -158,7 +158,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
                  op->conf->filesystem_url.data,
                  op->conf->filesystem_api == 2 ? "files" : "videos");
 
-    rc = ngx_http_douyin_fetch(&f, "POST", url, headers,
+    rc = ngx_http_douyin_curl_request(&f, "POST", url, headers,
                                "{\"filters\":{\"suffix\":\".wav\"}}",
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_LIST_MAX);
@@ -179,7 +179,7 @@ ngx_http_douyin_fsgo_query(ngx_http_douyin_op_t *op)
     op->http_status = f.status;
 
     json = cJSON_ParseWithLength(f.body, f.len);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     success = cJSON_GetObjectItemCaseSensitive(json, "success");
     videos = cJSON_GetObjectItemCaseSensitive(json, "videos");
@@ -272,7 +272,7 @@ ngx_http_douyin_fsgo_item(ngx_http_douyin_op_t *op, cJSON *v,
 }
 
 
-/* the name and url of the listing's entry v into op->names */
+/* the name and url of the listing's entry v into op->u.listing.names */
 
 static ngx_int_t
 ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
@@ -287,7 +287,7 @@ ngx_http_douyin_fsgo_name(ngx_http_douyin_op_t *op, cJSON *v)
         return NGX_OK;
     }
 
-    nm = &op->names[op->nnames++];
+    nm = &op->u.listing.names[op->u.listing.nnames++];
 
     nm->name = strdup(name->valuestring);
 
@@ -323,7 +323,7 @@ ngx_http_douyin_fsgo_unique(ngx_http_douyin_op_t *op)
         if (ngx_strcmp(items[i].aweme_id, items[n - 1].aweme_id) == 0) {
             free(items[i].file_url);
             free(items[i].filename);
-            op->ignored++;
+            op->u.listing.ignored++;
             continue;
         }
 
@@ -370,7 +370,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     cJSON                    *json, *meta, *field;
     ngx_int_t                 rc;
     ngx_uint_t                i;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     static const char  *names[] = {
         "title", "author", "description", "upload_time", NULL
@@ -392,7 +392,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     ngx_snprintf((u_char *) url, len, "%s/api/metadata/%s%Z",
                  op->conf->filesystem_url.data, item->filename);
 
-    rc = ngx_http_douyin_fetch(&f, "GET", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "GET", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
 
@@ -407,7 +407,7 @@ ngx_http_douyin_fsgo_metadata(ngx_http_douyin_op_t *op,
     free(url);
 
     json = (f.status == 200) ? cJSON_ParseWithLength(f.body, f.len) : NULL;
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     meta = cJSON_GetObjectItemCaseSensitive(json, "metadata");
 
@@ -436,7 +436,7 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     size_t                    len;
     cJSON                    *req, *json;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     static const char  *headers[] = {
         "Content-Type: application/json", NULL
@@ -467,7 +467,7 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     ngx_snprintf((u_char *) url, len, "%s/api/read/mark%Z",
                  op->conf->filesystem_url.data);
 
-    rc = ngx_http_douyin_fetch(&f, "POST", url, headers, body,
+    rc = ngx_http_douyin_curl_request(&f, "POST", url, headers, body,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -482,12 +482,12 @@ ngx_http_douyin_fsgo_mark_read(ngx_http_douyin_op_t *op)
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "success"))) {
         cJSON_Delete(json);
         ngx_http_douyin_fsgo_error(op, &f, rc, "mark read");
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
     cJSON_Delete(json);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return NGX_OK;
 }
@@ -506,7 +506,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 {
     char                     *url;
     ngx_int_t                 rc;
-    ngx_http_douyin_fetch_t   f;
+    ngx_http_douyin_curl_t   f;
 
     url = ngx_http_douyin_join(op->conf->filesystem_url.data,
                                op->conf->filesystem_api == 2
@@ -518,7 +518,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
         return NGX_ERROR;
     }
 
-    rc = ngx_http_douyin_fetch(&f, "DELETE", url, NULL, NULL,
+    rc = ngx_http_douyin_curl_request(&f, "DELETE", url, NULL, NULL,
                                op->conf->http_timeout,
                                NGX_HTTP_DOUYIN_ANSWER_MAX);
     free(url);
@@ -528,12 +528,12 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 
     if (rc != NGX_OK || (f.status != 200 && f.status != 404)) {
         ngx_http_douyin_fsgo_error(op, &f, rc, "delete");
-        ngx_http_douyin_fetch_free(&f);
+        ngx_http_douyin_curl_free(&f);
         return NGX_ERROR;
     }
 
     *gone = (f.status == 404);
-    ngx_http_douyin_fetch_free(&f);
+    ngx_http_douyin_curl_free(&f);
 
     return NGX_OK;
 }
@@ -543,7 +543,7 @@ ngx_http_douyin_fsgo_delete(ngx_http_douyin_op_t *op, ngx_uint_t *gone)
 
 static void
 ngx_http_douyin_fsgo_error(ngx_http_douyin_op_t *op,
-    ngx_http_douyin_fetch_t *f, ngx_int_t rc, const char *what)
+    ngx_http_douyin_curl_t *f, ngx_int_t rc, const char *what)
 {
     if (rc != NGX_OK && !f->not_sent) {
 

@@ -220,7 +220,7 @@ ngx_http_douyin_listing_store(ngx_http_douyin_runner_t *runner,
     /* tombstones are not counted, though their WAV may be listed */
 
     listing->npending = op->nitems;
-    listing->total = op->listed - op->deleted;
+    listing->total = op->u.listing.listed - op->u.listing.deleted;
     listing->fetched = ngx_current_msec;
     listing->fetched_at = ngx_time();
 

@@ -314,7 +314,7 @@ typedef struct {
 } ngx_http_douyin_owner_t;
 
 
-/* a listed file name and its relative URL (OP_LIST_PENDING) */
+/* a listed file name and its relative URL (OP_CLAIM_PENDING) */
 
 typedef struct {
     char                       *name;           /* malloc()ed */
@@ -330,7 +330,7 @@ typedef struct {
     char                       *filename;       /* malloc()ed */
     time_t                      claimed_at;     /* Unix s */
     uint64_t                    claimed_ms;     /* Unix ms, 0: claimed_at */
-    ngx_uint_t                  claimed;        /* OP_LIST: claimed here */
+    ngx_uint_t                  claimed;        /* OP_CLAIM: claimed here */
 
     /* out: the status the op last saw or stored, a failure's code */
     ngx_http_douyin_status_e    outcome;
@@ -339,7 +339,7 @@ typedef struct {
 
 
 typedef enum {
-    NGX_HTTP_DOUYIN_OP_LIST = 0,      /* list file-system-go, claim */
+    NGX_HTTP_DOUYIN_OP_CLAIM = 0,      /* list file-system-go, claim */
     NGX_HTTP_DOUYIN_OP_SUBMIT,        /* submit a batch, store task_id */
     NGX_HTTP_DOUYIN_OP_POLL,          /* query, fetch results, store */
     NGX_HTTP_DOUYIN_OP_FAIL,          /* store items as failed */
@@ -348,7 +348,7 @@ typedef enum {
     NGX_HTTP_DOUYIN_OP_READ,          /* mark read on file-system-go, store */
     NGX_HTTP_DOUYIN_OP_DELETE,        /* delete the WAV, write a tombstone */
     NGX_HTTP_DOUYIN_OP_PUSH,          /* store the collector's push */
-    NGX_HTTP_DOUYIN_OP_LIST_PENDING,  /* list, claim pushed listed videos */
+    NGX_HTTP_DOUYIN_OP_CLAIM_PENDING,  /* list, claim pushed listed videos */
     NGX_HTTP_DOUYIN_OP_LEASE,         /* take a scheduled job's lease */
     NGX_HTTP_DOUYIN_OP_LEASE_END,     /* store the run's summary */
     NGX_HTTP_DOUYIN_OP_EXPIRE_SCAN,   /* find completed videos too old */
@@ -408,9 +408,9 @@ typedef struct {
     long                        http_status;    /* last provider status */
     char                        code[NGX_HTTP_DOUYIN_CODE_MAX + 1];
     char                        detail[256];    /* for the log, no secret */
-    ngx_uint_t                  listed;         /* OP_LIST: valid WAVs */
-    ngx_uint_t                  ignored;        /* OP_LIST: other files */
-    ngx_uint_t                  deleted;        /* OP_LIST(ING): listed
+    ngx_uint_t                  listed;         /* OP_CLAIM: valid WAVs */
+    ngx_uint_t                  ignored;        /* OP_CLAIM: other files */
+    ngx_uint_t                  deleted;        /* OP_CLAIM, OP_LISTING: listed
                                                    tombstones */
     ngx_uint_t                  key_rejected;   /* 401/403 from provider */
 
@@ -430,7 +430,7 @@ typedef struct {
     cJSON                      *fields;         /* OP_PUSH: what was sent */
     char                        was[16];        /* OP_PUSH: status after */
     ngx_uint_t                  create;         /* OP_DELETE: no record */
-    ngx_http_douyin_name_t     *names;          /* OP_LIST_PENDING */
+    ngx_http_douyin_name_t     *names;          /* OP_CLAIM_PENDING */
     ngx_uint_t                  nnames;
 } ngx_http_douyin_op_t;
 
@@ -459,7 +459,7 @@ struct ngx_http_douyin_job_s {
     ngx_flag_t                  async;
     ngx_flag_t                  pending;        /* /api/process/pending */
 
-    ngx_thread_task_t          *task;           /* OP_LIST */
+    ngx_thread_task_t          *task;           /* OP_CLAIM */
 
     ngx_queue_t                 queue;          /* in runner->jobs */
     ngx_flag_t                  queued;
@@ -514,7 +514,7 @@ struct ngx_http_douyin_runner_s {
     ngx_log_t                  *log;
 
     ngx_queue_t                 jobs;           /* with items to submit */
-    ngx_queue_t                 listing_jobs;   /* OP_LIST not yet done */
+    ngx_queue_t                 listing_jobs;   /* OP_CLAIM not yet done */
     ngx_queue_t                 live_jobs;      /* listed, not yet ended */
     ngx_queue_t                 batches;
     ngx_event_t                 watch;          /* while a caller waits */
@@ -737,11 +737,11 @@ typedef enum {
     NGX_HTTP_DOUYIN_TASK_ENDED,         /* SUCCEEDED or FAILED: results */
     NGX_HTTP_DOUYIN_TASK_RETRY,         /* no answer yet: query again */
     NGX_HTTP_DOUYIN_TASK_FAIL           /* fail the videos: op->code */
-} ngx_http_douyin_task_e;
+} ngx_http_douyin_task_status_e;
 
 ngx_int_t ngx_http_douyin_dashscope_submit(ngx_http_douyin_op_t *op,
     const char **fail);
-ngx_http_douyin_task_e ngx_http_douyin_dashscope_query(
+ngx_http_douyin_task_status_e ngx_http_douyin_dashscope_query(
     ngx_http_douyin_op_t *op, cJSON **answer, const char **fail);
 ngx_int_t ngx_http_douyin_dashscope_record(ngx_http_douyin_op_t *op,
     cJSON *answer, ngx_http_douyin_item_t *item, cJSON **rec);
@@ -759,14 +759,14 @@ typedef struct {
     char                        error[200];     /* transport error text */
     ngx_uint_t                  not_sent;       /* nothing was sent */
     ngx_uint_t                  timedout;       /* no answer in time */
-} ngx_http_douyin_fetch_t;
+} ngx_http_douyin_curl_t;
 
-ngx_int_t ngx_http_douyin_fetch_global_init(ngx_log_t *log,
+ngx_int_t ngx_http_douyin_curl_global_init(ngx_log_t *log,
     ngx_http_douyin_main_conf_t *dmcf);
-ngx_int_t ngx_http_douyin_fetch(ngx_http_douyin_fetch_t *f, const char *method,
+ngx_int_t ngx_http_douyin_curl_request(ngx_http_douyin_curl_t *f, const char *method,
     const char *url, const char *const *headers, const char *body,
     ngx_msec_t timeout, size_t max_size);
-void ngx_http_douyin_fetch_free(ngx_http_douyin_fetch_t *f);
+void ngx_http_douyin_curl_free(ngx_http_douyin_curl_t *f);
 
 
 /* ngx_http_douyin_claim.c: claims, task ids, outcomes, recovery, workers */

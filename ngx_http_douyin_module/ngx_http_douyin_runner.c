@@ -7,7 +7,7 @@
 /*
  * ngx_http_douyin_module: the per-worker runner (event loop).
  *
- * A job is one /api/process (or /api/process/async) call: an OP_LIST
+ * A job is one /api/process (or /api/process/async) call: an OP_CLAIM
  * thread task lists file-system-go and claims the videos to transcribe
  * in the store; the claimed videos wait in the job until the runner has
  * room (douyin_max_inflight) and then go, douyin_asr_batch at a time, into
@@ -138,7 +138,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
         return NGX_OK;
     }
 
-    if (ngx_http_douyin_fetch_global_init(cycle->log, dmcf) != NGX_OK) {
+    if (ngx_http_douyin_curl_global_init(cycle->log, dmcf) != NGX_OK) {
         runner->store_ok = 0;
         return NGX_OK;
     }
@@ -352,7 +352,7 @@ ngx_http_douyin_runner_exit(ngx_cycle_t *cycle,
  * ngx_http_douyin_job_start: starts a job for the POST request r (async:
  * answer once listed, else when every claimed video has ended; pending:
  * POST /api/process/pending, which transcribes the pushed videos that
- * are listed and answers at once): posts its OP_LIST (OP_LIST_PENDING)
+ * are listed and answers at once): posts its OP_CLAIM (OP_CLAIM_PENDING)
  * thread op.  For pending, while videos are being transcribed (a record
  * is processing, in any worker) the job is not started and r gets, at
  * once, 200 {"success":false,...,"data":{"pending":0}}, what the later
@@ -486,7 +486,7 @@ ngx_http_douyin_job_run(ngx_http_douyin_main_conf_t *dmcf,
 
 
 /*
- * a job with its OP_LIST (OP_LIST_PENDING) thread task, not posted yet;
+ * a job with its OP_CLAIM (OP_CLAIM_PENDING) thread task, not posted yet;
  * NULL and *err
  */
 
@@ -534,8 +534,8 @@ ngx_http_douyin_job_create(ngx_http_douyin_main_conf_t *dmcf,
     }
 
     op = job->task->ctx;
-    op->op = pending ? NGX_HTTP_DOUYIN_OP_LIST_PENDING
-                     : NGX_HTTP_DOUYIN_OP_LIST;
+    op->op = pending ? NGX_HTTP_DOUYIN_OP_CLAIM_PENDING
+                     : NGX_HTTP_DOUYIN_OP_CLAIM;
     op->conf = dmcf;
     op->store = &runner->store;
     op->owner = runner->owner;
@@ -587,7 +587,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
         return;
     }
 
-    job->total = op->listed;
+    job->total = op->u.listing.listed;
     job->claimed = 0;
 
     if (job->pending) {
@@ -596,7 +596,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     } else {
         /* every listed video has a record now: none is pending */
-        ngx_http_douyin_listing_update(runner, 1, op->listed - op->deleted);
+        ngx_http_douyin_listing_update(runner, 1, op->u.listing.listed - op->u.listing.deleted);
     }
 
     tp = ngx_timeofday();
@@ -614,7 +614,7 @@ ngx_http_douyin_job_list_done(ngx_event_t *ev)
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin job %p: listed %ui, ignored %ui, claimed %ui, "
-                   "async %i", job, op->listed, op->ignored, job->claimed,
+                   "async %i", job, op->u.listing.listed, op->u.listing.ignored, job->claimed,
                    job->async);
 
     /*
@@ -711,7 +711,7 @@ ngx_http_douyin_job_listed(ngx_http_douyin_job_t *job,
         cJSON_AddNumberToObject(data, "failed", 0);
     }
 
-    cJSON_AddNumberToObject(data, "ignored", op->ignored);
+    cJSON_AddNumberToObject(data, "ignored", op->u.listing.ignored);
 
     return json;
 }
@@ -786,7 +786,7 @@ ngx_http_douyin_job_check(ngx_http_douyin_job_t *job)
     cJSON_AddNumberToObject(data, "success", job->success);
     cJSON_AddNumberToObject(data, "failed", job->failed);
     op = job->task->ctx;
-    cJSON_AddNumberToObject(data, "ignored", op->ignored);
+    cJSON_AddNumberToObject(data, "ignored", op->u.listing.ignored);
 
     ngx_http_douyin_job_respond(job, NGX_HTTP_DOUYIN_OK, json);
     ngx_http_douyin_job_free(job);
@@ -1110,11 +1110,11 @@ ngx_http_douyin_batch_submitted(ngx_http_douyin_batch_t *batch,
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, runner->log, 0,
                    "douyin: submitted %ui file(s) as task %s (first %s)",
-                   op->nitems, op->task_id, op->items[0].aweme_id);
+                   op->nitems, op->u.batch.task_id, op->items[0].aweme_id);
 
     if (op->detail[0] != '\0') {
         ngx_log_error(NGX_LOG_ERR, runner->log, 0,
-                      "douyin: task %s: %s", op->task_id, op->detail);
+                      "douyin: task %s: %s", op->u.batch.task_id, op->detail);
     }
 
     op->op = NGX_HTTP_DOUYIN_OP_POLL;
@@ -1145,7 +1145,7 @@ ngx_http_douyin_batch_running(ngx_http_douyin_batch_t *batch,
     if (ngx_current_msec - batch->started >= dmcf->asr_timeout) {
         ngx_log_error(NGX_LOG_ERR, batch->runner->log, 0,
                       "douyin: task %s did not end within "
-                      "douyin_asr_timeout", op->task_id);
+                      "douyin_asr_timeout", op->u.batch.task_id);
         ngx_http_douyin_batch_fail(batch, "ASR_TIMEOUT",
                                    "The ASR provider did not finish in "
                                    "time.");
@@ -1265,14 +1265,14 @@ ngx_http_douyin_batch_fail(ngx_http_douyin_batch_t *batch, const char *code,
     op->attempt = 0;
 
     if (code != NULL) {
-        ngx_cpystrn((u_char *) op->fail_code, (u_char *) code,
-                    sizeof(op->fail_code));
-        ngx_cpystrn((u_char *) op->fail_message, (u_char *) message,
-                    sizeof(op->fail_message));
+        ngx_cpystrn((u_char *) op->u.batch.fail_code, (u_char *) code,
+                    sizeof(op->u.batch.fail_code));
+        ngx_cpystrn((u_char *) op->u.batch.fail_message, (u_char *) message,
+                    sizeof(op->u.batch.fail_message));
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, batch->runner->log, 0,
-                   "douyin batch %p: failing with %s", batch, op->fail_code);
+                   "douyin batch %p: failing with %s", batch, op->u.batch.fail_code);
 
     ngx_http_douyin_batch_schedule(batch, 0);
 }
@@ -1474,7 +1474,7 @@ ngx_http_douyin_recover_timer(ngx_event_t *ev)
         return;
     }
 
-    op->limit = runner->conf->max_inflight - runner->inflight;
+    op->u.recover.limit = runner->conf->max_inflight - runner->inflight;
 
     if (ngx_http_douyin_task_post(runner->conf->thread_pool,
                                   runner->recover_task)
@@ -1525,15 +1525,15 @@ ngx_http_douyin_recover_done(ngx_event_t *ev)
         for (j = i + 1; j < op->nitems && j - i < NGX_HTTP_DOUYIN_BATCH_MAX;
              j++)
         {
-            if (op->task_ids[i] == NULL) {
-                if (op->task_ids[j] != NULL
+            if (op->u.recover.task_ids[i] == NULL) {
+                if (op->u.recover.task_ids[j] != NULL
                     || j - i >= runner->conf->asr_batch)
                 {
                     break;
                 }
 
-            } else if (op->task_ids[j] == NULL
-                       || ngx_strcmp(op->task_ids[i], op->task_ids[j]) != 0)
+            } else if (op->u.recover.task_ids[j] == NULL
+                       || ngx_strcmp(op->u.recover.task_ids[i], op->u.recover.task_ids[j]) != 0)
             {
                 break;
             }
@@ -1589,7 +1589,7 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     ngx_http_douyin_gauge_add(runner->conf, NGX_HTTP_DOUYIN_G_INFLIGHT, n);
     ngx_http_douyin_metric_add(runner->conf, NGX_HTTP_DOUYIN_M_RESUMED, n);
 
-    if (op->task_ids[from] == NULL) {
+    if (op->u.recover.task_ids[from] == NULL) {
         bop->op = NGX_HTTP_DOUYIN_OP_SUBMIT;
         ngx_http_douyin_batch_schedule(batch, 0);
         return NGX_OK;
@@ -1601,8 +1601,8 @@ ngx_http_douyin_recover_batch(ngx_http_douyin_runner_t *runner,
     batch->started = ngx_current_msec - ngx_min(age, 86400000);
 
     bop->op = NGX_HTTP_DOUYIN_OP_POLL;
-    ngx_cpystrn((u_char *) bop->task_id, (u_char *) op->task_ids[from],
-                sizeof(bop->task_id));
+    ngx_cpystrn((u_char *) bop->u.batch.task_id, (u_char *) op->u.recover.task_ids[from],
+                sizeof(bop->u.batch.task_id));
 
     ngx_http_douyin_batch_schedule(batch, 0);
 

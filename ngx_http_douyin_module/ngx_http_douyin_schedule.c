@@ -402,9 +402,9 @@ ngx_http_douyin_sched_post(ngx_http_douyin_sched_t *sched,
     op->conf = runner->conf;
     op->store = &runner->store;
     op->owner = runner->owner;
-    op->lease = sched->name;
-    op->cutoff = sched->cutoff;
-    op->now = ngx_time();
+    op->u.lease.name = sched->name;
+    op->u.expire.cutoff = sched->cutoff;
+    op->u.lease.now = ngx_time();
 
     *opp = op;
 
@@ -462,8 +462,8 @@ ngx_http_douyin_sched_take(ngx_http_douyin_sched_t *sched, time_t slot,
         return;
     }
 
-    op->slot = slot;
-    op->trigger = trigger;
+    op->u.lease.slot = slot;
+    op->u.lease.trigger = trigger;
 
     /* the run is ours until the lease says otherwise */
     sched->running = 1;
@@ -545,12 +545,12 @@ ngx_http_douyin_sched_leased(ngx_http_douyin_sched_t *sched,
         return;
     }
 
-    switch (op->lease_rc) {
+    switch (op->u.lease.found) {
 
     case NGX_HTTP_DOUYIN_LEASE_DONE:
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sched->timer.log, 0,
                        "douyin %s: slot %T run by another worker",
-                       sched->what, op->slot);
+                       sched->what, op->u.lease.slot);
         sched->running = 0;
         return;
 
@@ -593,7 +593,7 @@ ngx_http_douyin_sched_end(ngx_http_douyin_sched_t *sched, cJSON *summary)
         return;
     }
 
-    op->summary = summary;
+    op->u.lease.summary = summary;
 
     if (ngx_http_douyin_sched_send(sched, op) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, sched->timer.log, 0,
@@ -883,7 +883,7 @@ ngx_http_douyin_retention_expired(ngx_http_douyin_sched_t *sched,
     ngx_http_douyin_op_t *op)
 {
     if (op->rc == NGX_HTTP_DOUYIN_RC_DONE) {
-        sched->removed += op->removed;
+        sched->removed += op->u.expire.removed;
 
     } else {
         sched->failed++;

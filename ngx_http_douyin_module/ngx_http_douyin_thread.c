@@ -30,7 +30,7 @@
 #define NGX_HTTP_DOUYIN_WATCHDOG          60000
 
 
-static void ngx_http_douyin_op_list(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_poll(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_failing(ngx_http_douyin_op_t *op,
@@ -41,7 +41,7 @@ static void ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_read(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op);
 static void ngx_http_douyin_op_push(ngx_http_douyin_op_t *op);
-static void ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op);
+static void ngx_http_douyin_op_claim_pending(ngx_http_douyin_op_t *op);
 static int ngx_libc_cdecl ngx_http_douyin_name_cmp(const void *one,
     const void *two);
 static void ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op);
@@ -144,30 +144,30 @@ ngx_http_douyin_op_free(ngx_http_douyin_op_t *op)
         free(op->items[i].file_url);
         free(op->items[i].filename);
 
-        if (op->task_ids != NULL) {
-            free(op->task_ids[i]);
+        if (op->u.recover.task_ids != NULL) {
+            free(op->u.recover.task_ids[i]);
         }
     }
 
     free(op->items);
-    free(op->task_ids);
-    cJSON_Delete(op->summary);
+    free(op->u.recover.task_ids);
+    cJSON_Delete(op->u.lease.summary);
 
-    for (i = 0; i < op->nnames; i++) {
-        free(op->names[i].name);
-        free(op->names[i].url);
+    for (i = 0; i < op->u.listing.nnames; i++) {
+        free(op->u.listing.names[i].name);
+        free(op->u.listing.names[i].url);
     }
 
-    free(op->names);
-    cJSON_Delete(op->fields);
+    free(op->u.listing.names);
+    cJSON_Delete(op->u.video.fields);
 
-    op->summary = NULL;
+    op->u.lease.summary = NULL;
     op->items = NULL;
-    op->task_ids = NULL;
+    op->u.recover.task_ids = NULL;
     op->nitems = 0;
-    op->names = NULL;
-    op->nnames = 0;
-    op->fields = NULL;
+    op->u.listing.names = NULL;
+    op->u.listing.nnames = 0;
+    op->u.video.fields = NULL;
 }
 
 
@@ -196,8 +196,8 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 
     switch (op->op) {
 
-    case NGX_HTTP_DOUYIN_OP_LIST:
-        ngx_http_douyin_op_list(op);
+    case NGX_HTTP_DOUYIN_OP_CLAIM:
+        ngx_http_douyin_op_claim(op);
         break;
 
     case NGX_HTTP_DOUYIN_OP_SUBMIT:
@@ -232,8 +232,8 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
         ngx_http_douyin_op_push(op);
         break;
 
-    case NGX_HTTP_DOUYIN_OP_LIST_PENDING:
-        ngx_http_douyin_op_list_pending(op);
+    case NGX_HTTP_DOUYIN_OP_CLAIM_PENDING:
+        ngx_http_douyin_op_claim_pending(op);
         break;
 
     case NGX_HTTP_DOUYIN_OP_LEASE:
@@ -258,10 +258,10 @@ ngx_http_douyin_op_handler(void *data, ngx_log_t *log)
 }
 
 
-/* OP_LIST: list file-system-go and claim what is to be transcribed */
+/* OP_CLAIM: list file-system-go and claim what is to be transcribed */
 
 static void
-ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
+ngx_http_douyin_op_claim(ngx_http_douyin_op_t *op)
 {
     int         err;
     ngx_uint_t  claimed, i;
@@ -283,7 +283,7 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
     }
 
     for (i = 0; i < op->nitems; i++) {
-        op->deleted += (op->items[i].outcome == NGX_HTTP_DOUYIN_DELETED);
+        op->u.listing.deleted += (op->items[i].outcome == NGX_HTTP_DOUYIN_DELETED);
     }
 
     op->rc = NGX_HTTP_DOUYIN_RC_DONE;
@@ -291,16 +291,16 @@ ngx_http_douyin_op_list(ngx_http_douyin_op_t *op)
 
 
 /*
- * OP_LIST_PENDING (POST /api/process/pending): the listing, the pending
+ * OP_CLAIM_PENDING (POST /api/process/pending): the listing, the pending
  * (pushed) records, and the claim of those whose audio_filename is
  * listed.  A pushed video whose file is not listed (yet) stays pending;
  * when the listing fails nothing is claimed and nothing changes (the
  * op's error).  op->items are the pending videos listed, with their
- * claim flags; op->listed counts them.
+ * claim flags; op->u.listing.listed counts them.
  */
 
 static void
-ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
+ngx_http_douyin_op_claim_pending(ngx_http_douyin_op_t *op)
 {
     int                      err;
     ngx_uint_t               i, k, claimed, np;
@@ -322,8 +322,8 @@ ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
     op->items = NULL;
     op->nitems = 0;
 
-    if (op->nnames > 1) {
-        ngx_qsort(op->names, op->nnames, sizeof(ngx_http_douyin_name_t),
+    if (op->u.listing.nnames > 1) {
+        ngx_qsort(op->u.listing.names, op->u.listing.nnames, sizeof(ngx_http_douyin_name_t),
                   ngx_http_douyin_name_cmp);
     }
 
@@ -343,8 +343,8 @@ ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
     for (i = 0, k = 0; i < np; i++) {
         key.name = pending[i].filename;
 
-        nm = (op->nnames > 0)
-             ? bsearch(&key, op->names, op->nnames,
+        nm = (op->u.listing.nnames > 0)
+             ? bsearch(&key, op->u.listing.names, op->u.listing.nnames,
                        sizeof(ngx_http_douyin_name_t),
                        ngx_http_douyin_name_cmp)
              : NULL;
@@ -378,7 +378,7 @@ ngx_http_douyin_op_list_pending(ngx_http_douyin_op_t *op)
     }
 
     op->nitems = k;
-    op->listed = k;
+    op->u.listing.listed = k;
 
     if (k == 0) {
         op->rc = NGX_HTTP_DOUYIN_RC_DONE;
@@ -431,7 +431,7 @@ ngx_http_douyin_op_submit(ngx_http_douyin_op_t *op)
     }
 
     err = ngx_http_douyin_claim_set_task(op->store, op->items, op->nitems,
-                                         op->task_id, &op->owner);
+                                         op->u.batch.task_id, &op->owner);
     if (err != 0) {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
                      "storing task_id failed: %s%Z", mdb_strerror(err));
@@ -524,8 +524,8 @@ done:
 static void
 ngx_http_douyin_op_failing(ngx_http_douyin_op_t *op, const char *message)
 {
-    ngx_http_douyin_set(op->fail_code, sizeof(op->fail_code), op->code);
-    ngx_http_douyin_set(op->fail_message, sizeof(op->fail_message), message);
+    ngx_http_douyin_set(op->u.batch.fail_code, sizeof(op->u.batch.fail_code), op->code);
+    ngx_http_douyin_set(op->u.batch.fail_message, sizeof(op->u.batch.fail_message), message);
 
     op->rc = NGX_HTTP_DOUYIN_RC_FAIL;
 }
@@ -546,8 +546,8 @@ ngx_http_douyin_op_fail(ngx_http_douyin_op_t *op)
     }
 
     for (i = 0; i < op->nitems; i++) {
-        records[i] = ngx_http_douyin_failed_record(op->fail_code,
-                                                   op->fail_message);
+        records[i] = ngx_http_douyin_failed_record(op->u.batch.fail_code,
+                                                   op->u.batch.fail_message);
     }
 
     ngx_http_douyin_store_outcome(op, records);
@@ -567,8 +567,8 @@ ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    err = ngx_http_douyin_claim_recover(op->store, &op->owner, op->limit,
-                                        &op->items, &op->task_ids,
+    err = ngx_http_douyin_claim_recover(op->store, &op->owner, op->u.recover.limit,
+                                        &op->items, &op->u.recover.task_ids,
                                         &op->nitems);
     if (err != 0) {
         ngx_snprintf((u_char *) op->detail, sizeof(op->detail) - 1,
@@ -583,8 +583,8 @@ ngx_http_douyin_op_recover(ngx_http_douyin_op_t *op)
 
 /*
  * OP_LISTING: the listing, and of the listed videos those without a
- * record: op->items keeps only these (in order), op->listed counts all,
- * op->deleted the listed tombstones.
+ * record: op->items keeps only these (in order), op->u.listing.listed counts all,
+ * op->u.listing.deleted the listed tombstones.
  */
 
 static void
@@ -625,7 +625,7 @@ ngx_http_douyin_op_listing(ngx_http_douyin_op_t *op)
     }
 
     for (i = 0, n = 0; i < op->nitems; i++) {
-        op->deleted += (found[i] == 1 + NGX_HTTP_DOUYIN_DELETED);
+        op->u.listing.deleted += (found[i] == 1 + NGX_HTTP_DOUYIN_DELETED);
 
         if (found[i]) {
             free(op->items[i].file_url);
@@ -657,16 +657,16 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
 
     /* the newer file-system-go (douyin_filesystem_api 2) has no read routes */
 
-    if (op->is_read && op->conf->filesystem_api != 2
+    if (op->u.video.is_read && op->conf->filesystem_api != 2
         && ngx_http_douyin_fsgo_mark_read(op) != NGX_OK)
     {
         return;
     }
 
     err = ngx_http_douyin_store_set_read(op->store, op->items[0].aweme_id,
-                                         op->is_read, time(NULL));
+                                         op->u.video.is_read, time(NULL));
     if (err == MDB_NOTFOUND) {
-        op->not_found = 1;
+        op->u.video.not_found = 1;
         err = 0;
     }
 
@@ -678,7 +678,7 @@ ngx_http_douyin_op_read(ngx_http_douyin_op_t *op)
  * OP_DELETE: unless keep_file, delete the WAV on file-system-go first (a
  * 404 means it is gone already); only then is the record made a
  * tombstone (ngx_http_douyin_store_tombstone()).  Without a record, a
- * tombstone is written when the file was there or op->create says so
+ * tombstone is written when the file was there or op->u.video.create says so
  * (keep_file of a listed video); else not_found is set.
  */
 
@@ -689,9 +689,9 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
     ngx_uint_t  file_gone, create;
 
     file_gone = 0;
-    create = op->create;
+    create = op->u.video.create;
 
-    if (!op->keep_file) {
+    if (!op->u.video.keep_file) {
         if (ngx_http_douyin_fsgo_delete(op, &file_gone) != NGX_OK) {
             return;
         }
@@ -703,7 +703,7 @@ ngx_http_douyin_op_delete(ngx_http_douyin_op_t *op)
                                           op->items[0].filename, create,
                                           time(NULL));
     if (err == MDB_NOTFOUND) {
-        op->not_found = 1;
+        op->u.video.not_found = 1;
         err = 0;
     }
 
@@ -719,46 +719,46 @@ ngx_http_douyin_op_push(ngx_http_douyin_op_t *op)
     int  err;
 
     err = ngx_http_douyin_store_push(op->store, op->items[0].aweme_id,
-                                     op->fields, time(NULL), op->was);
+                                     op->u.video.fields, time(NULL), op->u.video.was);
     ngx_http_douyin_op_stored(op, err, "storing the push");
 }
 
 
-/* OP_LEASE: take the lease of op->lease for op->slot (op->lease_rc) */
+/* OP_LEASE: take the lease of op->u.lease.name for op->u.lease.slot (op->u.lease.found) */
 
 static void
 ngx_http_douyin_op_lease(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    err = ngx_http_douyin_lease_take(op->store, op->lease, op->slot,
-                                     op->trigger, op->now, &op->owner,
-                                     &op->lease_rc);
+    err = ngx_http_douyin_lease_take(op->store, op->u.lease.name, op->u.lease.slot,
+                                     op->u.lease.trigger, op->u.lease.now, &op->owner,
+                                     &op->u.lease.found);
     ngx_http_douyin_op_stored(op, err, "taking the lease");
 }
 
 
-/* OP_LEASE_END: the run has ended: store op->summary in its lease */
+/* OP_LEASE_END: the run has ended: store op->u.lease.summary in its lease */
 
 static void
 ngx_http_douyin_op_lease_end(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    err = ngx_http_douyin_lease_end(op->store, op->lease, op->now,
-                                    &op->owner, op->summary);
+    err = ngx_http_douyin_lease_end(op->store, op->u.lease.name, op->u.lease.now,
+                                    &op->owner, op->u.lease.summary);
     ngx_http_douyin_op_stored(op, err, "storing the run's summary");
 }
 
 
-/* OP_EXPIRE_SCAN: the completed videos processed before op->cutoff */
+/* OP_EXPIRE_SCAN: the completed videos processed before op->u.expire.cutoff */
 
 static void
 ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op)
 {
     int  err;
 
-    err = ngx_http_douyin_expire_scan(op->store, op->cutoff, &op->items,
+    err = ngx_http_douyin_expire_scan(op->store, op->u.expire.cutoff, &op->items,
                                       &op->nitems);
     if (err != 0) {
         ngx_http_douyin_op_error(op, NGX_HTTP_DOUYIN_ERR_STORE);
@@ -774,8 +774,8 @@ ngx_http_douyin_op_expire_scan(ngx_http_douyin_op_t *op)
 /*
  * OP_EXPIRE: removes one video, op->items[0]: its WAV is deleted on
  * file-system-go first (a 404 means it is gone already); only then is
- * its record dropped, if it is still completed and older than op->cutoff
- * (op->removed).  A failed delete leaves the record for the next run.
+ * its record dropped, if it is still completed and older than op->u.expire.cutoff
+ * (op->u.expire.removed).  A failed delete leaves the record for the next run.
  */
 
 static void
@@ -784,14 +784,14 @@ ngx_http_douyin_op_expire(ngx_http_douyin_op_t *op)
     int         err;
     ngx_uint_t  gone;
 
-    op->removed = 0;
+    op->u.expire.removed = 0;
 
     if (ngx_http_douyin_fsgo_delete(op, &gone) != NGX_OK) {
         return;
     }
 
     err = ngx_http_douyin_expire_record(op->store, op->items[0].aweme_id,
-                                        op->cutoff, &op->removed);
+                                        op->u.expire.cutoff, &op->u.expire.removed);
     if (err != 0) {
         ngx_http_douyin_op_store_error(op, err, "dropping the record");
         return;

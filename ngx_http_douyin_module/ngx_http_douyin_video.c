@@ -824,17 +824,17 @@ ngx_http_douyin_video_op(ngx_http_request_t *r, ngx_http_douyin_op_e kind,
     op->store = &dmcf->runner->store;
 
     if (kind == NGX_HTTP_DOUYIN_OP_PUSH) {
-        op->fields = rec;
+        op->u.video.fields = rec;
         rec = NULL;
 
     } else if (kind == NGX_HTTP_DOUYIN_OP_READ) {
-        op->is_read = flag;
+        op->u.video.is_read = flag;
 
     } else {
-        op->keep_file = flag;
+        op->u.video.keep_file = flag;
 
         /* DELETE ?keep_file=true of a listed video without record */
-        op->create = (rec == NULL);
+        op->u.video.create = (rec == NULL);
     }
 
     op->items = ngx_calloc(sizeof(ngx_http_douyin_item_t),
@@ -950,22 +950,22 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
         return ngx_http_douyin_send_error(r, op->err);
     }
 
-    if (op->not_found) {
+    if (op->u.video.not_found) {
         return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_NOT_FOUND);
     }
 
     if (op->op == NGX_HTTP_DOUYIN_OP_READ) {
         ngx_sprintf(msg, "Video %s marked %s.%Z", op->items[0].aweme_id,
-                    op->is_read ? "read" : "unread");
+                    op->u.video.is_read ? "read" : "unread");
 
     } else if (op->op == NGX_HTTP_DOUYIN_OP_PUSH) {
-        if (ngx_strcmp(op->was, "pending") == 0) {
+        if (ngx_strcmp(op->u.video.was, "pending") == 0) {
             ngx_sprintf(msg, "Video %s is pending.%Z", op->items[0].aweme_id);
 
         } else {
             /* never reset: the push changed nothing */
             ngx_sprintf(msg, "Video %s is already %s; nothing was "
-                        "changed.%Z", op->items[0].aweme_id, op->was);
+                        "changed.%Z", op->items[0].aweme_id, op->u.video.was);
         }
 
         /* pending has changed */
@@ -974,7 +974,7 @@ ngx_http_douyin_video_op_respond(ngx_http_request_t *r,
     } else {
         ngx_sprintf(msg, "Video %s deleted%s; it will not be transcribed "
                     "again.%Z", op->items[0].aweme_id,
-                    op->keep_file ? ", its file was kept"
+                    op->u.video.keep_file ? ", its file was kept"
                                   : " with its file");
 
         /* total and pending have changed */
