@@ -436,3 +436,4 @@ say ""
 ./bench/stats.sh      # 5. GET /api/stats while a 100k-file listing refreshes
 say "(bench/out/: results.txt, nginx configs and logs, emulator stats, wrk output)"
 [ "${BENCH_FAULTS:-1}" = 0 ] || bench/faults.sh   # fault figures (bench/faults.sh)
+bench/reads.sh         # the read routes against nginx serving the same bytes

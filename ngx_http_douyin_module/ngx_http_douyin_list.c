@@ -102,10 +102,32 @@ ngx_http_douyin_videos_stored(ngx_http_request_t *r,
     int                           err;
     cJSON                        *json, *list, *page, *rec, *id;
     int64_t                       counts[NGX_HTTP_DOUYIN_NSTATUS][2], total;
+    ngx_str_t                     body;
     ngx_uint_t                    s, rd;
     ngx_http_douyin_main_conf_t  *dmcf;
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    /*
+     * the counts, the page index and the items' stored texts, copied
+     * out of one read transaction; a store with an item without texts
+     * gets the page made from its records below
+     */
+
+    err = ngx_http_douyin_store_list(&dmcf->runner->store, q->status_mask,
+                                     q->read_mask, q->page, q->page_size,
+                                     dmcf->audio_base_url.data, r->pool,
+                                     &body);
+    if (err == 0) {
+        return ngx_http_douyin_send_json(r, NGX_HTTP_OK, body.data, body.len);
+    }
+
+    if (err != MDB_NOTFOUND) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "douyin: listing the store failed: %s",
+                      mdb_strerror(err));
+        return ngx_http_douyin_send_error(r, NGX_HTTP_DOUYIN_ERR_STORE_READ);
+    }
 
     err = ngx_http_douyin_store_counts(&dmcf->runner->store, counts);
 

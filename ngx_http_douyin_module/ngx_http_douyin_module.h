@@ -285,6 +285,17 @@ typedef struct {
 } ngx_http_douyin_loc_conf_t;
 
 
+/*
+ * the texts the read routes send for a record (the result's "data"
+ * object, the list item), which the store keeps beside it since format 3:
+ * made by ngx_http_douyin_video_texts(), given to the store when it is
+ * opened, so that the store does not call up into the routes' files
+ */
+
+typedef ngx_int_t (*ngx_http_douyin_texts_pt)(const char *id, cJSON *rec,
+    char **data, char **item);
+
+
 /* the store: one LMDB environment per worker process */
 
 typedef struct {
@@ -296,6 +307,10 @@ typedef struct {
     MDB_dbi                     workers;
     MDB_dbi                     meta;
     MDB_dbi                     feed;
+    MDB_dbi                     views;          /* format 3 */
+    MDB_dbi                     pages;          /* format 3 */
+    MDB_txn                    *rtxn;           /* reset, for the loop */
+    ngx_http_douyin_texts_pt    texts;          /* read only once open */
 } ngx_http_douyin_store_t;
 
 
@@ -747,6 +762,10 @@ ngx_int_t ngx_http_douyin_video_open(ngx_http_request_t *r,
 ngx_int_t ngx_http_douyin_video_op(ngx_http_request_t *r,
     ngx_http_douyin_op_e kind, const char *id, cJSON *rec,
     ngx_uint_t flag);
+ngx_int_t ngx_http_douyin_words_arg(ngx_http_request_t *r, ngx_uint_t *on);
+ngx_int_t ngx_http_douyin_add_words(cJSON *segments, cJSON *rec);
+ngx_int_t ngx_http_douyin_detail_extras(ngx_http_request_t *r, cJSON *item,
+    cJSON *rec, ngx_uint_t words);
 
 
 /* ngx_http_douyin_aweme.c: the collector's push and status */
@@ -770,13 +789,9 @@ char *ngx_http_douyin_rss_init_main_conf(ngx_conf_t *cf,
     ngx_http_douyin_main_conf_t *dmcf);
 void ngx_http_douyin_rss_init_module(ngx_cycle_t *cycle,
     ngx_http_douyin_main_conf_t *dmcf);
-/* ngx_http_douyin_subtitles.c: subtitles, word timings, detail links */
+/* ngx_http_douyin_subtitles.c: subtitles */
 
 ngx_int_t ngx_http_douyin_subtitles_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_douyin_words_arg(ngx_http_request_t *r, ngx_uint_t *on);
-ngx_int_t ngx_http_douyin_add_words(cJSON *segments, cJSON *rec);
-ngx_int_t ngx_http_douyin_detail_extras(ngx_http_request_t *r, cJSON *item,
-    cJSON *rec, ngx_uint_t words);
 
 
 /* ngx_http_douyin_listing.c: the per-worker listing cache */
@@ -1026,7 +1041,8 @@ extern const ngx_http_douyin_status_t  ngx_http_douyin_statuses[];
 ngx_http_douyin_status_e ngx_http_douyin_status_of(cJSON *rec);
 ngx_http_douyin_err_e ngx_http_douyin_store_error(int rc);
 ngx_int_t ngx_http_douyin_store_open(ngx_http_douyin_store_t *store,
-    const char *path, size_t map_size, ngx_log_t *log);
+    const char *path, size_t map_size, ngx_http_douyin_texts_pt texts,
+    ngx_log_t *log);
 void ngx_http_douyin_store_close(ngx_http_douyin_store_t *store);
 cJSON *ngx_http_douyin_store_get(ngx_http_douyin_store_t *store,
     const char *aweme_id, int *err);
@@ -1041,6 +1057,12 @@ int ngx_http_douyin_store_asr(ngx_http_douyin_store_t *store, time_t now,
 int ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t offset,
     ngx_uint_t limit, cJSON **page);
+int ngx_http_douyin_store_result(ngx_http_douyin_store_t *store,
+    const char *aweme_id, ngx_pool_t *pool, ngx_str_t *body);
+int ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
+    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t page,
+    ngx_uint_t page_size, const char *base, ngx_pool_t *pool,
+    ngx_str_t *body);
 int ngx_http_douyin_store_set_read(ngx_http_douyin_store_t *store,
     const char *aweme_id, ngx_uint_t is_read, time_t now);
 int ngx_http_douyin_store_has(ngx_http_douyin_store_t *store, char **ids,
@@ -1063,6 +1085,11 @@ int ngx_http_douyin_store_feed(ngx_http_douyin_store_t *store,
 time_t ngx_http_douyin_parse_iso8601(const char *s);
 cJSON *ngx_http_douyin_lease_read(ngx_http_douyin_store_t *store,
     const char *name);
+
+/* ngx_http_douyin_video.c: the texts the read routes send, at write time */
+
+ngx_int_t ngx_http_douyin_video_texts(const char *id, cJSON *rec,
+    char **data, char **item);
 
 
 #endif /* _NGX_HTTP_DOUYIN_MODULE_H_INCLUDED_ */

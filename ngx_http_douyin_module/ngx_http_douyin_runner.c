@@ -164,7 +164,7 @@ ngx_http_douyin_runner_init(ngx_cycle_t *cycle,
                 dmcf->store->name.len + 1);
 
     if (ngx_http_douyin_store_open(&runner->store, path, dmcf->map_size,
-                                   cycle->log)
+                                   ngx_http_douyin_video_texts, cycle->log)
         == NGX_OK)
     {
         runner->store_ok = 1;

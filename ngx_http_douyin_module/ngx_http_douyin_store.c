@@ -12,9 +12,9 @@
  * and write transactions on any thread of the pool).  Write transactions
  * run only in thread tasks and never around network I/O.
  *
- * Layout, format version 2 (key -> value):
+ * Layout, format version 3 (key -> value):
  *
- *   "meta"        "format_version" -> "2"
+ *   "meta"        "format_version" -> "3"
  *   "videos"      aweme_id -> the video record, a JSON object (UTF-8):
  *                   status        "processing" | "completed" | "failed"
  *                                 | "pending" | "deleted" (see below)
@@ -82,6 +82,28 @@
  *                 mark-read whose file-system-go outcome is unknown, to
  *                 be settled (ngx_http_douyin_settle.c); likewise added
  *                 without a format change.
+ *   "views"       aweme_id -> the JSON texts the read routes send for the
+ *                 record (since format 3), made by the write that stores
+ *                 the record (store->texts: ngx_http_douyin_video_texts()),
+ *                 so that a GET copies them out of the map without a JSON
+ *                 parse or print: two uint32_t (host order), the lengths of the
+ *                 first two texts, then the result's "data" object, then
+ *                 the list item in two parts: up to the opening quote of
+ *                 the "audio_url" value, then the rest (the value without
+ *                 douyin_audio_base_url, which the reader puts between);
+ *   "pages"       tag + anchor -> uint32_t (host order): the page index of
+ *                 "by_time" (tag 't') and "by_status" (tag 's') (since
+ *                 format 3).  Each index, and each 2-byte prefix of
+ *                 "by_status", is cut into chunks of consecutive entries;
+ *                 a chunk's anchor is a key at or below its first entry
+ *                 (the first chunk's is the bare prefix) and its value
+ *                 the number of entries from the anchor up to the next
+ *                 anchor.  A chunk that grows beyond
+ *                 2 x NGX_HTTP_DOUYIN_PAGE_CHUNK entries is split, one
+ *                 left empty is dropped, in the write that changes the
+ *                 index: a page's offset is found by adding counts, one
+ *                 per chunk, and walking the rest of one chunk per
+ *                 cursor, not by walking every entry before it.
  *
  * The collector-fed workflow (format 2) adds two stored statuses:
  * "pending", a video the collector pushed (POST /api/aweme/{id}/pending)
@@ -98,7 +120,13 @@
  * reads every record once to build the feed index
  * (ngx_http_douyin_store_feed_open()); a module that reads only format 1
  * then refuses the store instead of claiming its tombstones or writing
- * records without their feed entries.
+ * records without their feed entries.  Format 2 stores (and format 1
+ * ones, after that) are upgraded to format 3 in the same transaction:
+ * every record is read once to store its texts in "views", and every
+ * index walked once to make its "pages" anchors
+ * (ngx_http_douyin_store_views_open()); a module that reads only format
+ * 2 then refuses the store rather than write records whose texts would
+ * go stale.
  *
  * Status names and letters are those of ngx_http_douyin_statuses[].
  * Claims, task ids, outcomes, the recovery scan and the "workers"
@@ -116,7 +144,15 @@
 #include "ngx_http_douyin_module.h"
 
 
-#define NGX_HTTP_DOUYIN_STORE_FORMAT  "2"
+#define NGX_HTTP_DOUYIN_STORE_FORMAT  "3"
+
+
+/* a page index chunk: split beyond twice this many entries */
+#define NGX_HTTP_DOUYIN_PAGE_CHUNK    64
+
+/* a "pages" key: tag, "by_status" prefix, sort key */
+#define NGX_HTTP_DOUYIN_PAGE_KEY_LEN                                          \
+    (1 + 2 + 1 + 16 + NGX_HTTP_DOUYIN_ID_MAX + 1)
 
 
 /*
@@ -166,6 +202,32 @@ static int ngx_http_douyin_store_walk(MDB_txn *txn,
     ngx_uint_t read_mask, ngx_http_douyin_walk_t *walk, ngx_uint_t *n);
 static ngx_uint_t ngx_http_douyin_store_next(ngx_http_douyin_walk_t *walk,
     ngx_uint_t n);
+static int ngx_http_douyin_store_seek(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, ngx_http_douyin_walk_t *walk,
+    ngx_uint_t n, ngx_uint_t offset, ngx_uint_t *skip);
+static void ngx_http_douyin_store_rewind(ngx_http_douyin_walk_t *walk,
+    ngx_uint_t n);
+static void ngx_http_douyin_store_step(ngx_http_douyin_walk_t *w);
+static int ngx_http_douyin_store_page_count(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, MDB_dbi dbi, u_char tag, MDB_val *ikey,
+    size_t plen, int delta);
+static int ngx_http_douyin_store_pages_build(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, MDB_dbi dbi, u_char tag, size_t plen,
+    ngx_uint_t *anchors);
+static int ngx_http_douyin_store_views_put(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *aweme_id, const char *text,
+    size_t len);
+static int ngx_http_douyin_store_views_open(MDB_txn *txn,
+    ngx_http_douyin_store_t *store, const char *path, ngx_log_t *log);
+static int ngx_http_douyin_store_view(MDB_val *val, ngx_str_t *data,
+    ngx_str_t *head, ngx_str_t *tail);
+static int ngx_http_douyin_store_counts_txn(MDB_txn *txn,
+    ngx_http_douyin_store_t *store,
+    int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2]);
+static int ngx_http_douyin_store_rbegin(ngx_http_douyin_store_t *store,
+    MDB_txn **txn);
+static void ngx_http_douyin_store_rend(ngx_http_douyin_store_t *store,
+    MDB_txn *txn);
 static int ngx_http_douyin_store_add(MDB_txn *txn,
     ngx_http_douyin_store_t *store, MDB_val *val, cJSON *list);
 static ngx_uint_t ngx_http_douyin_store_feed_next(MDB_val *key,
@@ -256,19 +318,23 @@ ngx_http_douyin_store_error(int rc)
 /*
  * ngx_http_douyin_store_open: opens (creating) the environment in the
  * folder "path" with a map of map_size bytes, its databases and the
- * format version.  Event loop, init_process.  Returns NGX_OK, or
- * NGX_ERROR after logging the LMDB error.
+ * format version; texts makes the texts every record write stores
+ * beside the record ("views", and an upgrade to format 3).  Event loop,
+ * init_process.  Returns NGX_OK, or NGX_ERROR after logging the LMDB
+ * error.
  */
 
 ngx_int_t
 ngx_http_douyin_store_open(ngx_http_douyin_store_t *store, const char *path,
-    size_t map_size, ngx_log_t *log)
+    size_t map_size, ngx_http_douyin_texts_pt texts, ngx_log_t *log)
 {
     int         rc, dead;
     MDB_txn    *txn;
     const char *call;
 
     ngx_memzero(store, sizeof(ngx_http_douyin_store_t));
+
+    store->texts = texts;
 
     txn = NULL;
 
@@ -402,7 +468,11 @@ ngx_http_douyin_store_dbis(ngx_http_douyin_store_t *store, MDB_txn *txn,
         { "workers", "mdb_dbi_open(\"workers\")",
           offsetof(ngx_http_douyin_store_t, workers) },
         { "meta", "mdb_dbi_open(\"meta\")",
-          offsetof(ngx_http_douyin_store_t, meta) }
+          offsetof(ngx_http_douyin_store_t, meta) },
+        { "views", "mdb_dbi_open(\"views\")",
+          offsetof(ngx_http_douyin_store_t, views) },
+        { "pages", "mdb_dbi_open(\"pages\")",
+          offsetof(ngx_http_douyin_store_t, pages) }
     };
 
     for (i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
@@ -448,6 +518,16 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
         rc = mdb_get(txn, store->meta, &key, &val);
     }
 
+    if (rc == 0 && val.mv_size == 1 && *(u_char *) val.mv_data == '2') {
+        *call = "upgrading to format 3";
+        rc = ngx_http_douyin_store_views_open(txn, store, path, log);
+        if (rc != 0) {
+            return rc;
+        }
+
+        rc = mdb_get(txn, store->meta, &key, &val);
+    }
+
     if (rc == MDB_NOTFOUND) {
         val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
         val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
@@ -482,6 +562,11 @@ ngx_http_douyin_store_format(ngx_http_douyin_store_t *store, MDB_txn *txn,
 void
 ngx_http_douyin_store_close(ngx_http_douyin_store_t *store)
 {
+    if (store->rtxn != NULL) {
+        mdb_txn_abort(store->rtxn);
+        store->rtxn = NULL;
+    }
+
     if (store->env != NULL) {
         mdb_env_close(store->env);
         store->env = NULL;
@@ -627,21 +712,44 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
     val.mv_data = (void *) aweme_id;
     val.mv_size = ngx_strlen(aweme_id);
 
-    /* the unfiltered list shows neither pending nor deleted videos */
+    /*
+     * the unfiltered list shows neither pending nor deleted videos; an
+     * entry added or removed counts in its chunk of the page index
+     */
 
     if (delta > 0) {
-        rc = ix->listed ? mdb_put(txn, store->by_time, &key, &val, 0) : 0;
-        if (rc != 0) {
+        rc = ix->listed ? mdb_put(txn, store->by_time, &key, &val,
+                                  MDB_NOOVERWRITE)
+                        : MDB_KEYEXIST;
+        if (rc == 0) {
+            rc = ngx_http_douyin_store_page_count(txn, store, store->by_time,
+                                                  't', &key, 0, 1);
+        }
+
+        if (rc != 0 && rc != MDB_KEYEXIST) {
             return rc;
         }
 
         key.mv_data = skey;
         key.mv_size = ix->len + 2;
+        val.mv_data = (void *) aweme_id;
+        val.mv_size = ngx_strlen(aweme_id);
 
-        rc = mdb_put(txn, store->by_status, &key, &val, 0);
+        rc = mdb_put(txn, store->by_status, &key, &val, MDB_NOOVERWRITE);
+        if (rc == 0) {
+            rc = ngx_http_douyin_store_page_count(txn, store,
+                                                  store->by_status, 's', &key,
+                                                  2, 1);
+        }
 
     } else {
-        rc = ix->listed ? mdb_del(txn, store->by_time, &key, NULL) : 0;
+        rc = ix->listed ? mdb_del(txn, store->by_time, &key, NULL)
+                        : MDB_NOTFOUND;
+        if (rc == 0) {
+            rc = ngx_http_douyin_store_page_count(txn, store, store->by_time,
+                                                  't', &key, 0, -1);
+        }
+
         if (rc != 0 && rc != MDB_NOTFOUND) {
             return rc;
         }
@@ -650,9 +758,15 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
         key.mv_size = ix->len + 2;
 
         rc = mdb_del(txn, store->by_status, &key, NULL);
-        if (rc == MDB_NOTFOUND) {
-            rc = 0;
+        if (rc == 0) {
+            rc = ngx_http_douyin_store_page_count(txn, store,
+                                                  store->by_status, 's', &key,
+                                                  2, -1);
         }
+    }
+
+    if (rc == MDB_KEYEXIST || rc == MDB_NOTFOUND) {
+        rc = 0;
     }
 
     if (rc != 0) {
@@ -690,7 +804,8 @@ ngx_http_douyin_store_index_update(MDB_txn *txn,
  * ngx_http_douyin_store_write: writes rec (NULL: deletes the record of
  * aweme_id) in the write transaction txn and keeps in step, in the same
  * transaction, the "processing" index, the "by_time" and "by_status"
- * indexes, the per-status counts and the sums of billed seconds.  Thread
+ * indexes and their page index, the per-status counts, the sums of
+ * billed seconds and the texts the read routes send ("views").  Thread
  * side.  Returns 0 or an
  * LMDB/errno code.
  */
@@ -737,6 +852,11 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
             return rc;
         }
 
+        rc = mdb_del(txn, store->views, &key, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
         rc = mdb_del(txn, store->processing, &key, NULL);
 
         return (rc == MDB_NOTFOUND) ? 0 : rc;
@@ -751,6 +871,17 @@ ngx_http_douyin_store_write(MDB_txn *txn, ngx_http_douyin_store_t *store,
     val.mv_size = ngx_strlen(text);
 
     rc = mdb_put(txn, store->videos, &key, &val, 0);
+
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_views_put(txn, store, aweme_id, text,
+                                             ngx_strlen(text));
+
+        /* our own text that does not parse: out of memory */
+        if (rc == MDB_CORRUPTED) {
+            rc = ENOMEM;
+        }
+    }
+
     cJSON_free(text);
 
     if (rc != 0) {
@@ -794,11 +925,8 @@ int
 ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2])
 {
-    int         rc, r;
-    u_char      ckey[sizeof("count:xx")];
-    MDB_val     key, val;
-    MDB_txn    *txn;
-    ngx_uint_t  s;
+    int       rc;
+    MDB_txn  *txn;
 
     ngx_memzero(counts, NGX_HTTP_DOUYIN_NSTATUS * sizeof(counts[0]));
 
@@ -806,6 +934,27 @@ ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
     if (rc != 0) {
         return rc;
     }
+
+    rc = ngx_http_douyin_store_counts_txn(txn, store, counts);
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
+
+
+/* the counts of ngx_http_douyin_store_counts() in the read txn */
+
+static int
+ngx_http_douyin_store_counts_txn(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    int64_t counts[NGX_HTTP_DOUYIN_NSTATUS][2])
+{
+    int         rc, r;
+    u_char      ckey[sizeof("count:xx")];
+    MDB_val     key, val;
+    ngx_uint_t  s;
+
+    ngx_memzero(counts, NGX_HTTP_DOUYIN_NSTATUS * sizeof(counts[0]));
 
     for (s = 0; s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
         for (r = 0; r < 2; r++) {
@@ -820,13 +969,10 @@ ngx_http_douyin_store_counts(ngx_http_douyin_store_t *store,
                 ngx_memcpy(&counts[s][r], val.mv_data, sizeof(int64_t));
 
             } else if (rc != 0 && rc != MDB_NOTFOUND) {
-                mdb_txn_abort(txn);
                 return rc;
             }
         }
     }
-
-    mdb_txn_abort(txn);
 
     return 0;
 }
@@ -981,9 +1127,10 @@ done:
  * statuses whose bits are in status_mask and the read flags in read_mask
  * (NGX_HTTP_DOUYIN_UNREAD, NGX_HTTP_DOUYIN_READ).  Skips "offset"
  * entries and returns at most "limit" records in *page, a new cJSON
- * array of record objects each with "aweme_id" added.  Skipping walks
- * the index (no record is read for skipped entries).  A read
- * transaction.  Returns 0 or an LMDB/errno code.
+ * array of record objects each with "aweme_id" added.  Skipping adds
+ * the counts of the page index and walks the index entries of the last
+ * chunks (no record is read for skipped entries).  A read transaction.
+ * Returns 0 or an LMDB/errno code.
  */
 
 int
@@ -994,7 +1141,7 @@ ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     int                      rc;
     cJSON                   *list;
     MDB_txn                 *txn;
-    ngx_uint_t               n, i, best, seen;
+    ngx_uint_t               n, i, best, seen, skip;
     ngx_http_douyin_walk_t   walk[2 * NGX_HTTP_DOUYIN_NSTATUS], *w;
 
     *page = NULL;
@@ -1015,6 +1162,12 @@ ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
     rc = ngx_http_douyin_store_walk(txn, store, status_mask, read_mask, walk,
                                     &n);
 
+    skip = offset;
+
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_seek(txn, store, walk, n, offset, &skip);
+    }
+
     for (seen = 0;
          rc == 0 && (ngx_uint_t) cJSON_GetArraySize(list) < limit;
          seen++)
@@ -1026,18 +1179,14 @@ ngx_http_douyin_store_page(ngx_http_douyin_store_t *store,
 
         w = &walk[best];
 
-        if (seen >= offset) {
+        if (seen >= skip) {
             rc = ngx_http_douyin_store_add(txn, store, &w->val, list);
             if (rc != 0) {
                 break;
             }
         }
 
-        w->live = (mdb_cursor_get(w->cur, &w->key, &w->val, MDB_NEXT) == 0
-                   && (w->prefix[0] == '\0'
-                       || (w->key.mv_size >= 2
-                           && ngx_memcmp(w->key.mv_data, w->prefix, 2)
-                              == 0)));
+        ngx_http_douyin_store_step(w);
     }
 
     for (i = 0; i < n; i++) {
@@ -2108,11 +2257,11 @@ ngx_http_douyin_store_feed_write(MDB_txn *txn,
 /*
  * Part of ngx_http_douyin_store_open(), in its write transaction: opens
  * the "feed" index.  version is the stored format_version (NULL: a new
- * store).  A new store gets format 2 and a first feed state; a format 1
- * store is migrated: every record is read once and the completed ones
- * are indexed, then format_version becomes 2.  Returns 0,
- * MDB_INCOMPATIBLE for another format (left as it is), or an LMDB/errno
- * code.
+ * store).  A new store gets the current format and a first feed state; a
+ * format 1 store is migrated: every record is read once and the completed
+ * ones are indexed, then format_version becomes 2 (and the caller goes on
+ * to 3).  Returns 0, MDB_INCOMPATIBLE for another format than 1, 2 or the
+ * current one (left as it is), or an LMDB/errno code.
  */
 
 static int
@@ -2129,11 +2278,13 @@ ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
         if (version->mv_size == 1 && *(u_char *) version->mv_data == '1') {
             migrate = 1;
 
-        } else if (version->mv_size
-                   != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
-                   || ngx_memcmp(version->mv_data,
-                                 NGX_HTTP_DOUYIN_STORE_FORMAT,
-                                 version->mv_size) != 0)
+        } else if (!(version->mv_size == 1
+                     && *(u_char *) version->mv_data == '2')
+                   && (version->mv_size
+                       != sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1
+                       || ngx_memcmp(version->mv_data,
+                                     NGX_HTTP_DOUYIN_STORE_FORMAT,
+                                     version->mv_size) != 0))
         {
             return MDB_INCOMPATIBLE;
         }
@@ -2164,8 +2315,8 @@ ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
 
     key.mv_data = "format_version";
     key.mv_size = sizeof("format_version") - 1;
-    val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
-    val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+    val.mv_data = migrate ? "2" : NGX_HTTP_DOUYIN_STORE_FORMAT;
+    val.mv_size = migrate ? 1 : sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
 
     rc = mdb_put(txn, store->meta, &key, &val, 0);
     if (rc != 0) {
@@ -2175,8 +2326,7 @@ ngx_http_douyin_store_feed_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
     if (migrate) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "douyin: store \"%s\" upgraded from format version 1 "
-                      "to " NGX_HTTP_DOUYIN_STORE_FORMAT ": %ui transcripts "
-                      "indexed for the feed", path, n);
+                      "to 2: %ui transcripts indexed for the feed", path, n);
     }
 
     return 0;
@@ -2412,4 +2562,1030 @@ ngx_http_douyin_store_feed_next(MDB_val *key, ngx_uint_t *live, ngx_uint_t n)
     }
 
     return best;
+}
+
+
+/*
+ * Format 3: the texts the read routes send ("views") and the page index
+ * ("pages"), both written by the write that changes a record, so that a
+ * GET is one read transaction that copies bytes out of the map.
+ */
+
+
+/*
+ * a read transaction for the event loop: the one this worker reset after
+ * its last read, renewed (no reader slot to find, no lock), or a new one
+ */
+
+static int
+ngx_http_douyin_store_rbegin(ngx_http_douyin_store_t *store, MDB_txn **txn)
+{
+    int  rc;
+
+    if (store->rtxn != NULL) {
+        *txn = store->rtxn;
+        store->rtxn = NULL;
+
+        rc = mdb_txn_renew(*txn);
+        if (rc == 0) {
+            return 0;
+        }
+
+        mdb_txn_abort(*txn);
+    }
+
+    return mdb_txn_begin(store->env, NULL, MDB_RDONLY, txn);
+}
+
+
+/* ends a read transaction of ngx_http_douyin_store_rbegin(), kept reset */
+
+static void
+ngx_http_douyin_store_rend(ngx_http_douyin_store_t *store, MDB_txn *txn)
+{
+    if (store->rtxn != NULL) {
+        mdb_txn_abort(txn);
+        return;
+    }
+
+    mdb_txn_reset(txn);
+    store->rtxn = txn;
+}
+
+
+/*
+ * stores the texts of the record whose JSON text is text/len (see the
+ * layout, "views").  Returns 0, MDB_CORRUPTED when the text is not a
+ * JSON object, ENOMEM, or an LMDB code.
+ */
+
+static int
+ngx_http_douyin_store_views_put(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *aweme_id, const char *text, size_t len)
+{
+    int        rc;
+    char      *data, *item, *url;
+    cJSON     *rec;
+    u_char    *p;
+    size_t     dlen, ilen;
+    uint32_t   lens[2];
+    MDB_val    key, val;
+
+    /* the read routes made their bodies from the stored text: so do we */
+
+    rec = cJSON_ParseWithLength(text, len);
+
+    if (rec == NULL || !cJSON_IsObject(rec)) {
+        cJSON_Delete(rec);
+        return MDB_CORRUPTED;
+    }
+
+    rc = store->texts(aweme_id, rec, &data, &item);
+    cJSON_Delete(rec);
+
+    if (rc != NGX_OK) {
+        return ENOMEM;
+    }
+
+    /*
+     * the item's first "audio_url" key: a quote inside a string is
+     * printed escaped, so the pattern cannot start inside a value
+     */
+
+    url = ngx_strstr(item, "\"audio_url\":\"");
+
+    if (url == NULL) {
+        /* the URL could not be allocated */
+        cJSON_free(data);
+        cJSON_free(item);
+        return ENOMEM;
+    }
+
+    dlen = ngx_strlen(data);
+    ilen = ngx_strlen(item);
+
+    lens[0] = (uint32_t) dlen;
+    lens[1] = (uint32_t) (url - item + sizeof("\"audio_url\":\"") - 1);
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+    val.mv_data = NULL;
+    val.mv_size = sizeof(lens) + dlen + ilen;
+
+    rc = mdb_put(txn, store->views, &key, &val, MDB_RESERVE);
+
+    if (rc == 0) {
+        p = ngx_cpymem(val.mv_data, lens, sizeof(lens));
+        p = ngx_cpymem(p, data, dlen);
+        ngx_memcpy(p, item, ilen);
+    }
+
+    cJSON_free(data);
+    cJSON_free(item);
+
+    return rc;
+}
+
+
+/* the three texts of a "views" value, or MDB_CORRUPTED */
+
+static int
+ngx_http_douyin_store_view(MDB_val *val, ngx_str_t *data, ngx_str_t *head,
+    ngx_str_t *tail)
+{
+    u_char    *p;
+    size_t     rest;
+    uint32_t   lens[2];
+
+    if (val->mv_size < sizeof(lens)) {
+        return MDB_CORRUPTED;
+    }
+
+    p = val->mv_data;
+    ngx_memcpy(lens, p, sizeof(lens));
+
+    rest = val->mv_size - sizeof(lens);
+
+    if (lens[0] > rest || lens[1] > rest - lens[0]) {
+        return MDB_CORRUPTED;
+    }
+
+    data->data = p + sizeof(lens);
+    data->len = lens[0];
+    head->data = data->data + data->len;
+    head->len = lens[1];
+    tail->data = head->data + head->len;
+    tail->len = rest - lens[0] - lens[1];
+
+    return 0;
+}
+
+
+/*
+ * ngx_http_douyin_store_result: the body of GET .../result (without
+ * ?words=true) of a stored video, {"success":true,"data":{...}}, from the
+ * texts its last write stored, in body (allocated from pool): one read
+ * transaction and one copy.  Event loop only (it reuses the worker's
+ * read transaction).  Returns 0, MDB_NOTFOUND when there is no record or
+ * no text (the caller makes the body from the record), or an
+ * LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_result(ngx_http_douyin_store_t *store,
+    const char *aweme_id, ngx_pool_t *pool, ngx_str_t *body)
+{
+    int        rc;
+    u_char    *p;
+    MDB_val    key, val;
+    MDB_txn   *txn;
+    ngx_str_t  data, head, tail;
+
+    static const u_char  start[] = "{\"success\":true,\"data\":";
+
+    rc = ngx_http_douyin_store_rbegin(store, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) aweme_id;
+    key.mv_size = ngx_strlen(aweme_id);
+
+    rc = mdb_get(txn, store->views, &key, &val);
+
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_view(&val, &data, &head, &tail);
+    }
+
+    if (rc == 0) {
+        p = ngx_pnalloc(pool, sizeof(start) - 1 + data.len + 1);
+
+        if (p == NULL) {
+            rc = ENOMEM;
+
+        } else {
+            body->data = p;
+            p = ngx_cpymem(p, start, sizeof(start) - 1);
+            p = ngx_cpymem(p, data.data, data.len);
+            *p++ = '}';
+            body->len = p - body->data;
+        }
+    }
+
+    ngx_http_douyin_store_rend(store, txn);
+
+    return rc;
+}
+
+
+/*
+ * ngx_http_douyin_store_list: the body of GET /api/videos for a page of
+ * stored videos ({"total_count","videos":[item],"page","page_size"}, as
+ * ngx_http_douyin_store_counts() and ngx_http_douyin_store_page() give
+ * them and ngx_http_douyin_video_item() makes an item), from the counts,
+ * the page index and the items' stored texts, with base (the
+ * douyin_audio_base_url, NUL-terminated; NULL: none) in each audio_url,
+ * into body (allocated from
+ * pool): one read transaction, no JSON parse or print.  Event loop only.
+ * Returns 0, MDB_NOTFOUND when an item has no text (the caller makes the
+ * body from the records), or an LMDB/errno code.
+ */
+
+int
+ngx_http_douyin_store_list(ngx_http_douyin_store_t *store,
+    ngx_uint_t status_mask, ngx_uint_t read_mask, ngx_uint_t page,
+    ngx_uint_t page_size, const char *base, ngx_pool_t *pool, ngx_str_t *body)
+{
+    int                      rc;
+    u_char                  *p, *b, *esc;
+    size_t                   len, elen, blen;
+    int64_t                  counts[NGX_HTTP_DOUYIN_NSTATUS][2], total;
+    MDB_val                  key, val;
+    MDB_txn                 *txn;
+    ngx_str_t               *items, data;
+    ngx_uint_t               n, i, s, r, best, seen, skip, count;
+    ngx_http_douyin_walk_t   walk[2 * NGX_HTTP_DOUYIN_NSTATUS], *w;
+
+    /*
+     * the base as cJSON prints it inside a string: it escapes '"', '\\'
+     * and the bytes below 0x20, byte by byte, so the whole URL's text is
+     * the base's text followed by the stored rest
+     */
+
+    blen = base ? ngx_strlen(base) : 0;
+
+    esc = ngx_pnalloc(pool, 6 * blen + 1);
+    items = ngx_palloc(pool, 2 * page_size * sizeof(ngx_str_t));
+
+    if (esc == NULL || items == NULL) {
+        return ENOMEM;
+    }
+
+    p = esc;
+
+    for (b = (u_char *) base; b < (u_char *) base + blen; b++) {
+        if (*b > 31 && *b != '"' && *b != '\\') {
+            *p++ = *b;
+            continue;
+        }
+
+        *p++ = '\\';
+
+        switch (*b) {
+        case '"':  *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+            p = ngx_sprintf(p, "u%04xui", (ngx_uint_t) *b);
+        }
+    }
+
+    elen = p - esc;
+
+    rc = ngx_http_douyin_store_rbegin(store, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    n = 0;
+    count = 0;
+
+    rc = ngx_http_douyin_store_counts_txn(txn, store, counts);
+
+    total = 0;
+
+    for (s = 0; rc == 0 && s < NGX_HTTP_DOUYIN_NSTATUS; s++) {
+        for (r = 0; r < 2; r++) {
+            if ((status_mask & ngx_http_douyin_statuses[s].bit)
+                && (read_mask & (1 << r)))
+            {
+                total += counts[s][r];
+            }
+        }
+    }
+
+    /* cJSON prints a whole number below 2^31 as "%d", others otherwise */
+
+    if (rc == 0 && (total < 0 || total >= 2147483647)) {
+        rc = MDB_NOTFOUND;
+    }
+
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_walk(txn, store, status_mask, read_mask,
+                                        walk, &n);
+    }
+
+    skip = (page - 1) * page_size;
+
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_seek(txn, store, walk, n,
+                                        (page - 1) * page_size, &skip);
+    }
+
+    len = sizeof("{\"total_count\":,\"videos\":[],\"page\":,\"page_size\":}")
+          - 1 + 3 * NGX_INT64_LEN;
+
+    for (seen = 0; rc == 0 && count < page_size; seen++) {
+        best = ngx_http_douyin_store_next(walk, n);
+        if (best == n) {
+            break;
+        }
+
+        w = &walk[best];
+
+        if (seen >= skip) {
+            key = w->val;
+
+            rc = mdb_get(txn, store->views, &key, &val);
+
+            if (rc == 0) {
+                rc = ngx_http_douyin_store_view(&val, &data, &items[2 * count],
+                                                &items[2 * count + 1]);
+            }
+
+            if (rc != 0) {
+                break;
+            }
+
+            len += items[2 * count].len + elen + items[2 * count + 1].len + 1;
+            count++;
+        }
+
+        ngx_http_douyin_store_step(w);
+    }
+
+    for (i = 0; i < n; i++) {
+        mdb_cursor_close(walk[i].cur);
+    }
+
+    if (rc == 0) {
+        p = ngx_pnalloc(pool, len);
+
+        if (p == NULL) {
+            rc = ENOMEM;
+
+        } else {
+            body->data = p;
+
+            p = ngx_sprintf(p, "{\"total_count\":%L,\"videos\":[", total);
+
+            for (i = 0; i < count; i++) {
+                if (i > 0) {
+                    *p++ = ',';
+                }
+
+                p = ngx_cpymem(p, items[2 * i].data, items[2 * i].len);
+                p = ngx_cpymem(p, esc, elen);
+                p = ngx_cpymem(p, items[2 * i + 1].data, items[2 * i + 1].len);
+            }
+
+            p = ngx_sprintf(p, "],\"page\":%ui,\"page_size\":%ui}", page,
+                            page_size);
+
+            body->len = p - body->data;
+        }
+    }
+
+    ngx_http_douyin_store_rend(store, txn);
+
+    return rc;
+}
+
+
+/* moves a page's cursor to its next entry (of its prefix) */
+
+static void
+ngx_http_douyin_store_step(ngx_http_douyin_walk_t *w)
+{
+    w->live = (mdb_cursor_get(w->cur, &w->key, &w->val, MDB_NEXT) == 0
+               && (w->prefix[0] == '\0'
+                   || (w->key.mv_size >= 2
+                       && ngx_memcmp(w->key.mv_data, w->prefix, 2) == 0)));
+}
+
+
+/* puts a page's cursors back at their first entries */
+
+static void
+ngx_http_douyin_store_rewind(ngx_http_douyin_walk_t *walk, ngx_uint_t n)
+{
+    ngx_uint_t               i;
+    ngx_http_douyin_walk_t  *w;
+
+    for (i = 0; i < n; i++) {
+        w = &walk[i];
+
+        if (w->prefix[0] == '\0') {
+            w->live = (mdb_cursor_get(w->cur, &w->key, &w->val, MDB_FIRST)
+                       == 0);
+            continue;
+        }
+
+        w->key.mv_data = w->prefix;
+        w->key.mv_size = 2;
+
+        w->live = (mdb_cursor_get(w->cur, &w->key, &w->val, MDB_SET_RANGE)
+                   == 0
+                   && w->key.mv_size >= 2
+                   && ngx_memcmp(w->key.mv_data, w->prefix, 2) == 0);
+    }
+}
+
+
+/* compares two sort keys as the index does: bytes, then length */
+
+static int
+ngx_http_douyin_store_keycmp(u_char *a, size_t la, u_char *b, size_t lb)
+{
+    int  c;
+
+    c = ngx_memcmp(a, b, ngx_min(la, lb));
+
+    if (c != 0) {
+        return c;
+    }
+
+    return (la < lb) ? -1 : (la > lb);
+}
+
+
+/*
+ * moves the cursors of a page (at their first entries, from
+ * ngx_http_douyin_store_walk()) near the offset-th entry of their merge
+ * with the page index: the anchors of every cursor's index are merged in
+ * key order and their counts added while the sum stays within the
+ * offset; the last such anchor b bounds what is skipped: every cursor
+ * goes to its first entry at or after b, and *skip gets the entries left
+ * to skip, offset minus the entries below b (at most a few chunks per
+ * cursor).  A store whose counts disagree with its index loses nothing:
+ * the cursors go back to the start and *skip = offset.
+ */
+
+static int
+ngx_http_douyin_store_seek(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    ngx_http_douyin_walk_t *walk, ngx_uint_t n, ngx_uint_t offset,
+    ngx_uint_t *skip)
+{
+    int                      rc;
+    u_char                   tag, pfx[3];
+    u_char                   best[NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    u_char                   start[NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    u_char                   last[2 * NGX_HTTP_DOUYIN_NSTATUS]
+                                 [NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    size_t                   plen, blen, lastlen[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    uint32_t                 count, lastcount[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    uint64_t                 ub, below, sum[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    MDB_val                  akey[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    MDB_val                  aval[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    MDB_cursor              *acur[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    ngx_uint_t               i, x, opened, found;
+    ngx_uint_t               alive[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    ngx_uint_t               has[2 * NGX_HTTP_DOUYIN_NSTATUS];
+    ngx_http_douyin_walk_t  *w;
+
+    *skip = offset;
+
+    if (offset == 0 || n == 0) {
+        return 0;
+    }
+
+    plen = (walk[0].prefix[0] != '\0') ? 2 : 0;
+    tag = plen ? 's' : 't';
+
+    rc = 0;
+    opened = 0;
+
+    for (i = 0; i < n; i++) {
+        has[i] = 0;
+        sum[i] = 0;
+        lastlen[i] = 0;
+        lastcount[i] = 0;
+
+        rc = mdb_cursor_open(txn, store->pages, &acur[i]);
+        if (rc != 0) {
+            goto done;
+        }
+
+        opened++;
+
+        pfx[0] = tag;
+        ngx_memcpy(pfx + 1, walk[i].prefix, plen);
+
+        akey[i].mv_data = pfx;
+        akey[i].mv_size = 1 + plen;
+
+        rc = mdb_cursor_get(acur[i], &akey[i], &aval[i], MDB_SET_RANGE);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            goto done;
+        }
+
+        alive[i] = (rc == 0 && akey[i].mv_size >= 1 + plen
+                    && ngx_memcmp(akey[i].mv_data, pfx, 1 + plen) == 0);
+        rc = 0;
+    }
+
+    /* the anchors in key order, while the chunks before them fit */
+
+    ub = 0;
+    blen = 0;
+    found = 0;
+
+    for ( ;; ) {
+        x = n;
+
+        for (i = 0; i < n; i++) {
+            if (alive[i]
+                && (x == n
+                    || ngx_http_douyin_store_keycmp(
+                           (u_char *) akey[i].mv_data + 1 + plen,
+                           akey[i].mv_size - 1 - plen,
+                           (u_char *) akey[x].mv_data + 1 + plen,
+                           akey[x].mv_size - 1 - plen) < 0))
+            {
+                x = i;
+            }
+        }
+
+        if (x == n || ub > offset) {
+            break;
+        }
+
+        blen = akey[x].mv_size - 1 - plen;
+        ngx_memcpy(best, (u_char *) akey[x].mv_data + 1 + plen, blen);
+        found = 1;
+
+        for (i = 0; i < n; i++) {
+            if (!alive[i]
+                || ngx_http_douyin_store_keycmp(
+                       (u_char *) akey[i].mv_data + 1 + plen,
+                       akey[i].mv_size - 1 - plen, best, blen) != 0)
+            {
+                continue;
+            }
+
+            if (aval[i].mv_size != sizeof(uint32_t)) {
+                rc = MDB_CORRUPTED;
+                goto done;
+            }
+
+            ngx_memcpy(&count, aval[i].mv_data, sizeof(uint32_t));
+
+            /* the entries of cursor i below its anchors so far */
+
+            sum[i] += lastcount[i];
+            lastcount[i] = count;
+            lastlen[i] = blen;
+            ngx_memcpy(last[i], best, blen);
+            has[i] = 1;
+
+            ub += count;
+
+            pfx[0] = tag;
+            ngx_memcpy(pfx + 1, walk[i].prefix, plen);
+
+            rc = mdb_cursor_get(acur[i], &akey[i], &aval[i], MDB_NEXT);
+
+            if (rc != 0 && rc != MDB_NOTFOUND) {
+                goto done;
+            }
+
+            alive[i] = (rc == 0 && akey[i].mv_size >= 1 + plen
+                        && ngx_memcmp(akey[i].mv_data, pfx, 1 + plen) == 0);
+            rc = 0;
+        }
+    }
+
+    if (!found) {
+        goto done;
+    }
+
+    /* a cursor with entries but no anchor: leave the cursors as they are */
+
+    for (i = 0; i < n; i++) {
+        if (walk[i].live && !has[i]) {
+            goto done;
+        }
+    }
+
+    /* every cursor to its first entry at or after best, counting below */
+
+    below = 0;
+
+    for (i = 0; i < n; i++) {
+        w = &walk[i];
+
+        if (!has[i]) {
+            continue;
+        }
+
+        /* the start of the chunk: its anchor (an empty one: the first) */
+
+        ngx_memcpy(start, w->prefix, plen);
+        ngx_memcpy(start + plen, last[i], lastlen[i]);
+
+        if (plen == 0 && lastlen[i] == 0) {
+            rc = mdb_cursor_get(w->cur, &w->key, &w->val, MDB_FIRST);
+
+        } else {
+            w->key.mv_data = start;
+            w->key.mv_size = plen + lastlen[i];
+
+            rc = mdb_cursor_get(w->cur, &w->key, &w->val, MDB_SET_RANGE);
+        }
+
+        while (rc == 0
+               && w->key.mv_size >= plen
+               && ngx_memcmp(w->key.mv_data, w->prefix, plen) == 0
+               && ngx_http_douyin_store_keycmp(
+                      (u_char *) w->key.mv_data + plen,
+                      w->key.mv_size - plen, best, blen) < 0)
+        {
+            below++;
+            rc = mdb_cursor_get(w->cur, &w->key, &w->val, MDB_NEXT);
+        }
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            goto done;
+        }
+
+        w->live = (rc == 0 && w->key.mv_size >= plen
+                   && ngx_memcmp(w->key.mv_data, w->prefix, plen) == 0);
+        rc = 0;
+
+        below += sum[i];
+    }
+
+    if (below > offset) {
+        /* counts that disagree with the index: walk from the start */
+        ngx_http_douyin_store_rewind(walk, n);
+
+    } else {
+        *skip = offset - (ngx_uint_t) below;
+    }
+
+done:
+
+    for (i = 0; i < opened; i++) {
+        mdb_cursor_close(acur[i]);
+    }
+
+    return rc;
+}
+
+
+/*
+ * keeps the page index ("pages") of the index dbi (tag 't': "by_time",
+ * 's': "by_status", whose entries have a plen-byte prefix) in step with
+ * its entry ikey, just added (delta 1) or removed (delta -1): the count
+ * of the chunk that holds it changes; a chunk beyond twice
+ * NGX_HTTP_DOUYIN_PAGE_CHUNK entries is split at its
+ * NGX_HTTP_DOUYIN_PAGE_CHUNK-th entry, an empty one (but the first of
+ * its prefix) is dropped.  In the write transaction of the change.
+ */
+
+static int
+ngx_http_douyin_store_page_count(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    MDB_dbi dbi, u_char tag, MDB_val *ikey, size_t plen, int delta)
+{
+    int          rc;
+    u_char       pkey[NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    u_char       akey[NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    u_char       nkey[NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    size_t       alen, nlen;
+    uint32_t     count, ncount;
+    MDB_val      key, val;
+    ngx_uint_t   i, found;
+    MDB_cursor  *cur;
+
+    if (ikey->mv_size < plen || ikey->mv_size + 1 > sizeof(pkey)) {
+        return MDB_BAD_VALSIZE;
+    }
+
+    pkey[0] = tag;
+    ngx_memcpy(pkey + 1, ikey->mv_data, ikey->mv_size);
+
+    /* the chunk: the greatest anchor at or below the entry */
+
+    rc = mdb_cursor_open(txn, store->pages, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = pkey;
+    key.mv_size = 1 + ikey->mv_size;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    if (rc == 0
+        && !(key.mv_size == 1 + ikey->mv_size
+             && ngx_memcmp(key.mv_data, pkey, key.mv_size) == 0))
+    {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    }
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+
+    found = (rc == 0 && key.mv_size >= 1 + plen
+             && key.mv_size <= sizeof(akey)
+             && ngx_memcmp(key.mv_data, pkey, 1 + plen) == 0
+             && val.mv_size == sizeof(uint32_t));
+
+    if (found) {
+        alen = key.mv_size;
+        ngx_memcpy(akey, key.mv_data, alen);
+        ngx_memcpy(&count, val.mv_data, sizeof(uint32_t));
+
+    } else {
+        /* the first chunk of the prefix, anchored at the bare prefix */
+        alen = 1 + plen;
+        ngx_memcpy(akey, pkey, alen);
+        count = 0;
+    }
+
+    mdb_cursor_close(cur);
+
+    key.mv_data = akey;
+    key.mv_size = alen;
+    val.mv_data = &count;
+    val.mv_size = sizeof(uint32_t);
+
+    if (delta < 0) {
+        if (!found) {
+            return 0;
+        }
+
+        count = count ? count - 1 : 0;
+
+        if (count == 0 && alen > 1 + plen) {
+            return mdb_del(txn, store->pages, &key, NULL);
+        }
+
+        return mdb_put(txn, store->pages, &key, &val, 0);
+    }
+
+    count++;
+
+    if (count > 2 * NGX_HTTP_DOUYIN_PAGE_CHUNK) {
+
+        /* split: the chunk's NGX_HTTP_DOUYIN_PAGE_CHUNK-th entry on */
+
+        rc = mdb_cursor_open(txn, dbi, &cur);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (alen == 1) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+        } else {
+            key.mv_data = akey + 1;
+            key.mv_size = alen - 1;
+            rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        }
+
+        for (i = 0; rc == 0 && i < NGX_HTTP_DOUYIN_PAGE_CHUNK; i++) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+
+        nlen = 0;
+
+        if (rc == 0 && key.mv_size >= plen && key.mv_size + 1 <= sizeof(nkey)
+            && ngx_memcmp(key.mv_data, ikey->mv_data, plen) == 0)
+        {
+            nkey[0] = tag;
+            ngx_memcpy(nkey + 1, key.mv_data, key.mv_size);
+            nlen = 1 + key.mv_size;
+        }
+
+        mdb_cursor_close(cur);
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
+        if (nlen != 0) {
+            ncount = count - NGX_HTTP_DOUYIN_PAGE_CHUNK;
+            count = NGX_HTTP_DOUYIN_PAGE_CHUNK;
+
+            key.mv_data = nkey;
+            key.mv_size = nlen;
+            val.mv_data = &ncount;
+            val.mv_size = sizeof(uint32_t);
+
+            rc = mdb_put(txn, store->pages, &key, &val, 0);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+
+    key.mv_data = akey;
+    key.mv_size = alen;
+    val.mv_data = &count;
+    val.mv_size = sizeof(uint32_t);
+
+    return mdb_put(txn, store->pages, &key, &val, 0);
+}
+
+
+/*
+ * makes the page index of the index dbi (tag, plen as for
+ * ngx_http_douyin_store_page_count()) from scratch: a chunk every
+ * NGX_HTTP_DOUYIN_PAGE_CHUNK entries of each prefix.  *anchors counts
+ * the chunks made.
+ */
+
+static int
+ngx_http_douyin_store_pages_build(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    MDB_dbi dbi, u_char tag, size_t plen, ngx_uint_t *anchors)
+{
+    int          rc;
+    u_char       akey[NGX_HTTP_DOUYIN_PAGE_KEY_LEN];
+    size_t       alen;
+    uint32_t     count;
+    MDB_val      key, val, pk, pv;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    alen = 0;
+    count = 0;
+
+    pv.mv_data = &count;
+    pv.mv_size = sizeof(uint32_t);
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size < plen || key.mv_size + 1 > sizeof(akey)) {
+            continue;
+        }
+
+        if (alen != 0
+            && ngx_memcmp(key.mv_data, akey + 1, plen) == 0
+            && count < NGX_HTTP_DOUYIN_PAGE_CHUNK)
+        {
+            count++;
+            continue;
+        }
+
+        /* a new chunk: the first of a prefix, or a full one before */
+
+        if (alen != 0) {
+            pk.mv_data = akey;
+            pk.mv_size = alen;
+
+            rc = mdb_put(txn, store->pages, &pk, &pv, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            (*anchors)++;
+        }
+
+        akey[0] = tag;
+
+        if (alen != 0 && ngx_memcmp(key.mv_data, akey + 1, plen) == 0) {
+            ngx_memcpy(akey + 1, key.mv_data, key.mv_size);
+            alen = 1 + key.mv_size;
+
+        } else {
+            ngx_memcpy(akey + 1, key.mv_data, plen);
+            alen = 1 + plen;
+        }
+
+        count = 1;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    if (alen == 0) {
+        return 0;
+    }
+
+    pk.mv_data = akey;
+    pk.mv_size = alen;
+
+    (*anchors)++;
+
+    return mdb_put(txn, store->pages, &pk, &pv, 0);
+}
+
+
+/*
+ * Part of ngx_http_douyin_store_open(), in its write transaction: the
+ * upgrade of a format 2 store to format 3: the texts of every record
+ * ("views") and the page index of "by_time" and "by_status" ("pages"),
+ * both made anew, then format_version 3.  A record whose text is not a
+ * JSON object gets no texts (its reads make their bodies from the record,
+ * as before).  Returns 0 or an LMDB/errno code.
+ */
+
+static int
+ngx_http_douyin_store_views_open(MDB_txn *txn, ngx_http_douyin_store_t *store,
+    const char *path, ngx_log_t *log)
+{
+    int          rc;
+    char         id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+    ngx_uint_t   n, anchors;
+
+    rc = mdb_drop(txn, store->views, 0);
+
+    if (rc == 0) {
+        rc = mdb_drop(txn, store->pages, 0);
+    }
+
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, store->videos, &cur);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    n = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size == 0 || key.mv_size > NGX_HTTP_DOUYIN_ID_MAX) {
+            continue;
+        }
+
+        ngx_memcpy(id, key.mv_data, key.mv_size);
+        id[key.mv_size] = '\0';
+
+        /* the "videos" cursor is not moved by writes to "views" */
+
+        rc = ngx_http_douyin_store_views_put(txn, store, id, val.mv_data,
+                                             val.mv_size);
+        if (rc == MDB_CORRUPTED) {
+            continue;
+        }
+
+        if (rc != 0) {
+            break;
+        }
+
+        n++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    anchors = 0;
+
+    rc = ngx_http_douyin_store_pages_build(txn, store, store->by_time, 't', 0,
+                                           &anchors);
+
+    if (rc == 0) {
+        rc = ngx_http_douyin_store_pages_build(txn, store, store->by_status,
+                                               's', 2, &anchors);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = "format_version";
+    key.mv_size = sizeof("format_version") - 1;
+    val.mv_data = NGX_HTTP_DOUYIN_STORE_FORMAT;
+    val.mv_size = sizeof(NGX_HTTP_DOUYIN_STORE_FORMAT) - 1;
+
+    rc = mdb_put(txn, store->meta, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "douyin: store \"%s\" upgraded from format version 2 to "
+                  NGX_HTTP_DOUYIN_STORE_FORMAT ": the texts of %ui records "
+                  "stored, %ui page index chunks", path, n, anchors);
+
+    return 0;
 }

@@ -20,6 +20,13 @@
 #include "ngx_http_douyin_module.h"
 
 
+/* the formats of the subtitle routes (ngx_http_douyin_subtitles.c) */
+
+static ngx_str_t  ngx_http_douyin_detail_subs[] = {
+    ngx_string("srt"), ngx_string("vtt"), ngx_string("txt")
+};
+
+
 #define NGX_HTTP_DOUYIN_READ_BODY_MAX  1024
 
 
@@ -58,17 +65,61 @@ static void ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
 ngx_int_t
 ngx_http_douyin_result_handler(ngx_http_request_t *r)
 {
-    char        id[NGX_HTTP_DOUYIN_ID_MAX + 1];
-    cJSON      *json, *rec;
-    ngx_int_t   rc;
-    ngx_uint_t  words;
+    int                           rc_store;
+    char                          id[NGX_HTTP_DOUYIN_ID_MAX + 1];
+    cJSON                        *json, *rec;
+    ngx_int_t                     rc;
+    ngx_str_t                     body;
+    ngx_uint_t                    words;
+    ngx_http_douyin_err_e         err;
+    ngx_http_douyin_main_conf_t  *dmcf;
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "douyin result handler");
 
-    rc = ngx_http_douyin_video_open(r, NGX_HTTP_GET|NGX_HTTP_HEAD, id, &rec);
+    rc = ngx_http_douyin_accept(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
     if (rc != NGX_DECLINED) {
         return rc;
+    }
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_douyin_module);
+
+    err = ngx_http_douyin_video_id(r, id);
+
+    if (err == NGX_HTTP_DOUYIN_OK && !ngx_http_douyin_store_ready(dmcf)) {
+        err = NGX_HTTP_DOUYIN_ERR_STORE_CLOSED;
+    }
+
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        return ngx_http_douyin_send_error(r, err);
+    }
+
+    /*
+     * a stored video without ?words=true: the body its last write made,
+     * copied out of the map (no parse, no print); else the record is
+     * read and the body made here, as for a video without record
+     */
+
+    if (ngx_http_douyin_words_arg(r, &words) == NGX_OK && !words) {
+        rc_store = ngx_http_douyin_store_result(&dmcf->runner->store, id,
+                                                r->pool, &body);
+        if (rc_store == 0) {
+            return ngx_http_douyin_send_json(r, NGX_HTTP_OK, body.data,
+                                             body.len);
+        }
+
+        if (rc_store != MDB_NOTFOUND) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "douyin: reading \"%s\" failed: %s", id,
+                          mdb_strerror(rc_store));
+            return ngx_http_douyin_send_error(r,
+                                          NGX_HTTP_DOUYIN_ERR_STORE_READ);
+        }
+    }
+
+    err = ngx_http_douyin_video_load(r, id, &rec);
+    if (err != NGX_HTTP_DOUYIN_OK) {
+        return ngx_http_douyin_send_error(r, err);
     }
 
     if (ngx_http_douyin_words_arg(r, &words) != NGX_OK) {
@@ -189,6 +240,53 @@ ngx_http_douyin_result(const char *id, cJSON *rec, ngx_uint_t words)
     }
 
     return json;
+}
+
+
+/*
+ * ngx_http_douyin_video_texts: the JSON texts the read routes send for
+ * the video id with the record rec, made by the write that stores rec
+ * (thread side; ngx_http_douyin_store_write()): *data the result's "data"
+ * object (without words), *item the list item, whose "audio_url" has no
+ * base (the reader puts douyin_audio_base_url in front: the base may
+ * change with the configuration, the record does not).  Both are
+ * cJSON_free()d by the caller.  rec loses the fields the result takes.
+ * Returns NGX_OK, or NGX_ERROR when out of memory (nothing to free).
+ */
+
+ngx_int_t
+ngx_http_douyin_video_texts(const char *id, cJSON *rec, char **data,
+    char **item)
+{
+    cJSON  *json;
+
+    *data = NULL;
+    *item = NULL;
+
+    json = ngx_http_douyin_video_item(NULL, id, rec, 0);
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    *item = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+
+    json = ngx_http_douyin_result(id, rec, 0);
+    if (json != NULL) {
+        *data = cJSON_PrintUnformatted(
+                    cJSON_GetObjectItemCaseSensitive(json, "data"));
+        cJSON_Delete(json);
+    }
+
+    if (*item == NULL || *data == NULL) {
+        cJSON_free(*item);
+        cJSON_free(*data);
+        *item = NULL;
+        *data = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1012,6 +1110,7 @@ ngx_http_douyin_video_op_error(ngx_http_douyin_op_t *op)
  * ngx_http_douyin_video_item: the list item of the video id with the
  * record rec (NULL: a pending video without record), a new cJSON object
  * or NULL; detail adds description and error (the detail object).
+ * dmcf NULL: an audio_url without base (ngx_http_douyin_video_texts()).
  */
 
 cJSON *
@@ -1127,13 +1226,18 @@ static void
 ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     const char *id, cJSON *rec, cJSON *item)
 {
-    u_char  *url, *p;
-    size_t   len;
-    cJSON   *field;
+    u_char                  *url, *p;
+    size_t                   len;
+    cJSON                   *field;
+    ngx_http_douyin_cstr_t  *base;
+
+    static ngx_http_douyin_cstr_t  none = { 0, NULL };
+
+    base = dmcf ? &dmcf->audio_base_url : &none;
 
     field = cJSON_GetObjectItemCaseSensitive(rec, "filename");
 
-    len = dmcf->audio_base_url.len + sizeof("/audio/.wav")
+    len = base->len + sizeof("/audio/.wav")
           + 3 * NGX_HTTP_DOUYIN_FILENAME_MAX + 1;
 
     url = ngx_alloc(len, ngx_cycle->log);
@@ -1145,8 +1249,7 @@ ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
         && ngx_strlen(field->valuestring) <= NGX_HTTP_DOUYIN_FILENAME_MAX)
     {
         p = ngx_snprintf(url, len, "%s/audio/",
-                         dmcf->audio_base_url.data
-                         ? dmcf->audio_base_url.data : "");
+                         base->data ? base->data : "");
         p = (u_char *) ngx_escape_uri(p, (u_char *) field->valuestring,
                                       ngx_strlen(field->valuestring),
                                       NGX_ESCAPE_URI_COMPONENT);
@@ -1154,10 +1257,203 @@ ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
 
     } else {
         ngx_snprintf(url, len, "%s/audio/%s.wav%Z",
-                     dmcf->audio_base_url.data
-                     ? dmcf->audio_base_url.data : "", id);
+                     base->data ? base->data : "", id);
     }
 
     cJSON_AddStringToObject(item, "audio_url", (char *) url);
     ngx_free(url);
+}
+
+
+/* ---- the detail's word timings and subtitle links ------------------ */
+
+
+/*
+ * ngx_http_douyin_words_arg: the query's "words": NGX_OK with *on = 1
+ * for "true", 0 for "false" or none; NGX_DECLINED for anything else.
+ */
+
+ngx_int_t
+ngx_http_douyin_words_arg(ngx_http_request_t *r, ngx_uint_t *on)
+{
+    ngx_str_t  value;
+
+    *on = 0;
+
+    if (ngx_http_arg(r, (u_char *) "words", 5, &value) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0) {
+        *on = 1;
+        return NGX_OK;
+    }
+
+    if (value.len == 5 && ngx_strncmp(value.data, "false", 5) == 0) {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * ngx_http_douyin_add_words: gives each segment of "segments" (a copy
+ * going out) its words from the record as "words":[{"start_time",
+ * "end_time" (s),"text","punctuation"}], or null when the record has no
+ * words (transcribed before words were kept).  Returns NGX_ERROR when
+ * out of memory.
+ */
+
+ngx_int_t
+ngx_http_douyin_add_words(cJSON *segments, cJSON *rec)
+{
+    cJSON       *seg, *stored, *list, *w, *obj, *f;
+    ngx_uint_t   i;
+
+    stored = cJSON_GetObjectItemCaseSensitive(rec, "words");
+    i = 0;
+
+    cJSON_ArrayForEach(seg, segments) {
+        cJSON_DeleteItemFromObjectCaseSensitive(seg, "words");
+
+        if (!cJSON_IsArray(stored)) {
+            if (cJSON_AddNullToObject(seg, "words") == NULL) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        list = cJSON_AddArrayToObject(seg, "words");
+        if (list == NULL) {
+            return NGX_ERROR;
+        }
+
+        cJSON_ArrayForEach(w, cJSON_GetArrayItem(stored, i)) {
+            if (!cJSON_IsNumber(cJSON_GetArrayItem(w, 0))
+                || !cJSON_IsNumber(cJSON_GetArrayItem(w, 1))
+                || !cJSON_IsString(cJSON_GetArrayItem(w, 2)))
+            {
+                continue;
+            }
+
+            obj = cJSON_CreateObject();
+            if (obj == NULL || !cJSON_AddItemToArray(list, obj)) {
+                cJSON_Delete(obj);
+                return NGX_ERROR;
+            }
+
+            f = cJSON_GetArrayItem(w, 3);
+
+            if (cJSON_AddNumberToObject(obj, "start_time",
+                    cJSON_GetArrayItem(w, 0)->valuedouble / 1000) == NULL
+                || cJSON_AddNumberToObject(obj, "end_time",
+                    cJSON_GetArrayItem(w, 1)->valuedouble / 1000) == NULL
+                || cJSON_AddStringToObject(obj, "text",
+                    cJSON_GetArrayItem(w, 2)->valuestring) == NULL
+                || cJSON_AddStringToObject(obj, "punctuation",
+                    cJSON_IsString(f) ? f->valuestring : "") == NULL)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        i++;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * ngx_http_douyin_detail_extras: what the subtitles add to a detail object
+ * (item) of the record rec (NULL: no record): "asr_seconds" (the seconds
+ * DashScope billed, or null), "language" (or null) and "subtitles"
+ * ({"srt","vtt","txt"}: the paths of the three subtitle routes next to
+ * the detail's own path, whatever prefix mounts it), null unless
+ * completed; with words = 1 each transcript segment gets its "words".
+ */
+
+ngx_int_t
+ngx_http_douyin_detail_extras(ngx_http_request_t *r, cJSON *item,
+    cJSON *rec, ngx_uint_t words)
+{
+    u_char      *url;
+    size_t       len;
+    cJSON       *field, *links, *tr;
+    ngx_uint_t   i, completed;
+
+    if (item == NULL) {
+        return NGX_ERROR;
+    }
+
+    completed = (ngx_http_douyin_status_of(rec)
+                 == NGX_HTTP_DOUYIN_COMPLETED);
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "asr_seconds");
+    if (cJSON_AddItemToObject(item, "asr_seconds",
+                              completed && cJSON_IsNumber(field)
+                              ? cJSON_CreateNumber(field->valuedouble)
+                              : cJSON_CreateNull())
+        == 0)
+    {
+        return NGX_ERROR;
+    }
+
+    field = cJSON_GetObjectItemCaseSensitive(rec, "language");
+    if (cJSON_AddItemToObject(item, "language",
+                              completed && cJSON_IsString(field)
+                              ? cJSON_CreateString(field->valuestring)
+                              : cJSON_CreateNull())
+        == 0)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!completed) {
+        return cJSON_AddNullToObject(item, "subtitles") ? NGX_OK : NGX_ERROR;
+    }
+
+    links = cJSON_AddObjectToObject(item, "subtitles");
+    if (links == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = r->uri.len;
+
+    while (len > 0 && r->uri.data[len - 1] == '/') {
+        len--;
+    }
+
+    url = ngx_pnalloc(r->pool, len + sizeof("/subtitles.xxx"));
+    if (url == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 3; i++) {
+        ngx_sprintf(url, "%*s/subtitles.%V%Z", len, r->uri.data,
+                    &ngx_http_douyin_detail_subs[i]);
+
+        if (cJSON_AddStringToObject(links,
+                               (char *) ngx_http_douyin_detail_subs[i].data,
+                               (char *) url)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (words) {
+        tr = cJSON_GetObjectItemCaseSensitive(item, "transcript");
+
+        if (ngx_http_douyin_add_words(
+                cJSON_GetObjectItemCaseSensitive(tr, "segments"), rec)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

@@ -488,8 +488,8 @@ GET /emu/fsgo/stats
 t::Emu::emu_wav($main::ID, meta => { title => 'kept' });
 t::Douyin::douyin_post('/api/process');
 my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
-Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 2\n/m,
-     'the store says format 2');
+Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 3\n/m,
+     'the store says format 3');
 open my $fh, '|-', "mdb_load -T -s meta '$store'" or die "mdb_load: $!\n";
 print $fh "format_version\n1\n";
 close $fh or die "mdb_load failed\n";
@@ -512,8 +512,8 @@ upgraded from format version 1 to 2
 t::Emu::emu_wav($main::ID, meta => { title => 'kept' });
 t::Douyin::douyin_post('/api/process');
 my $store = "$ENV{TEST_NGINX_SERVER_ROOT}/html/store";
-Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 2\n/m,
-     'the store says format 2');
+Test::More::like(`mdb_dump -p -s meta '$store'`, qr/^ format_version\n 3\n/m,
+     'the store says format 3');
 open my $fh, '|-', "mdb_load -T -s meta '$store'" or die "mdb_load: $!\n";
 print $fh "format_version\n1\n";
 close $fh or die "mdb_load failed\n";

@@ -670,7 +670,7 @@ $f = main::feedparser(main::get(main::feed_path('include_read=false'))->{content
 Test::More::is_deeply([ map { $_->{id} } @{ $f->{entries} } ], [ '7200000000000000001' ],
                       'and the read flags');
 my $meta = `mdb_dump -p -s meta '$ENV{TEST_NGINX_EMU_DIR}/v1-store'`;
-Test::More::like($meta, qr/^ format_version\n 2\n/m, 'format_version is 2 now');
+Test::More::like($meta, qr/^ format_version\n 3\n/m, 'format_version is 3 now');
 --- request eval
 "GET " . main::feed_path()
 --- response_body_like: <guid isPermaLink="false">7200000000000000002</guid>
@@ -690,4 +690,4 @@ $c
 --- error_code: 503
 --- response_body_like: "error":"STORE_UNAVAILABLE"
 --- error_log
-has format version "9", this module reads version 2
+has format version "9", this module reads version 3
