@@ -132,13 +132,21 @@ ngx_http_douyin_aweme_pending_body(ngx_http_request_t *r)
 }
 
 
-/* the request body, at most 64 KiB, in memory, NUL-terminated */
+/*
+ * the request body, at most 64 KiB, in memory, NUL-terminated.  A body
+ * beyond client_body_buffer_size (16 KiB by default) was written by nginx
+ * to its temporary file: it is read back here, on the event loop, as
+ * nginx itself wrote it there (at most 64 KiB, just written, so from the
+ * page cache).
+ */
 
 static ngx_http_douyin_err_e
 ngx_http_douyin_aweme_body(ngx_http_request_t *r, u_char **body, size_t *len)
 {
     u_char       *p;
-    size_t        n;
+    size_t        n, size;
+    ssize_t       got;
+    ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
     n = 0;
@@ -147,11 +155,9 @@ ngx_http_douyin_aweme_body(ngx_http_request_t *r, u_char **body, size_t *len)
          cl != NULL;
          cl = cl->next)
     {
-        if (cl->buf->in_file) {
-            return NGX_HTTP_DOUYIN_ERR_PUSH_TOO_LARGE;
-        }
-
-        n += cl->buf->last - cl->buf->pos;
+        b = cl->buf;
+        n += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                        : (size_t) (b->last - b->pos);
     }
 
     if (n > NGX_HTTP_DOUYIN_PUSH_BODY_MAX) {
@@ -169,8 +175,25 @@ ngx_http_douyin_aweme_body(ngx_http_request_t *r, u_char **body, size_t *len)
          cl != NULL;
          cl = cl->next)
     {
-        n = ngx_cpymem(p + n, cl->buf->pos, cl->buf->last - cl->buf->pos)
-            - p;
+        b = cl->buf;
+
+        if (!b->in_file) {
+            n = ngx_cpymem(p + n, b->pos, b->last - b->pos) - p;
+            continue;
+        }
+
+        size = (size_t) (b->file_last - b->file_pos);
+
+        got = ngx_read_file(b->file, p + n, size, b->file_pos);
+
+        if (got != (ssize_t) size) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "douyin: reading the push body back from \"%V\" "
+                          "failed", &b->file->name);
+            return NGX_HTTP_DOUYIN_ERR_INTERNAL;
+        }
+
+        n += size;
     }
 
     p[n] = '\0';

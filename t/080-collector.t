@@ -527,3 +527,21 @@ t::Douyin::douyin_reload();
 --- timeout: 20
 --- no_error_log
 [error]
+
+
+
+=== TEST 16: a push of 40 KiB, beyond nginx's body buffer (16 KiB: nginx keeps it in its temporary file), is stored whole
+--- config
+    $TEST_NGINX_DOUYIN_LOCATIONS
+--- request eval
+my $p = "POST /api/aweme/$::ID/pending\n";
+[ $p . '{"audio_filename":"' . $::ID . '.wav","description":"'
+     . ('d' x 40000) . '"}',
+  "GET /api/videos/$::ID" ]
+--- error_code eval
+[ 200, 200 ]
+--- response_body_like eval
+[ qr/^\{"success":true,"message":"Video 7609169800750206794 is pending\."\}$/,
+  qr/"status":"pending",.*"description":"d{40000}"/ ]
+--- no_error_log
+[error]
