@@ -50,7 +50,7 @@
 #define NGX_HTTP_DOUYIN_SETTLE_SKEW     60000
 #define NGX_HTTP_DOUYIN_SETTLE_PAGE     100
 #define NGX_HTTP_DOUYIN_SETTLE_PAGES    20
-#define NGX_HTTP_DOUYIN_SETTLE_QUERIES  200
+#define NGX_HTTP_DOUYIN_SETTLE_QUERIES  50
 
 /* DashScope's list takes its times in Beijing time, UTC+8 (both regions) */
 #define NGX_HTTP_DOUYIN_LIST_TZ         (8 * 3600)
@@ -437,9 +437,7 @@ ngx_http_douyin_lost_list(ngx_http_douyin_op_t *op, int64_t from,
             break;
         }
 
-        if (page > 1) {
-            ngx_http_douyin_lost_pace(op);
-        }
+        ngx_http_douyin_lost_pace(op);
 
         ngx_snprintf((u_char *) url, len,
                      "%s/api/v1/tasks?start_time=%s&end_time=%s"

@@ -151,9 +151,12 @@ static const char  *ngx_http_douyin_rate_kinds[] = {
 
 /* as ngx_http_douyin_op_e */
 
+/* in the order of ngx_http_douyin_op_e (OP_CLAIM keeps its label "list") */
+
 static const char  *ngx_http_douyin_op_names[] = {
     "list", "submit", "poll", "fail", "recover", "listing", "read", "delete",
-    "lease", "lease_end", "expire_scan", "expire"
+    "push", "list_pending", "lease", "lease_end", "expire_scan", "expire",
+    "settle"
 };
 
 
@@ -253,6 +256,7 @@ typedef char  ngx_http_douyin_metrics_check_t[
         == NGX_HTTP_DOUYIN_OUT_N
      && sizeof(ngx_http_douyin_op_names) / sizeof(char *)
         == NGX_HTTP_DOUYIN_OPS_N
+     && NGX_HTTP_DOUYIN_OPS_N == NGX_HTTP_DOUYIN_OP_SETTLE + 1
      && sizeof(ngx_http_douyin_video_bounds) / sizeof(uint64_t)
         == NGX_HTTP_DOUYIN_VIDEO_BUCKETS_N
      && sizeof(ngx_http_douyin_op_bounds) / sizeof(uint64_t)

@@ -78,7 +78,7 @@ typedef enum {
 
 /* thread operations: as ngx_http_douyin_op_e */
 
-#define NGX_HTTP_DOUYIN_OPS_N            12
+#define NGX_HTTP_DOUYIN_OPS_N            15
 
 /* histogram buckets (upper bounds in ms) */
 

@@ -914,6 +914,11 @@ ngx_http_douyin_retention_expired(ngx_http_douyin_sched_t *sched,
     if (op->rc == NGX_HTTP_DOUYIN_RC_DONE) {
         sched->removed += op->u.expire.removed;
 
+        if (op->u.expire.removed) {
+            /* its WAV and record are gone: the listing's total too */
+            ngx_http_douyin_listing_update(sched->runner, 0, 0);
+        }
+
     } else {
         sched->failed++;
 

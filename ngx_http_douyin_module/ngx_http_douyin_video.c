@@ -1074,6 +1074,16 @@ ngx_http_douyin_video_deleted(ngx_http_request_t *r)
 static const char *
 ngx_http_douyin_video_op_error(ngx_http_douyin_op_t *op)
 {
+    if (op->err == NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN
+        && op->op == NGX_HTTP_DOUYIN_OP_READ && !op->u.video.is_read)
+    {
+        /* an unread left unknown is not noted: settling sees only reads */
+        return "file-system-go took the request but gave no answer: "
+               "whether it removed the read record is not known. The "
+               "record was not changed and the module does not settle an "
+               "unread by itself: repeat the call (it is safe).";
+    }
+
     if (op->err == NGX_HTTP_DOUYIN_ERR_FS_UNKNOWN && !op->u.video.settling) {
         return "file-system-go took the request but gave no answer: "
                "whether it acted is not known yet. The record was not "
@@ -1094,6 +1104,17 @@ ngx_http_douyin_video_op_error(ngx_http_douyin_op_t *op)
                : "file-system-go has deleted the WAV, but the transcript "
                  "store failed, so the record is not a tombstone yet: "
                  "repeat the delete (it is safe).";
+    }
+
+    if (!op->u.video.is_read) {
+        return (op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL)
+               ? "file-system-go has removed the file's read record, but "
+                 "the transcript store is full, so the record still says "
+                 "read: repeat the call once the store has room (it is "
+                 "safe)."
+               : "file-system-go has removed the file's read record, but "
+                 "the transcript store failed, so the record still says "
+                 "read: repeat the call (it is safe).";
     }
 
     return (op->err == NGX_HTTP_DOUYIN_ERR_STORE_FULL)
@@ -1240,7 +1261,8 @@ ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     len = base->len + sizeof("/audio/.wav")
           + 3 * NGX_HTTP_DOUYIN_FILENAME_MAX + 1;
 
-    url = ngx_alloc(len, ngx_cycle->log);
+    /* plain malloc(): a thread makes the store's texts with this too */
+    url = malloc(len);
     if (url == NULL) {
         return;
     }
@@ -1261,7 +1283,7 @@ ngx_http_douyin_video_audio_url(ngx_http_douyin_main_conf_t *dmcf,
     }
 
     cJSON_AddStringToObject(item, "audio_url", (char *) url);
-    ngx_free(url);
+    free(url);
 }
 
 

@@ -214,6 +214,11 @@ my @moved = grep { $m->{$_} != 0 && !/^douyin_store_\w+_bytes$/
              keys %$m;
 Test::More::is_deeply(\@moved, [], 'nothing has counted yet (but the recovery ops, '
                        . 'every 3 s, which may be running)');
+my %ops = map { /^douyin_thread_ops_total\{op="(\w+)"\}$/ ? ($1 => 1) : () }
+          keys %$m;
+Test::More::is_deeply([sort keys %ops], [sort qw(list submit poll fail
+    recover listing read delete push list_pending lease lease_end
+    expire_scan expire settle)], 'one op label per thread operation, 15');
 Test::More::is($m->{'douyin_videos{status="completed"}'}, 0, 'no video in the store');
 Test::More::cmp_ok($m->{douyin_store_size_bytes}, '==', 64 * 1024 * 1024,
        'the store map size is douyin_store map_size=64m');
