@@ -99,9 +99,8 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(SOURCES) \
 	@echo "built $@"
 
 # TEST_JOBS=-j2 runs two files at a time (each on its own free port; not
-# with a given port): about 60% of the time, but the load it adds makes the
-# timing-sensitive rate check of t/030 (TEST 3) fail more often, so the
-# default is one file at a time (README "Tests")
+# with a given port): about 60% of the time; one file at a time stays the
+# default, the gentler on a loaded machine (README "Tests")
 test: $(MODULE)
 	./scripts/deps.sh
 	$(TEST_ENV) prove -I. -r $(TEST_JOBS) $(TESTS)
