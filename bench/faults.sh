@@ -35,93 +35,17 @@ VIDEOS_B=${BENCH_KILL_VIDEOS:-500}
 KILL_DELAY=${BENCH_KILL_DELAY:-10}
 MODULE=$REPO/build/ngx_http_douyin_module.so
 FIRST_ID=7200000000000000001
+LOG_NAME="bench faults"
+NGINX_ENV=ALIYUN_ACCESS_KEY
+STORE_MAP=1g
 
 export ALIYUN_ACCESS_KEY=bench-key
 
-log() { echo "bench faults: $*" >&2; }
-say() { echo "$*" | tee -a "$RESULTS"; }
-die() { log "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-[ -f "$MODULE" ] || die "$MODULE is missing: run make first"
-
-rm -rf "$OUT"
-mkdir -p "$OUT"
+bench_init
 touch "$RESULTS"
-
-# a private copy: a rebuild while the bench runs does not change its code
-cp "$MODULE" "$OUT/ngx_http_douyin_module.so"
-
-PIDS=()         # emulators
-MASTERS=()      # nginx masters started
-
-alive() {
-    [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"
-}
-
-children() {
-    local p
-    for p in /proc/[0-9]*; do
-        [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$1" ] \
-            && alive "${p#/proc/}" && echo "${p#/proc/}"
-    done
-    return 0
-}
-
-any_alive() {
-    local m
-    for m in "$@"; do
-        alive "$m" && return 0
-    done
-    return 1
-}
-
-# stops what was started here: the masters (QUIT, then KILL with their
-# workers) and the emulators, also when the bench fails half-way
-cleanup() {
-    local m _ all=()
-    for m in "${PIDS[@]}"; do
-        kill "$m" 2>/dev/null || true
-    done
-    [ ${#MASTERS[@]} -gt 0 ] || return 0
-    for m in "${MASTERS[@]}"; do
-        alive "$m" || continue
-        all+=("$m")
-        # shellcheck disable=SC2207
-        all+=($(children "$m"))
-        kill -QUIT "$m" 2>/dev/null || true
-    done
-    [ ${#all[@]} -gt 0 ] || return 0
-    for _ in $(seq 50); do
-        any_alive "${all[@]}" || return 0
-        sleep 0.1
-    done
-    kill -KILL "${all[@]}" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# json FILE EXPR: the python expression EXPR with j = the JSON of FILE
-json() {
-    python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
-emulator() {
-    local name=$1 script=$2 _
-    shift 2
-    python3 "t/emu/$script" --host 127.0.0.1 --port 0 \
-        --port-file "$OUT/$name.port" --parent-pid $$ "$@" \
-        > "$OUT/$name.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        [ -s "$OUT/$name.port" ] && break
-        sleep 0.1
-    done
-    [ -s "$OUT/$name.port" ] || die "$name emulator did not start"
-    eval "${name^^}_PORT=$(cat "$OUT/$name.port")"
-}
 
 emulator fsgo fsgo.py --root "$OUT/wav"
 emulator dashscope dashscope.py --delay 1 --key "$ALIYUN_ACCESS_KEY"
@@ -131,73 +55,19 @@ DS=http://127.0.0.1:$DASHSCOPE_PORT
 # nginx_start NAME: nginx (2 workers) with a fresh store in $OUT/NAME; sets
 # PORT and MASTER
 nginx_start() {
-    local _ dir=$OUT/$1 user=
     PORT=$(free_port)
-    mkdir -p "$dir/logs"
-    [ "$(id -u)" -eq 0 ] && user="user root;"
-    cat > "$dir/nginx.conf" <<EOF
-$user
-worker_processes 2;
-daemon on;
-master_process on;
-error_log $dir/logs/error.log notice;
-pid $dir/logs/nginx.pid;
-load_module $OUT/ngx_http_douyin_module.so;
-env ALIYUN_ACCESS_KEY;
-thread_pool douyin threads=2;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    douyin_store $dir/store map_size=1g;
-    douyin_filesystem_url $FSGO;
-    douyin_asr_url $DS;
-    douyin_thread_pool douyin;
-    douyin_asr_rate submit=off query=off;
-    server {
-        listen 127.0.0.1:$PORT;
-        location = /api/process { douyin_process; }
-        location = /api/process/async { douyin_process_async; }
-        location = /api/videos { douyin_videos; }
-        location = /metrics { douyin_metrics; }
-    }
-}
+    nginx_conf "$OUT/$1" "douyin_asr_rate submit=off query=off;" <<'EOF'
+location = /api/process { douyin_process; }
+location = /api/process/async { douyin_process_async; }
+location = /api/videos { douyin_videos; }
+location = /metrics { douyin_metrics; }
 EOF
-    "$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
-        || die "nginx did not start: $(tail -5 "$dir/logs/error.log")"
-    for _ in $(seq 50); do
-        [ -s "$dir/logs/nginx.pid" ] && break
-        sleep 0.1
-    done
-    MASTER=$(cat "$dir/logs/nginx.pid")
-    MASTERS+=("$MASTER")
-    for _ in $(seq 50); do
-        [ "$(workers | wc -w)" -eq 2 ] && return 0
-        sleep 0.1
-    done
-    die "nginx $MASTER has no 2 workers"
-}
-
-nginx_stop() {
-    local _
-    kill -QUIT "$MASTER"
-    for _ in $(seq 100); do
-        alive "$MASTER" || return 0
-        sleep 0.1
-    done
-    log "nginx $MASTER did not stop"
-}
-
-workers() {
-    ps --ppid "$MASTER" -o pid=,args= | awk '/worker process/ {print $1}' \
-        | sort -n | tr '\n' ' '
+    nginx_up "$OUT/$1"
 }
 
 # fresh emulators with N new videos of 0.2 s
 videos() {
-    curl -sf -X POST -d '{"wipe":true}' "$FSGO/__emu/reset" > /dev/null
-    curl -sf -X POST -d '{}' "$DS/__emu/reset" > /dev/null
-    curl -sf -X POST -d "{\"count\":$1,\"seconds\":0.2,\"start\":\"$FIRST_ID\"}" \
-        "$FSGO/__emu/generate" > /dev/null
+    new_videos "{\"count\":$1,\"seconds\":0.2,\"start\":\"$FIRST_ID\"}"
 }
 
 # the sum of a metric's samples in the module's /metrics
@@ -265,7 +135,7 @@ say "   without faults  $(printf '%7.2f s' "$WALL_CLEAN")  $OUTCOME_CLEAN, $RETR
 say "   30 % 429, 5 % 500 on submit, query and list"
 say "                   $(printf '%7.2f s' "$WALL")  $OUTCOME, $RETRIES retries"
 say "                   injected: $INJECTED"
-say "   ratio faults/clean $(python3 -c "print('%.2f' % ($WALL / $WALL_CLEAN))")"
+say "   ratio faults/clean $(ratio "$WALL" "$WALL_CLEAN")"
 
 # -- b. kill -9 of a worker every 2 s -----------------------------------------
 

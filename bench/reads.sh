@@ -38,6 +38,7 @@ cd "$(dirname "$0")/.."
 
 REPO=$PWD
 OUT=$REPO/bench/out/reads
+RESULTS=$OUT/results.txt
 NGINX=${NGINX:-/usr/sbin/nginx}
 VIDEOS=${READS_VIDEOS:-1000}
 BIG=${READS_BIG:-${BENCH_BIG:-100000}}
@@ -46,82 +47,19 @@ ROUNDS=${READS_ROUNDS:-3}
 MODULE=${READS_MODULE:-$REPO/build/ngx_http_douyin_module.so}
 FIRST_ID=7000000000000000001
 BODY=           # the result's body, for "return 200" (when nginx can quote it)
+LOG_NAME=reads
+NGINX_ENV="ALIYUN_ACCESS_KEY DOUYIN_RSS_TOKEN"
+STORE_MAP=2g
 
 export ALIYUN_ACCESS_KEY=bench-key
 export DOUYIN_RSS_TOKEN=bench-feed-token
 
-log() { echo "reads: $*" >&2; }
-say() { echo "$*" | tee -a "$OUT/results.txt"; }
-die() { log "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
-[ -f "$MODULE" ] || die "$MODULE is missing: run make first"
+bench_init
 command -v wrk >/dev/null || die "wrk is missing (Debian package wrk)"
-
-rm -rf "$OUT"
-mkdir -p "$OUT"
-: > "$OUT/results.txt"
-
-# a private copy: a rebuild while the bench runs changes nothing under it
-cp "$MODULE" "$OUT/ngx_http_douyin_module.so"
-
-PIDS=()         # emulators
-MASTERS=()      # nginx masters
-
-alive() {
-    [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"
-}
-
-children() {
-    local p
-    for p in /proc/[0-9]*; do
-        [ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$1" ] \
-            && alive "${p#/proc/}" && echo "${p#/proc/}"
-    done
-    return 0
-}
-
-# stops the nginx masters started here (QUIT, then KILL) and the emulators
-cleanup() {
-    local m _
-    for m in "${PIDS[@]}"; do
-        kill "$m" 2>/dev/null || true
-    done
-    [ ${#MASTERS[@]} -gt 0 ] || return 0
-    for m in "${MASTERS[@]}"; do
-        alive "$m" || continue
-        kill -QUIT "$m" 2>/dev/null || true
-        for _ in $(seq 50); do
-            alive "$m" || break
-            sleep 0.1
-        done
-        if alive "$m"; then
-            # shellcheck disable=SC2046
-            kill -KILL "$m" $(children "$m") 2>/dev/null || true
-        fi
-    done
-    return 0
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-emulator() {
-    local name=$1 script=$2
-    shift 2
-    python3 "t/emu/$script" --host 127.0.0.1 --port 0 \
-        --port-file "$OUT/$name.port" --parent-pid $$ "$@" \
-        > "$OUT/$name.log" 2>&1 &
-    PIDS+=($!)
-    local _
-    for _ in $(seq 100); do
-        [ -s "$OUT/$name.port" ] && break
-        sleep 0.1
-    done
-    [ -s "$OUT/$name.port" ] || die "$name emulator did not start: $(cat "$OUT/$name.log")"
-    eval "${name^^}_PORT=$(cat "$OUT/$name.port")"
-}
+: > "$RESULTS"
 
 emulator fsgo fsgo.py --root "$OUT/wav"
 emulator dashscope dashscope.py --delay 0.2 --key "$ALIYUN_ACCESS_KEY"
@@ -132,82 +70,38 @@ DS=http://127.0.0.1:$DASHSCOPE_PORT
 # bench/out/reads/NAME and the read routes, a static folder NAME/static
 # (/static/), and NAME/extra.conf included in the server; sets PORT, MASTER
 nginx_start() {
-    local name=$1 dir=$OUT/$1 user=
+    local dir=$OUT/$1
     PORT=$(free_port)
-    mkdir -p "$dir/logs" "$dir/static"
+    mkdir -p "$dir/static"
     : > "$dir/extra.conf"
-    [ "$(id -u)" -eq 0 ] && user="user root;"
-    cat > "$dir/nginx.conf" <<EOF
-$user
-worker_processes 2;
-daemon on;
-master_process on;
-error_log $dir/logs/error.log notice;
-pid $dir/logs/nginx.pid;
-load_module $OUT/ngx_http_douyin_module.so;
-env ALIYUN_ACCESS_KEY;
-env DOUYIN_RSS_TOKEN;
-thread_pool douyin threads=2;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    douyin_store $dir/store map_size=2g;
-    douyin_filesystem_url $FSGO;
-    douyin_asr_url $DS;
-    douyin_thread_pool douyin;
-    douyin_public_url http://127.0.0.1:$PORT/api;
-    douyin_asr_rate submit=off query=off;
-    douyin_asr_batch 100;
-    server {
-        listen 127.0.0.1:$PORT;
-        location = /api/process { douyin_process; }
-        location ~ ^/api/videos/(?<aweme_id>[^/]+)/result\$ {
-            douyin_result \$aweme_id;
-        }
-        location ~ ^/api/videos/(?<aweme_id>[^/]+)/subtitles\\.(?<format>[^/]*)\$ {
-            douyin_subtitles \$aweme_id \$format;
-        }
-        location ~ ^/api/videos/(?<aweme_id>[^/]+)\$ {
-            douyin_video \$aweme_id;
-        }
-        location = /api/videos { douyin_videos; }
-        location = /api/rss.xml { douyin_rss; }
-        location /static/ {
-            alias $dir/static/;
-            default_type application/json;
-        }
-        include $dir/extra.conf;
-    }
+    nginx_conf "$dir" "douyin_public_url http://127.0.0.1:$PORT/api;
+douyin_asr_rate submit=off query=off;
+douyin_asr_batch 100;" <<EOF
+location = /api/process { douyin_process; }
+location ~ ^/api/videos/(?<aweme_id>[^/]+)/result\$ {
+    douyin_result \$aweme_id;
 }
+location ~ ^/api/videos/(?<aweme_id>[^/]+)/subtitles\\.(?<format>[^/]*)\$ {
+    douyin_subtitles \$aweme_id \$format;
+}
+location ~ ^/api/videos/(?<aweme_id>[^/]+)\$ {
+    douyin_video \$aweme_id;
+}
+location = /api/videos { douyin_videos; }
+location = /api/rss.xml { douyin_rss; }
+location /static/ {
+    alias $dir/static/;
+    default_type application/json;
+}
+include $dir/extra.conf;
 EOF
-    "$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log" \
-        || die "nginx did not start: $(tail -5 "$dir/logs/error.log")"
-    local _
-    for _ in $(seq 50); do
-        [ -s "$dir/logs/nginx.pid" ] && break
-        sleep 0.1
-    done
-    MASTER=$(cat "$dir/logs/nginx.pid")
-    MASTERS+=("$MASTER")
-}
-
-nginx_stop() {
-    kill -QUIT "$MASTER"
-    local _
-    for _ in $(seq 100); do
-        alive "$MASTER" || return 0
-        sleep 0.1
-    done
-    log "nginx $MASTER did not stop"
+    nginx_up "$dir"
 }
 
 # store N: N completed videos with metadata through one POST /api/process
 store() {
     local n=$1 name=$2 t
-    curl -sf -X POST -d '{"wipe":true}' "$FSGO/__emu/reset" > /dev/null
-    curl -sf -X POST -d '{}' "$DS/__emu/reset" > /dev/null
-    curl -sf -X POST -d "{\"count\":$n,\"seconds\":0.2,\"meta\":true,\"start\":\"$FIRST_ID\"}" \
-        "$FSGO/__emu/generate" > /dev/null
+    new_videos "{\"count\":$n,\"seconds\":0.2,\"meta\":true,\"start\":\"$FIRST_ID\"}"
     t=$(curl -s -o "$OUT/$name/process.json" -w '%{time_total}' \
              --max-time 7200 -X POST "http://127.0.0.1:$PORT/api/process")
     log "$name: $(cat "$OUT/$name/process.json") in ${t}s"
@@ -230,8 +124,6 @@ figure() {
          END {printf "%8.0f req/s  p50 %-8s p99 %-8s%s", r, p50, p99,
               e ? " (" e " non-2xx!)" : ""}' "$1"
 }
-rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
-ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
 # p50 in ms of a wrk --latency output
 p50ms() {
